@@ -1,0 +1,183 @@
+"""What every sandbox shares: the request log and the fault knobs.
+
+Each sandbox is an ``aiohttp.web.Application`` made by :func:`sandbox_app`. Its middleware
+records every provider request (method, path, query, body) so tests can assert exact upstream
+call counts, then applies the fault knobs before or instead of the real handler:
+
+- ``latency_s``: added before every answer (the benchmark's L);
+- ``error_rate`` / ``error_status`` / ``retry_after``: that fraction of requests, chosen by a
+  seeded RNG so runs repeat, answered with that status;
+- ``hang``: never answer (the client's deadline must fire);
+- ``malformed``: a truncated JSON body with status 200;
+- ``wrong_shape``: valid JSON of the wrong shape (``[]``);
+- ``reset``: close the connection without an answer;
+- ``drip_s``: send the real body one byte at a time, ``drip_s`` apart.
+
+``only_paths`` limits the faults to paths that contain one of its strings.
+
+Knobs are set in-process (``app[FAULTS].latency_s = 0.05``) or over HTTP on the control routes,
+which are never logged nor faulted: ``GET/DELETE /_sandbox/requests``, ``GET/PUT
+/_sandbox/faults``, ``POST /_sandbox/reset-faults``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+CONTROL_PREFIX = "/_sandbox/"
+
+
+@dataclass
+class Faults:
+    """Fault knobs of one sandbox; every field off by default."""
+
+    latency_s: float = 0.0
+    error_rate: float = 0.0
+    error_status: int = 500
+    retry_after: int | None = None
+    hang: bool = False
+    malformed: bool = False
+    wrong_shape: bool = False
+    reset: bool = False
+    drip_s: float = 0.0
+    only_paths: list[str] = field(default_factory=list)
+
+    def applies_to(self, path: str) -> bool:
+        return not self.only_paths or any(p in path for p in self.only_paths)
+
+    def update(self, values: dict[str, Any]) -> None:
+        names = {f.name for f in dataclasses.fields(self)}
+        for key, value in values.items():
+            if key not in names:
+                raise ValueError(f"unknown fault knob {key!r}")
+            setattr(self, key, value)
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """One request as the sandbox saw it (headers are left out: they carry secrets)."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    body: str
+
+
+FAULTS = web.AppKey("faults", Faults)
+REQUESTS = web.AppKey("requests", list[RecordedRequest])
+RNG = web.AppKey("rng", random.Random)
+
+
+def requests_to(app: web.Application, path_part: str = "", method: str | None = None) -> list[
+    RecordedRequest
+]:
+    """The recorded requests whose path contains ``path_part`` (and of ``method``, if given)."""
+    return [
+        r
+        for r in app[REQUESTS]
+        if path_part in r.path and (method is None or r.method == method)
+    ]
+
+
+def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(
+        body=json.dumps(data).encode(),
+        status=status,
+        content_type="application/json",
+        headers=headers,
+    )
+
+
+@web.middleware
+async def _fault_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if request.path.startswith(CONTROL_PREFIX):
+        return await handler(request)
+    body = await request.text() if request.can_read_body else ""
+    request.app[REQUESTS].append(
+        RecordedRequest(request.method, request.path, dict(request.query), body)
+    )
+    faults = request.app[FAULTS]
+    if not faults.applies_to(request.path):
+        return await handler(request)
+    if faults.latency_s:
+        await asyncio.sleep(faults.latency_s)
+    if faults.hang:
+        await asyncio.sleep(3600)
+    if faults.reset:
+        if request.transport is not None:
+            request.transport.close()
+        raise asyncio.CancelledError
+    if faults.error_rate and request.app[RNG].random() < faults.error_rate:
+        headers = {"Retry-After": str(faults.retry_after)} if faults.retry_after is not None else {}
+        return json_response({"detail": "sandbox fault"}, faults.error_status, headers)
+    if faults.malformed:
+        return web.Response(body=b'{"truncated": [1, 2', content_type="application/json")
+    if faults.wrong_shape:
+        return json_response([])
+    response = await handler(request)
+    if faults.drip_s and isinstance(response, web.Response) and response.body:
+        return await _drip(request, response, faults.drip_s)
+    return response
+
+
+async def _drip(request: web.Request, response: web.Response, delay: float) -> web.StreamResponse:
+    body = response.body
+    assert isinstance(body, bytes)
+    stream = web.StreamResponse(status=response.status, headers=response.headers)
+    stream.content_length = len(body)
+    await stream.prepare(request)
+    for i in range(len(body)):
+        await stream.write(body[i : i + 1])
+        await asyncio.sleep(delay)
+    await stream.write_eof()
+    return stream
+
+
+async def _get_requests(request: web.Request) -> web.Response:
+    return json_response([dataclasses.asdict(r) for r in request.app[REQUESTS]])
+
+
+async def _clear_requests(request: web.Request) -> web.Response:
+    request.app[REQUESTS].clear()
+    return web.Response(status=204)
+
+
+async def _get_faults(request: web.Request) -> web.Response:
+    return json_response(dataclasses.asdict(request.app[FAULTS]))
+
+
+async def _put_faults(request: web.Request) -> web.Response:
+    try:
+        request.app[FAULTS].update(await request.json())
+    except (ValueError, TypeError) as exc:
+        return json_response({"detail": str(exc)}, 400)
+    return json_response(dataclasses.asdict(request.app[FAULTS]))
+
+
+async def _reset_faults(request: web.Request) -> web.Response:
+    request.app[FAULTS].update(dataclasses.asdict(Faults()))
+    return web.Response(status=204)
+
+
+def sandbox_app(faults: Faults | None = None, seed: int = 0) -> web.Application:
+    """A bare sandbox application with the request log, the fault knobs and control routes."""
+    app = web.Application(middlewares=[_fault_middleware])
+    app[FAULTS] = faults or Faults()
+    app[REQUESTS] = []
+    app[RNG] = random.Random(seed)
+    app.router.add_get(CONTROL_PREFIX + "requests", _get_requests)
+    app.router.add_delete(CONTROL_PREFIX + "requests", _clear_requests)
+    app.router.add_get(CONTROL_PREFIX + "faults", _get_faults)
+    app.router.add_put(CONTROL_PREFIX + "faults", _put_faults)
+    app.router.add_post(CONTROL_PREFIX + "reset-faults", _reset_faults)
+    return app
