@@ -78,18 +78,18 @@ REQUESTS = web.AppKey("requests", list[RecordedRequest])
 RNG = web.AppKey("rng", random.Random)
 
 
-def requests_to(app: web.Application, path_part: str = "", method: str | None = None) -> list[
-    RecordedRequest
-]:
+def requests_to(
+    app: web.Application, path_part: str = "", method: str | None = None
+) -> list[RecordedRequest]:
     """The recorded requests whose path contains ``path_part`` (and of ``method``, if given)."""
     return [
-        r
-        for r in app[REQUESTS]
-        if path_part in r.path and (method is None or r.method == method)
+        r for r in app[REQUESTS] if path_part in r.path and (method is None or r.method == method)
     ]
 
 
-def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+def json_response(
+    data: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> web.Response:
     return web.Response(
         body=json.dumps(data).encode(),
         status=status,

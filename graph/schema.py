@@ -1,0 +1,65 @@
+"""The schema, composed from the resolvers' parts."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from graphql.validation import NoSchemaIntrospectionCustomRule
+from strawberry.extensions import AddValidationRules
+from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
+
+from graph.errors import extensions_for
+from graph.types.address import CustomerAddress
+from graph.types.order import Order, OrderItem
+from graph.types.plan import CancellationPlan
+from resolvers.lists import CancellationPlansQuery, CustomerAddressesQuery
+from resolvers.mutations import OrderMutations
+from resolvers.nodes import NodeQuery
+from resolvers.orders import OrdersQuery
+from resolvers.providers import ProvidersQuery
+
+log = logging.getLogger("commerce_graph.errors")
+
+
+@strawberry.type
+class Query(OrdersQuery, NodeQuery, CancellationPlansQuery, CustomerAddressesQuery, ProvidersQuery):
+    pass
+
+
+@strawberry.type
+class Mutation(OrderMutations):
+    pass
+
+
+class Schema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """Expected errors are one quiet line; only a bug is logged with its traceback."""
+        for error in errors:
+            original = error.original_error
+            if original is None or extensions_for(original) is not None:
+                log.info("graphql error", extra={"error": error.message, "path": error.path})
+            else:
+                log.error("unexpected error", exc_info=original, extra={"path": error.path})
+
+
+def build_schema(*, production: bool = False) -> Schema:
+    extensions: list[Any] = (
+        [AddValidationRules([NoSchemaIntrospectionCustomRule])] if production else []
+    )
+    return Schema(
+        query=Query,
+        mutation=Mutation,
+        types=[Order, OrderItem, CancellationPlan, CustomerAddress],
+        extensions=extensions,
+        config=StrawberryConfig(disable_field_suggestions=production),
+    )
+
+
+def sdl() -> str:
+    return build_schema().as_str() + "\n"

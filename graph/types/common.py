@@ -1,0 +1,100 @@
+"""Types every part of the schema shares: Money, UserError, Node, connections."""
+
+from __future__ import annotations
+
+import base64
+from decimal import Decimal
+from typing import Any, Generic, TypeVar
+
+import strawberry
+
+from graph.errors import BadUserInput
+from providers import model
+
+T = TypeVar("T")
+
+# The domain's enums are the schema's: registered once here, annotated directly elsewhere.
+strawberry.enum(model.ProviderName, name="Provider")
+strawberry.enum(model.OrderStatus, name="OrderStatus")
+strawberry.enum(model.PaymentStatus, name="PaymentStatus")
+Provider = model.ProviderName
+OrderStatus = model.OrderStatus
+PaymentStatus = model.PaymentStatus
+
+
+@strawberry.type(description="An amount in major units with its upper-case ISO 4217 currency.")
+class Money:
+    amount: Decimal
+    currency: str
+
+    @classmethod
+    def of(cls, money: model.Money | None) -> Money | None:
+        return None if money is None else cls(amount=money.amount, currency=money.currency)
+
+
+@strawberry.type(description="Why a mutation did not do (all of) what it was asked.")
+class UserError:
+    field: list[str] | None
+    message: str
+    code: str
+    provider_code: str | None = None
+
+
+@strawberry.interface(description="An object with a global id that node(id:) finds again.")
+class Node:
+    id: strawberry.ID
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+@strawberry.type
+class Edge(Generic[T]):
+    cursor: str
+    node: T
+
+
+@strawberry.type
+class Connection(Generic[T]):
+    edges: list[Edge[T]]
+    nodes: list[T]
+    page_info: PageInfo
+    total_count: int
+
+
+def cursor_for(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"offset:{offset}".encode()).decode().rstrip("=")
+
+
+def offset_after(cursor: str | None) -> int:
+    """The offset just after ``cursor``; a cursor we did not make is ``BAD_USER_INPUT``."""
+    if cursor is None:
+        return 0
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        prefix, _, number = text.partition(":")
+        if prefix != "offset" or not number.isdigit():
+            raise ValueError
+        return int(number) + 1
+    except ValueError:
+        raise BadUserInput(f"{cursor!r} is not a valid cursor") from None
+
+
+def connection(nodes: list[T], page: model.Page[Any]) -> Connection[T]:
+    edges = [Edge(cursor=cursor_for(page.offset + i), node=n) for i, n in enumerate(nodes)]
+    return Connection(
+        edges=edges,
+        nodes=nodes,
+        page_info=PageInfo(
+            has_next_page=page.has_next,
+            has_previous_page=page.offset > 0,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+        total_count=page.total_count,
+    )

@@ -1,0 +1,325 @@
+"""Order and OrderItem: thin renderings of ``providers.model`` records.
+
+Plain fields are copied when the type is built (so they resolve without a resolver call);
+fields that need another upstream read go through the request's loaders.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+from strawberry.scalars import JSON
+
+from graph import ids
+from graph.auth import CanReadPii, CanReadPins, CanReadRaw
+from graph.context import Info
+from graph.types.common import Money, Node, OrderStatus, PaymentStatus, Provider
+from providers import model
+from providers.redact import scrub
+
+if TYPE_CHECKING:
+    from graph.types.address import CustomerAddress
+    from graph.types.plan import CancellationPlan
+    from graph.types.schedule import CreditStatus, RepaymentSchedule
+
+AddressType = Annotated["CustomerAddress", strawberry.lazy("graph.types.address")]
+PlanType = Annotated["CancellationPlan", strawberry.lazy("graph.types.plan")]
+ScheduleType = Annotated["RepaymentSchedule", strawberry.lazy("graph.types.schedule")]
+CreditType = Annotated["CreditStatus", strawberry.lazy("graph.types.schedule")]
+
+
+@strawberry.type
+class Tracking:
+    number: str | None
+    company: str | None
+    shipped_at: datetime | None
+    delivered_at: datetime | None
+    estimated_delivery: datetime | None
+
+
+@strawberry.type(description="A digital PIN or code; a secret, shown only with pins:read.")
+class DigitalCode:
+    code: str
+    serial: str | None
+
+
+@strawberry.type
+class Refund:
+    at: datetime | None
+    amount: Money | None
+    is_refunded: bool | None
+    is_partial: bool | None
+
+
+@strawberry.type
+class PaymentInfo:
+    link: str | None
+    link_due_at: datetime | None
+    paid_at: datetime | None
+    amount: Money | None
+    refunded: Money | None
+    refunds: list[Refund]
+
+
+@strawberry.type
+class Customer:
+    id: str | None
+    name: str | None
+    email: str | None
+    phone: str | None
+    type: str | None
+    language: str | None
+    organization_id: str | None
+    _model: strawberry.Private[model.Customer]
+
+    @strawberry.field(permission_classes=[CanReadPii])
+    def personal_number(self) -> str | None:
+        return self._model.personal_number
+
+    @strawberry.field
+    def address(self) -> AddressType | None:
+        from graph.types.address import CustomerAddress
+
+        return CustomerAddress.maybe(self._model.address)
+
+
+@strawberry.type
+class OrderItem(Node):
+    provider: Provider
+    sku: str | None
+    product_id: str | None
+    name: str | None
+    brand: str | None
+    description: str | None
+    quantity: int
+    unit_price: Money | None
+    total: Money | None
+    discount: Money | None
+    tax: Money | None
+    tax_rate: Decimal | None
+    status: OrderStatus | None
+    provider_status: str | None
+    tracking: Tracking | None
+    details: JSON | None = strawberry.field(
+        description="Provider-specific item attributes (interest rate, loan duration, ...)."
+    )
+    _model: strawberry.Private[model.OrderItem]
+
+    @classmethod
+    def from_model(cls, m: model.OrderItem) -> OrderItem:
+        t = m.tracking
+        return cls(
+            id=strawberry.ID(ids.encode("OrderItem", m.provider, m.key)),
+            provider=m.provider,
+            sku=m.sku,
+            product_id=m.product_id,
+            name=m.name,
+            brand=m.brand,
+            description=m.description,
+            quantity=m.quantity,
+            unit_price=Money.of(m.unit_price),
+            total=Money.of(m.total),
+            discount=Money.of(m.discount),
+            tax=Money.of(m.tax),
+            tax_rate=m.tax_rate,
+            status=m.status,
+            provider_status=m.provider_status,
+            tracking=None
+            if t is None
+            else Tracking(
+                number=t.number,
+                company=t.company,
+                shipped_at=t.shipped_at,
+                delivered_at=t.delivered_at,
+                estimated_delivery=t.estimated_delivery,
+            ),
+            details=JSON(m.extra) if m.extra else None,
+            _model=m,
+        )
+
+    @strawberry.field
+    async def order(self, info: Info) -> Order | None:
+        found = await info.context.loaders.load(
+            self._model.provider, "orders_by_key", self._model.order_key
+        )
+        return Order.maybe(found)
+
+    @strawberry.field(permission_classes=[CanReadPins])
+    def codes(self, info: Info) -> list[DigitalCode] | None:
+        codes = self._model.codes
+        if codes and info.context.response is not None:
+            # A response holding a PIN must not be stored by any cache on the way.
+            info.context.response.headers["Cache-Control"] = "no-store"
+        return None if codes is None else [DigitalCode(code=c.code, serial=c.serial) for c in codes]
+
+    @strawberry.field(permission_classes=[CanReadRaw])
+    def raw(self) -> JSON | None:
+        return JSON(scrub(self._model.raw))
+
+
+@strawberry.type
+class Order(Node):
+    provider: Provider
+    number: str
+    external_reference: str | None
+    status: OrderStatus
+    provider_status: str | None
+    payment_status: PaymentStatus | None
+    placed_at: datetime | None
+    updated_at: datetime | None
+    currency: str | None
+    total: Money | None
+    subtotal: Money | None
+    tax: Money | None
+    discount: Money | None
+    shipping: Money | None
+    refunded: Money | None
+    invoice_number: str | None
+    details: JSON | None = strawberry.field(
+        description="Provider-specific order attributes that have no field of their own."
+    )
+    _model: strawberry.Private[model.Order]
+
+    @classmethod
+    def from_model(cls, m: model.Order) -> Order:
+        return cls(
+            id=strawberry.ID(ids.encode("Order", m.provider, m.key)),
+            provider=m.provider,
+            number=m.number,
+            external_reference=m.external_reference,
+            status=m.status,
+            provider_status=m.provider_status,
+            payment_status=m.payment_status,
+            placed_at=m.placed_at,
+            updated_at=m.updated_at,
+            currency=m.currency,
+            total=Money.of(m.total),
+            subtotal=Money.of(m.subtotal),
+            tax=Money.of(m.tax),
+            discount=Money.of(m.discount),
+            shipping=Money.of(m.shipping),
+            refunded=Money.of(m.refunded),
+            invoice_number=m.invoice_number,
+            details=JSON(m.extra) if m.extra else None,
+            _model=m,
+        )
+
+    @classmethod
+    def maybe(cls, m: model.Order | None) -> Order | None:
+        return None if m is None else cls.from_model(m)
+
+    @strawberry.field
+    async def items(self, info: Info) -> list[OrderItem] | None:
+        m = self._model
+        items = m.items
+        if items is None:
+            items = await info.context.loaders.load(m.provider, "items_by_order", m.key)
+        return [OrderItem.from_model(i) for i in items or ()]
+
+    @strawberry.field
+    def customer(self) -> Customer | None:
+        c = self._model.customer
+        if c is None:
+            return None
+        return Customer(
+            id=c.key,
+            name=c.name,
+            email=c.email,
+            phone=c.phone,
+            type=c.type,
+            language=c.language,
+            organization_id=c.organization_id,
+            _model=c,
+        )
+
+    @strawberry.field
+    def payment(self) -> PaymentInfo | None:
+        p = self._model.payment
+        if p is None:
+            return None
+        return PaymentInfo(
+            link=p.link,
+            link_due_at=p.link_due_at,
+            paid_at=p.paid_at,
+            amount=Money.of(p.amount),
+            refunded=Money.of(p.refunded),
+            refunds=[
+                Refund(
+                    at=r.at,
+                    amount=Money.of(r.amount),
+                    is_refunded=r.is_refunded,
+                    is_partial=r.is_partial,
+                )
+                for r in p.refunds
+            ],
+        )
+
+    async def _address(
+        self, info: Info, inline: model.Address | None, key: str | None
+    ) -> model.Address | None:
+        if inline is not None or key is None:
+            return inline
+        found: model.Address | None = await info.context.loaders.load(
+            self._model.provider, "addresses_by_key", key
+        )
+        return found
+
+    @strawberry.field
+    async def shipping_address(self, info: Info) -> AddressType | None:
+        from graph.types.address import CustomerAddress
+
+        m = self._model
+        return CustomerAddress.maybe(
+            await self._address(info, m.shipping_address, m.shipping_address_key)
+        )
+
+    @strawberry.field
+    async def billing_address(self, info: Info) -> AddressType | None:
+        from graph.types.address import CustomerAddress
+
+        m = self._model
+        return CustomerAddress.maybe(
+            await self._address(info, m.billing_address, m.billing_address_key)
+        )
+
+    @strawberry.field
+    async def cancellation_plans(self, info: Info) -> list[PlanType] | None:
+        from graph.types.plan import CancellationPlan
+
+        m = self._model
+        plans = await info.context.loaders.load(m.provider, "plans_by_order", m.key)
+        return [CancellationPlan.from_model(p) for p in plans or ()]
+
+    @strawberry.field
+    async def repayment_schedule(
+        self, info: Info, loan_product_id: int, country_id: int | None = None
+    ) -> ScheduleType | None:
+        from graph.types.schedule import RepaymentSchedule
+        from resolvers.loaders import each
+
+        m = self._model
+        provider = info.context.provider(m.provider)
+        loader = info.context.loaders.get(
+            m.provider,
+            "repayment_schedule",
+            each(lambda k: provider.repayment_schedule(*k)),
+        )
+        schedule = await loader.load((m.key, loan_product_id, country_id))
+        return RepaymentSchedule.maybe(schedule)
+
+    @strawberry.field
+    async def credit_status(self, info: Info) -> CreditType | None:
+        from graph.types.schedule import CreditStatus
+        from resolvers.loaders import each
+
+        m = self._model
+        provider = info.context.provider(m.provider)
+        loader = info.context.loaders.get(m.provider, "credit_status", each(provider.credit_status))
+        return CreditStatus.maybe(await loader.load(m.key))
+
+    @strawberry.field(permission_classes=[CanReadRaw])
+    def raw(self) -> JSON | None:
+        return JSON(scrub(self._model.raw))

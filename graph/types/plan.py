@@ -1,0 +1,62 @@
+"""CancellationPlan: a provider's plan to cancel or refund some items of an order."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.scalars import JSON
+
+from graph import ids
+from graph.auth import CanReadRaw
+from graph.context import Info
+from graph.types.common import Money, Node, Provider
+from graph.types.order import Order, OrderItem
+from providers import model
+from providers.redact import scrub
+
+
+@strawberry.type
+class CancellationPlan(Node):
+    provider: Provider
+    plan_type: str | None
+    status: str | None
+    refund: Money | None
+    shipping_refund: Money | None
+    discount_refund: Money | None
+    invoice_number: str | None
+    _model: strawberry.Private[model.CancellationPlan]
+
+    @classmethod
+    def from_model(cls, m: model.CancellationPlan) -> CancellationPlan:
+        return cls(
+            id=strawberry.ID(ids.encode("CancellationPlan", m.provider, m.key)),
+            provider=m.provider,
+            plan_type=m.plan_type,
+            status=m.status,
+            refund=Money.of(m.refund),
+            shipping_refund=Money.of(m.shipping_refund),
+            discount_refund=Money.of(m.discount_refund),
+            invoice_number=m.invoice_number,
+            _model=m,
+        )
+
+    @classmethod
+    def maybe(cls, m: model.CancellationPlan | None) -> CancellationPlan | None:
+        return None if m is None else cls.from_model(m)
+
+    @strawberry.field
+    async def order(self, info: Info) -> Order | None:
+        m = self._model
+        return Order.maybe(
+            await info.context.loaders.load(m.provider, "orders_by_key", m.order_key)
+        )
+
+    @strawberry.field
+    async def items(self, info: Info) -> list[OrderItem | None] | None:
+        m = self._model
+        loader = info.context.loaders.get(m.provider, "items_by_key")
+        found = await loader.load_many(m.item_keys)
+        return [None if i is None else OrderItem.from_model(i) for i in found]
+
+    @strawberry.field(permission_classes=[CanReadRaw])
+    def raw(self) -> JSON | None:
+        return JSON(scrub(self._model.raw))

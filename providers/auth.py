@@ -1,0 +1,60 @@
+"""Tokens that expire: fetched once however many requests want one, cached, refreshed early."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from providers.redact import SECRETS
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    value: str
+    expires_at: float  # time.monotonic() seconds; float("inf") for a token that does not expire
+
+
+Fetch = Callable[[], Awaitable[Token]]
+
+
+class TokenCache:
+    """A single-flight token cache.
+
+    Concurrent callers share one fetch; a token is renewed ``margin_s`` before it runs out; an
+    upstream's "invalid token" answer calls :meth:`invalidate` with the token that failed, so
+    only the first of many failing requests triggers a new fetch.
+    """
+
+    def __init__(self, fetch: Fetch, *, margin_s: float = 30.0) -> None:
+        self._fetch = fetch
+        self._margin_s = margin_s
+        self._token: Token | None = None
+        self._lock = asyncio.Lock()
+        self.fetches = 0
+
+    def _fresh(self, token: Token | None) -> bool:
+        return token is not None and token.expires_at - self._margin_s > time.monotonic()
+
+    async def get(self) -> str:
+        token = self._token
+        if self._fresh(token):
+            assert token is not None
+            return token.value
+        async with self._lock:
+            if not self._fresh(self._token):
+                self.fetches += 1
+                self._token = await self._fetch()
+                SECRETS.add(self._token.value)
+            assert self._token is not None
+            return self._token.value
+
+    def invalidate(self, value: str) -> None:
+        if self._token is not None and self._token.value == value:
+            self._token = None
+
+    @staticmethod
+    def expiring_in(value: str, seconds: float | None) -> Token:
+        expires = time.monotonic() + seconds if seconds else float("inf")
+        return Token(value, expires)

@@ -1,0 +1,153 @@
+"""What can go wrong talking to a provider, as one tree.
+
+    ProviderError                   base: provider name, message, request id
+    ├── ProviderUnavailable         connection refused or reset, circuit open
+    ├── ProviderTimeout             the call's total deadline passed
+    ├── BadResponse                 malformed JSON or a body of the wrong shape
+    ├── NotConfigured               the provider has no section in the config
+    ├── InvalidRequest              the caller's input cannot be sent (checked before sending)
+    ├── UnsupportedOperation        the provider's API cannot do this
+    └── StatusError                 the provider answered with an error status or envelope
+        ├── AuthFailed              401/403: our credentials were refused
+        ├── NotFound                the thing asked for does not exist
+        ├── RateLimited             429, with ``retry_after`` seconds when given
+        ├── Rejected                a business refusal (a 4xx the caller can act on)
+        └── ServerError             5xx (and the provider's own 510)
+
+``Rejected`` and ``NotFound`` are the caller's to act on: mutations turn them into
+``userErrors``. Every message passes through :func:`providers.redact.redact` when it is
+rendered, so a token that slipped into a provider's error text never leaves the gateway.
+Connectors choose the class in one function each; ``graph/errors.py`` maps the tree to
+``extensions.code`` in one function.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ProviderError(Exception):
+    """Base of every upstream failure; ``retryable`` says whether trying again may help."""
+
+    retryable = False
+
+    def __init__(
+        self,
+        provider: str,
+        message: str,
+        *,
+        request_id: str | None = None,
+        http_status: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.provider = provider
+        self.message = message
+        self.request_id = request_id
+        self.http_status = http_status
+
+
+class ProviderUnavailable(ProviderError):
+    retryable = True
+
+
+class ProviderTimeout(ProviderError):
+    retryable = True
+
+
+class BadResponse(ProviderError):
+    retryable = True
+
+
+class NotConfigured(ProviderError):
+    pass
+
+
+class InvalidRequest(ProviderError):
+    """The caller asked for something this provider cannot be sent; nothing was sent.
+
+    ``field`` names the input field at fault, as the caller named it (``["customerId"]``).
+    """
+
+    def __init__(self, provider: str, message: str, *, field: list[str] | None = None) -> None:
+        super().__init__(provider, message)
+        self.field = field
+
+
+class UnsupportedOperation(ProviderError):
+    def __init__(self, provider: str, operation: str) -> None:
+        super().__init__(provider, f"{provider} does not support {operation}")
+        self.operation = operation
+
+
+class StatusError(ProviderError):
+    """The provider answered, and said no. ``code`` is the provider's own error code."""
+
+    def __init__(
+        self,
+        provider: str,
+        message: str,
+        *,
+        http_status: int | None = None,
+        code: str | None = None,
+        request_id: str | None = None,
+        field: list[str] | None = None,
+        body: Any = None,
+    ) -> None:
+        super().__init__(provider, message, request_id=request_id, http_status=http_status)
+        self.code = code
+        self.field = field
+        self.body = body
+
+
+class AuthFailed(StatusError):
+    pass
+
+
+class NotFound(StatusError):
+    pass
+
+
+class RateLimited(StatusError):
+    retryable = True
+
+    def __init__(self, *args: Any, retry_after: float | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.retry_after = retry_after
+
+
+class Rejected(StatusError):
+    pass
+
+
+class ServerError(StatusError):
+    retryable = True
+
+
+def error_for_status(
+    provider: str,
+    status: int,
+    message: str,
+    *,
+    code: str | None = None,
+    request_id: str | None = None,
+    field: list[str] | None = None,
+    retry_after: float | None = None,
+    body: Any = None,
+) -> StatusError:
+    """The tree's class for an HTTP error status, as stripe picks its error from the code."""
+    kwargs: dict[str, Any] = {
+        "http_status": status,
+        "code": code,
+        "request_id": request_id,
+        "field": field,
+        "body": body,
+    }
+    if status in (401, 403):
+        return AuthFailed(provider, message, **kwargs)
+    if status == 404:
+        return NotFound(provider, message, **kwargs)
+    if status == 429:
+        return RateLimited(provider, message, retry_after=retry_after, **kwargs)
+    if status >= 500:
+        return ServerError(provider, message, **kwargs)
+    return Rejected(provider, message, **kwargs)

@@ -1,0 +1,45 @@
+"""What the query resolvers share: choosing a provider, paging arguments."""
+
+from __future__ import annotations
+
+from graph.context import Context
+from graph.errors import BadUserInput
+from graph.types.common import offset_after
+from providers.base import Capability, Provider
+from providers.errors import NotConfigured, UnsupportedOperation
+from providers.model import ProviderName
+
+DEFAULT_PAGE = 20
+MAX_PAGE = 100
+
+
+def page_window(first: int | None, after: str | None, max_page: int = MAX_PAGE) -> tuple[int, int]:
+    """``(offset, limit)`` for Relay's ``first``/``after``; out-of-range sizes are refused."""
+    limit = DEFAULT_PAGE if first is None else first
+    if limit < 0:
+        raise BadUserInput("first must not be negative", argument="first")
+    if limit > max_page:
+        raise BadUserInput(
+            f"first may be at most {max_page} (asked for {limit})",
+            argument="first",
+            maximum=max_page,
+        )
+    return offset_after(after), limit
+
+
+def provider_for(
+    ctx: Context, capability: Capability, name: ProviderName | None, what: str
+) -> Provider:
+    """The provider to ask for ``what``: the one named, or the only configured one that can."""
+    if name is not None:
+        provider = ctx.provider(name)
+        if capability not in provider.capabilities:
+            raise UnsupportedOperation(name.value, what)
+        return provider
+    able = [p for p in ctx.loaders.providers.values() if capability in p.capabilities]
+    if len(able) == 1:
+        return able[0]
+    if not able:
+        raise NotConfigured("gateway", f"no configured provider supports {what}")
+    names = ", ".join(sorted(p.name.name for p in able))
+    raise BadUserInput(f"several providers support {what} ({names}): name one in the filter")

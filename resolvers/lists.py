@@ -1,0 +1,86 @@
+"""The other list queries: ``cancellationPlans`` and ``customerAddresses``."""
+
+from __future__ import annotations
+
+import strawberry
+
+from graph import ids
+from graph.auth import CanReadOrders
+from graph.context import Info
+from graph.types.address import CustomerAddress
+from graph.types.common import Connection, Provider, connection
+from graph.types.plan import CancellationPlan
+from providers.base import Capability
+from providers.model import AddressFilter, CancellationPlanFilter, ProviderName
+from resolvers.common import page_window, provider_for
+
+
+def _name(provider: Provider | None) -> ProviderName | None:
+    return None if provider is None else provider
+
+
+@strawberry.input(name="CancellationPlanFilter")
+class CancellationPlanFilterInput:
+    provider: Provider | None = None
+    order_id: strawberry.ID | None = None
+    order_number: str | None = None
+    status: str | None = None
+    plan_type: str | None = None
+
+
+@strawberry.input(name="CustomerAddressFilter")
+class CustomerAddressFilterInput:
+    provider: Provider | None = None
+    email: str | None = None
+    phone: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    postcode: str | None = None
+    is_active: bool | None = None
+
+
+@strawberry.type
+class CancellationPlansQuery:
+    @strawberry.field(permission_classes=[CanReadOrders])
+    async def cancellation_plans(
+        self,
+        info: Info,
+        filter: CancellationPlanFilterInput | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[CancellationPlan]:
+        flt = filter or CancellationPlanFilterInput()
+        offset, limit = page_window(first, after)
+        name = _name(flt.provider)
+        order_key = None
+        if flt.order_id is not None:
+            gid = ids.decode(flt.order_id, "Order")
+            name, order_key = gid.provider, gid.key
+        provider = provider_for(
+            info.context, Capability.CANCELLATION_PLANS, name, "cancellation plans"
+        )
+        domain = CancellationPlanFilter(order_key, flt.order_number, flt.status, flt.plan_type)
+        page = await provider.list_cancellation_plans(domain, offset, limit)
+        return connection([CancellationPlan.from_model(p) for p in page.items], page)
+
+
+@strawberry.type
+class CustomerAddressesQuery:
+    @strawberry.field(permission_classes=[CanReadOrders])
+    async def customer_addresses(
+        self,
+        info: Info,
+        filter: CustomerAddressFilterInput | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[CustomerAddress]:
+        flt = filter or CustomerAddressFilterInput()
+        offset, limit = page_window(first, after)
+        provider = provider_for(
+            info.context, Capability.CUSTOMER_ADDRESSES, _name(flt.provider), "customer addresses"
+        )
+        domain = AddressFilter(
+            flt.email, flt.phone, flt.first_name, flt.last_name, flt.postcode, flt.is_active
+        )
+        page = await provider.list_addresses(domain, offset, limit)
+        return connection([CustomerAddress.from_model(a) for a in page.items], page)

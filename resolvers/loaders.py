@@ -1,0 +1,80 @@
+"""Per-request dataloaders: one per provider and kind, built lazily, never shared.
+
+Each loader batches the keys asked for in one tick into one connector call (which answers a
+list aligned with the keys) and caches the answer for the rest of the request, so a query that
+names the same order twice asks its provider once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+from typing import Any, TypeVar
+
+from aiodataloader import DataLoader
+
+from providers.base import Provider
+from providers.errors import NotConfigured
+from providers.model import ProviderName
+
+K = TypeVar("K", bound=Hashable)
+BatchFn = Callable[[Sequence[Any]], Awaitable[Sequence[Any]]]
+
+MAX_BATCH = 100
+
+
+def each(fn: Callable[[Any], Awaitable[Any]]) -> BatchFn:
+    """A batch function for an API without batch reads: the keys' calls run concurrently."""
+
+    async def batch(keys: Sequence[Any]) -> Sequence[Any]:
+        return await asyncio.gather(*(fn(k) for k in keys), return_exceptions=True)
+
+    return batch
+
+
+def _guarded(fn: BatchFn) -> BatchFn:
+    """A batch that fails as a whole fails each key with the same error, not the loader."""
+
+    async def batch(keys: Sequence[Any]) -> Sequence[Any]:
+        try:
+            return list(await fn(keys))
+        except Exception as exc:  # noqa: BLE001 - handed to each key's awaiter
+            return [exc] * len(keys)
+
+    return batch
+
+
+class Loaders:
+    """The request's loaders, keyed by provider and kind (``"orders_by_key"``, ...)."""
+
+    def __init__(self, providers: dict[ProviderName, Provider]) -> None:
+        self.providers = providers
+        self._loaders: dict[tuple[ProviderName, str], DataLoader[Any, Any]] = {}
+
+    def provider(self, name: ProviderName) -> Provider:
+        try:
+            return self.providers[name]
+        except KeyError:
+            raise NotConfigured(
+                name.value, f"{name.value} is not configured in this gateway"
+            ) from None
+
+    def get(
+        self, name: ProviderName, kind: str, batch: BatchFn | None = None
+    ) -> DataLoader[Any, Any]:
+        """The loader for ``kind``: the provider's batch method of that name unless given."""
+        loader = self._loaders.get((name, kind))
+        if loader is None:
+            fn = batch or getattr(self.provider(name), kind)
+            loader = DataLoader(_guarded(fn), max_batch_size=MAX_BATCH)  # type: ignore[arg-type]
+            self._loaders[(name, kind)] = loader
+        return loader
+
+    async def load(self, name: ProviderName, kind: str, key: Any) -> Any:
+        return await self.get(name, kind).load(key)
+
+    def forget(self, name: ProviderName, kind: str, key: Any) -> None:
+        """Drop a cached answer, so a read after a mutation sees the new state."""
+        loader = self._loaders.get((name, kind))
+        if loader is not None:
+            loader.clear(key)

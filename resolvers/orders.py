@@ -1,0 +1,83 @@
+"""Order queries: ``order``, ``orderByNumber``, ``orders``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+import strawberry
+
+from graph import ids
+from graph.auth import CanReadOrders
+from graph.context import Info
+from graph.errors import NotFoundError
+from graph.types.common import Connection, OrderStatus, Provider, connection
+from graph.types.order import Order
+from providers.base import Capability
+from providers.model import OrderFilter as DomainOrderFilter
+from providers.model import OrderRef
+from resolvers.common import page_window, provider_for
+
+
+@strawberry.input(description="Filters pushed down to the provider's own query parameters.")
+class OrderFilter:
+    provider: Provider | None = None
+    number: str | None = None
+    number_contains: str | None = None
+    status: list[OrderStatus] | None = None
+    placed_after: datetime | None = None
+    placed_before: datetime | None = None
+    min_amount: Decimal | None = None
+    max_amount: Decimal | None = None
+    currency: str | None = None
+
+    def to_domain(self) -> DomainOrderFilter:
+        return DomainOrderFilter(
+            number=self.number,
+            number_contains=self.number_contains,
+            statuses=tuple(self.status or ()),
+            placed_after=self.placed_after,
+            placed_before=self.placed_before,
+            min_amount=self.min_amount,
+            max_amount=self.max_amount,
+            currency=self.currency,
+        )
+
+
+def _found(order: Order | None, what: str) -> Order:
+    if order is None:
+        raise NotFoundError(f"no order {what}")
+    return order
+
+
+@strawberry.type
+class OrdersQuery:
+    @strawberry.field(permission_classes=[CanReadOrders])
+    async def order(self, info: Info, id: strawberry.ID) -> Order | None:
+        gid = ids.decode(id, "Order")
+        found = await info.context.loaders.load(gid.provider, "orders_by_key", gid.key)
+        return _found(Order.maybe(found), f"with id {id!r}")
+
+    @strawberry.field(permission_classes=[CanReadOrders])
+    async def order_by_number(
+        self, info: Info, provider: Provider, number: str, customer_id: str | None = None
+    ) -> Order | None:
+        name = provider
+        ref = OrderRef(number, customer_id)
+        found = await info.context.loaders.load(name, "orders_by_ref", ref)
+        return _found(Order.maybe(found), f"{number!r} at {name.name}")
+
+    @strawberry.field(permission_classes=[CanReadOrders])
+    async def orders(
+        self,
+        info: Info,
+        filter: OrderFilter | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[Order]:
+        flt = filter or OrderFilter()
+        offset, limit = page_window(first, after)
+        name = None if flt.provider is None else flt.provider
+        provider = provider_for(info.context, Capability.LIST_ORDERS, name, "listing orders")
+        page = await provider.list_orders(flt.to_domain(), offset, limit)
+        return connection([Order.from_model(o) for o in page.items], page)
