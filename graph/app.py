@@ -43,7 +43,7 @@ def format_error(error: GraphQLError, *, production: bool, request_id: str) -> d
         message, extensions = known
         formatted["message"] = message
         formatted["extensions"] = {**formatted.get("extensions", {}), **extensions}
-    elif error.original_error is not None:
+    elif error.original_error is not None and not isinstance(error.original_error, GraphQLError):
         # A bug: the detail goes to the log (with the request id), never to the client.
         formatted["message"] = (
             INTERNAL_MESSAGE if production else SECRETS.redact(str(formatted["message"]))

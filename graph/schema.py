@@ -42,7 +42,7 @@ class Schema(strawberry.Schema):
         """Expected errors are one quiet line; only a bug is logged with its traceback."""
         for error in errors:
             original = error.original_error
-            if original is None or extensions_for(original) is not None:
+            if original is None or isinstance(original, GraphQLError) or extensions_for(original):
                 log.info("graphql error", extra={"error": error.message, "path": error.path})
             else:
                 log.error("unexpected error", exc_info=original, extra={"path": error.path})

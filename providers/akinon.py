@@ -15,6 +15,7 @@ Quirks kept here and nowhere else:
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -202,7 +203,15 @@ class Akinon(BaseProvider):
     async def _where_in(
         self, path: str, field: str, keys: Sequence[str], one_param: str
     ) -> list[Record]:
-        """Records whose ``field`` is one of ``keys``: one ``__in`` query, or one per key."""
+        """Records whose ``field`` is one of ``keys``: one ``__in`` query, or one per key.
+
+        Akinon refuses a whole filter over one malformed uuid (400), so keys that cannot exist
+        are dropped first: they answer "not found" without failing their neighbours.
+        """
+        if field in ("id", "order"):
+            keys = [k for k in keys if _is_uuid(k)]
+        if not keys:
+            return []
         wanted = set(keys)
         if path not in self._no_in:
             records = await self._all(path, {f"{one_param}__in": ",".join(dict.fromkeys(keys))})
@@ -427,6 +436,14 @@ def _payment_status(total: Money | None, refunded: Money | None) -> PaymentStatu
     if refunded.amount >= total.amount:
         return PaymentStatus.REFUNDED
     return PaymentStatus.PARTIALLY_REFUNDED
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _drop_none(params: dict[str, str | None]) -> dict[str, str]:

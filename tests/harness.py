@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +20,7 @@ from providers.sandbox.faults import FAULTS, REQUESTS, Faults, RecordedRequest, 
 class Answer:
     status: int
     body: dict[str, Any]
-    headers: dict[str, str]
+    headers: Mapping[str, str]
 
     @property
     def data(self) -> Any:
@@ -62,7 +63,7 @@ class Gateway:
             payload["variables"] = variables
         async with self.session.post(self.url, json=payload, headers=send) as response:
             body = await response.json(content_type=None)
-            return Answer(response.status, body, dict(response.headers))
+            return Answer(response.status, body, response.headers.copy())
 
     async def ok(self, document: str, variables: dict[str, Any] | None = None, **kw: Any) -> Any:
         """The data of an answer that must have no errors."""

@@ -1,0 +1,35 @@
+# One place for the project's checks. `make test` is what CI runs (through .ci/run).
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: install test check lint typecheck schema bench serve
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+install: $(BIN)/python
+	$(BIN)/pip install -q -e ".[test]"
+
+test: install
+	$(BIN)/pytest
+
+lint:
+	$(BIN)/ruff check graph resolvers providers tests
+	$(BIN)/ruff format --check graph resolvers providers tests
+
+typecheck:
+	$(BIN)/mypy graph resolvers providers
+
+schema:
+	$(BIN)/commerce-graph export-schema > schema.graphql
+
+check: lint typecheck
+	$(BIN)/pytest
+
+bench: install
+	$(BIN)/python -m tests.benchmarks.run
+
+serve: install
+	$(BIN)/commerce-graph serve

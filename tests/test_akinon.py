@@ -1,0 +1,305 @@
+"""Akinon through the contract: lists, filters, lookups, batching, reject, and its failures."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from graph import ids
+from providers.model import ProviderName
+from providers.sandbox import akinon_data as data
+from providers.sandbox.akinon import STATE
+from tests.harness import Gateway
+
+ORDER_FIELDS = """
+  id number status providerStatus paymentStatus placedAt
+  total { amount currency } discount { amount currency } shipping { amount currency }
+"""
+
+
+def order_id(key: str) -> str:
+    return ids.encode("Order", ProviderName.AKINON, key)
+
+
+async def test_order_by_number_maps_the_pages_example(gateway: Gateway) -> None:
+    found = await gateway.ok(
+        f'{{ orderByNumber(provider: AKINON, number: "45243493") {{ {ORDER_FIELDS} }} }}'
+    )
+    order = found["orderByNumber"]
+    assert order == {
+        "id": order_id(data.EXAMPLE_ORDER_ID),
+        "number": "45243493",
+        "status": "PENDING",
+        "providerStatus": "100",
+        "paymentStatus": "PAID",
+        "placedAt": "2019-01-01T00:00:00+00:00",
+        "total": {"amount": "629.00", "currency": "USD"},
+        "discount": {"amount": "0.00", "currency": "USD"},
+        "shipping": {"amount": "0.00", "currency": "USD"},
+    }
+    [call] = gateway.calls("akinon", "/orders/")
+    assert call.query["number__in"] == "45243493"
+
+
+async def test_unknown_status_code_is_unknown_with_the_raw_value(gateway: Gateway) -> None:
+    found = await gateway.ok(
+        '{ orderByNumber(provider: AKINON, number: "90000450") { status providerStatus } }'
+    )
+    assert found["orderByNumber"] == {"status": "UNKNOWN", "providerStatus": "450"}
+
+
+async def test_ids_round_trip_through_order_node_and_nodes(gateway: Gateway) -> None:
+    oid = order_id(data.EXAMPLE_ORDER_ID)
+    item = ids.encode("OrderItem", ProviderName.AKINON, data.EXAMPLE_ITEM_ID)
+    address = ids.encode("CustomerAddress", ProviderName.AKINON, data.EXAMPLE_ADDRESS_ID)
+    plan = ids.encode("CancellationPlan", ProviderName.AKINON, data.EXAMPLE_PLAN_ID)
+    answer = await gateway.ok(
+        """query($o: ID!, $ids: [ID!]!) {
+          order(id: $o) { id number }
+          node(id: $o) { id ... on Order { number } }
+          nodes(ids: $ids) {
+            id __typename
+            ... on OrderItem { sku order { number } }
+            ... on CustomerAddress { email }
+            ... on CancellationPlan { planType items { id } order { number } }
+          }
+        }""",
+        {"o": oid, "ids": [item, address, plan]},
+    )
+    assert answer["order"] == {"id": oid, "number": "45243493"}
+    assert answer["node"] == {"id": oid, "number": "45243493"}
+    item_node, address_node, plan_node = answer["nodes"]
+    assert item_node == {
+        "id": item,
+        "__typename": "OrderItem",
+        "sku": "SP-A",
+        "order": {"number": "45243493"},
+    }
+    assert address_node == {
+        "id": address,
+        "__typename": "CustomerAddress",
+        "email": "akinon@akinon.com",
+    }
+    assert plan_node["planType"] == "cancel"
+    assert plan_node["order"] == {"number": data.PLAN_ORDER_NUMBER}
+    assert [i["id"] for i in plan_node["items"]] == [
+        ids.encode("OrderItem", ProviderName.AKINON, k) for k in data.EXAMPLE_PLAN_ITEM_IDS
+    ]
+
+
+@pytest.mark.parametrize("bad", ["not-an-id", "T3JkZXI6bm9wZTox", "!!!"])
+async def test_malformed_id_is_bad_user_input(gateway: Gateway, bad: str) -> None:
+    answer = await gateway.query("query($id: ID!) { node(id: $id) { id } }", {"id": bad})
+    assert answer.codes == ["BAD_USER_INPUT"]
+    assert answer.data == {"node": None}
+    assert gateway.calls("akinon") == []
+
+
+async def test_unknown_id_is_not_found_for_order_and_null_for_node(gateway: Gateway) -> None:
+    missing = order_id("00000000-0000-4000-8000-000000000000")
+    answer = await gateway.query(
+        "query($id: ID!) { order(id: $id) { id } node(id: $id) { id } }", {"id": missing}
+    )
+    assert answer.data == {"order": None, "node": None}
+    assert answer.codes == ["NOT_FOUND"]
+    assert answer.errors[0]["path"] == ["order"]
+
+
+async def test_orders_connection_pages_with_total_count(gateway: Gateway) -> None:
+    total = len(gateway.sandboxes["akinon"].app[STATE].orders)
+    document = """query($after: String) {
+      orders(first: 7, after: $after) {
+        totalCount pageInfo { hasNextPage hasPreviousPage endCursor }
+        edges { cursor node { number } }
+      }
+    }"""
+    first = (await gateway.ok(document))["orders"]
+    second = (await gateway.ok(document, {"after": first["pageInfo"]["endCursor"]}))["orders"]
+    assert first["totalCount"] == second["totalCount"] == total
+    assert first["pageInfo"]["hasNextPage"] and not first["pageInfo"]["hasPreviousPage"]
+    assert second["pageInfo"]["hasPreviousPage"]
+    numbers = [e["node"]["number"] for e in first["edges"] + second["edges"]]
+    assert len(set(numbers)) == 14
+    pages = [c.query for c in gateway.calls("akinon", "/orders/")]
+    assert pages == [{"page": "1", "limit": "7"}, {"page": "2", "limit": "7"}]
+
+
+async def test_filters_are_pushed_down_to_akinon(gateway: Gateway) -> None:
+    answer = await gateway.ok(
+        """{ orders(first: 50, filter: {
+              status: [SHIPPED], currency: "usd", minAmount: "100", maxAmount: "5000",
+              placedAfter: "2024-01-01T00:00:00Z", placedBefore: "2025-12-31T00:00:00Z"}) {
+            totalCount nodes { status total { amount currency } placedAt }
+        } }"""
+    )
+    [call] = gateway.calls("akinon", "/orders/")
+    assert call.query == {
+        "status": "500",
+        "currency": "usd",
+        "amount__gte": "100",
+        "amount__lte": "5000",
+        "date_placed__gte": "2024-01-01T00:00:00+00:00",
+        "date_placed__lte": "2025-12-31T00:00:00+00:00",
+        "page": "1",
+        "limit": "50",
+    }
+    nodes = answer["orders"]["nodes"]
+    assert nodes and answer["orders"]["totalCount"] == len(nodes)
+    for node in nodes:
+        assert node["status"] == "SHIPPED"
+        assert node["total"]["currency"] == "USD"
+        assert 100 <= float(node["total"]["amount"]) <= 5000
+        assert "2024-01-01" <= node["placedAt"][:10] <= "2025-12-31"
+
+
+async def test_status_without_an_akinon_code_matches_nothing_without_a_call(
+    gateway: Gateway,
+) -> None:
+    answer = await gateway.ok(
+        "{ orders(filter: {status: [INVOICED]}) { totalCount nodes { id } } }"
+    )
+    assert answer["orders"] == {"totalCount": 0, "nodes": []}
+    assert gateway.calls("akinon") == []
+
+
+async def test_fifty_orders_with_children_make_a_fixed_minimal_number_of_calls(
+    gateway: Gateway,
+) -> None:
+    answer = await gateway.ok(
+        """{ orders(first: 50) { nodes {
+            number
+            items { sku status }
+            again: items { sku }
+            shippingAddress { city }
+            billingAddress { city }
+            cancellationPlans { planType refund { amount } }
+        } } }"""
+    )
+    nodes = answer["orders"]["nodes"]
+    assert len(nodes) == 50
+    state = gateway.sandboxes["akinon"].app[STATE]
+    by_number = {row.data["number"]: row.data for row in state.orders.values()}
+    order_ids = {by_number[n["number"]]["id"] for n in nodes}
+    items = sum(1 for row in state.items.values() if row.data["order"] in order_ids)
+    assert sum(len(n["items"]) for n in nodes) == items
+    # One list call, the items in pages of 100, one address call, one plan call; the login.
+    assert len(gateway.calls("akinon", "/orders/")) == 1
+    assert len(gateway.calls("akinon", "/order-items/")) == math.ceil(items / 100)
+    assert len(gateway.calls("akinon", "/customer-addresses/")) == 1
+    assert len(gateway.calls("akinon", "/cancellation-plans/")) == 1
+    assert len(gateway.calls("akinon", "/auth/login/")) == 1
+    [address_call] = gateway.calls("akinon", "/customer-addresses/")
+    wanted = {
+        by_number[n["number"]][k] for n in nodes for k in ("shipping_address", "billing_address")
+    }
+    assert sorted(address_call.query["id__in"].split(",")) == sorted(wanted)
+
+
+async def test_reject_order_item_answers_the_item_reread(gateway: Gateway) -> None:
+    item = ids.encode("OrderItem", ProviderName.AKINON, data.REJECTABLE_ITEM_IDS[0])
+    answer = await gateway.ok(
+        """mutation($id: ID!) { rejectOrderItem(input: {itemId: $id}) {
+            item { id status providerStatus } userErrors { field message code providerCode }
+        } }""",
+        {"id": item},
+    )
+    assert answer["rejectOrderItem"] == {
+        "item": {"id": item, "status": "REJECTED", "providerStatus": "900"},
+        "userErrors": [],
+    }
+    [reject] = gateway.calls("akinon", "/reject/", "POST")
+    assert reject.path == f"/api/i1/order-items/{data.REJECTABLE_ITEM_IDS[0]}/reject/"
+
+
+async def test_reject_of_a_packaged_item_is_a_user_error(gateway: Gateway) -> None:
+    state = gateway.sandboxes["akinon"].app[STATE]
+    packaged = next(k for k, row in state.items.items() if row.data["status"] == 400)
+    item = ids.encode("OrderItem", ProviderName.AKINON, packaged)
+    answer = await gateway.ok(
+        """mutation($id: ID!) { rejectOrderItem(input: {itemId: $id}) {
+            item { id } userErrors { field message code providerCode }
+        } }""",
+        {"id": item},
+    )
+    [error] = answer["rejectOrderItem"]["userErrors"]
+    assert answer["rejectOrderItem"]["item"] is None
+    assert error["code"] == "REJECTED_BY_PROVIDER"
+    assert error["providerCode"] == "order_item_not_rejectable"
+    assert "Packaged" in error["message"]
+    assert state.items[packaged].data["status"] == 400
+
+
+async def test_reject_with_a_malformed_id_is_a_user_error_and_no_call(gateway: Gateway) -> None:
+    answer = await gateway.ok(
+        'mutation { rejectOrderItem(input: {itemId: "nope"}) { item { id } userErrors { field code } } }'
+    )
+    assert answer["rejectOrderItem"]["userErrors"] == [
+        {"field": ["input", "itemId"], "code": "BAD_USER_INPUT"}
+    ]
+    assert gateway.calls("akinon") == []
+
+
+async def test_cancellation_plans_and_customer_addresses_connections(gateway: Gateway) -> None:
+    answer = await gateway.ok(
+        """{
+          cancellationPlans(first: 3, filter: {orderNumber: "90000700"}) {
+            totalCount nodes { id planType status invoiceNumber refund { amount } order { number } }
+          }
+          customerAddresses(first: 2, filter: {email: "akinon@akinon.com"}) {
+            totalCount nodes { firstName lastName line postcode isActive phone }
+          }
+        }"""
+    )
+    plans = answer["cancellationPlans"]
+    assert plans["totalCount"] == 1
+    assert plans["nodes"][0]["invoiceNumber"] == "1234"
+    assert plans["nodes"][0]["refund"] == {"amount": "1.00"}
+    assert plans["nodes"][0]["order"] == {"number": "90000700"}
+    addresses = answer["customerAddresses"]
+    assert addresses["totalCount"] >= 1
+    assert addresses["nodes"][0]["line"] == "Address Text"
+    assert gateway.calls("akinon", "/cancellation-plans/")[0].query["order__number"] == "90000700"
+
+
+async def test_listing_where_a_provider_cannot_is_unsupported(gateway: Gateway) -> None:
+    answer = await gateway.query("{ orders(filter: {provider: KALIXO}) { totalCount } }")
+    assert answer.codes == ["UNSUPPORTED_OPERATION"]
+    assert answer.errors[0]["extensions"]["provider"] == "KALIXO"
+
+
+async def test_first_beyond_the_maximum_page_is_refused_before_any_call(gateway: Gateway) -> None:
+    answer = await gateway.query("{ orders(first: 1000000000) { totalCount } }")
+    assert answer.codes == ["BAD_USER_INPUT"]
+    assert "at most 100" in answer.errors[0]["message"]
+    assert gateway.calls("akinon") == []
+
+
+async def test_akinon_500_is_a_provider_error_beside_the_rest(gateway: Gateway) -> None:
+    gateway.faults("akinon").error_rate = 1.0
+    gateway.faults("akinon").only_paths = ["/orders/"]
+    answer = await gateway.query(
+        '{ orderByNumber(provider: AKINON, number: "45243493") { id } providers { name } }'
+    )
+    assert answer.codes == ["PROVIDER_ERROR"]
+    assert answer.data["orderByNumber"] is None
+    ext = answer.errors[0]["extensions"]
+    assert ext["provider"] == "AKINON" and ext["httpStatus"] == 500 and ext["retryable"] is True
+    assert len(answer.data["providers"]) == 5
+
+
+async def test_akinon_malformed_body_is_a_provider_error(gateway: Gateway) -> None:
+    gateway.faults("akinon").malformed = True
+    gateway.faults("akinon").only_paths = ["/orders/"]
+    answer = await gateway.query('{ orderByNumber(provider: AKINON, number: "45243493") { id } }')
+    assert answer.codes == ["PROVIDER_ERROR"]
+    assert "malformed JSON" in answer.errors[0]["message"]
+
+
+async def test_a_revoked_key_logs_in_again_once(gateway: Gateway) -> None:
+    document = '{ orderByNumber(provider: AKINON, number: "45243493") { number } }'
+    await gateway.ok(document)
+    gateway.sandboxes["akinon"].app[STATE].revoke_key()
+    found = await gateway.ok(document)
+    assert found["orderByNumber"]["number"] == "45243493"
+    assert len(gateway.calls("akinon", "/auth/login/")) == 2

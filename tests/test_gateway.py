@@ -1,0 +1,155 @@
+"""The gateway's own contract: auth and scopes, providers, unsupported operations, the schema."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import aiohttp
+
+from graph import ids
+from graph.config import Config
+from graph.embedded import start_sandboxes
+from graph.schema import sdl
+from providers.model import ProviderName
+from providers.sandbox import akinon_data as data
+from tests.conftest import started
+from tests.harness import Gateway
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = '{ orderByNumber(provider: AKINON, number: "45243493") { number } }'
+
+
+def with_keys(config: Config, keys: dict[str, list[str]]) -> Config:
+    config.server.api_keys = keys
+    return config
+
+
+async def test_no_key_is_401_unauthenticated(gateway: Gateway) -> None:
+    for key in (None, "wrong-key"):
+        answer = await gateway.query(EXAMPLE, key=key)
+        assert answer.status == 401
+        assert answer.codes == ["UNAUTHENTICATED"]
+        assert "data" not in answer.body
+        assert answer.headers["WWW-Authenticate"].startswith("Bearer")
+    assert gateway.calls("akinon") == []
+
+
+async def test_a_field_needing_a_missing_scope_is_forbidden_alone() -> None:
+    config, running = await start_sandboxes(("akinon",))
+    keys = {"reader": ["orders:read"], "nobody": []}
+    async with started(with_keys(config, keys), {s.name: s for s in running}) as gw:
+        address = ids.encode("CustomerAddress", ProviderName.AKINON, data.EXAMPLE_ADDRESS_ID)
+        document = """query($id: ID!) { node(id: $id) {
+            ... on CustomerAddress { email identityNumber taxNumber }
+        } }"""
+        answer = await gw.query(document, {"id": address}, key="reader")
+        assert answer.status == 200
+        assert answer.data == {
+            "node": {"email": "akinon@akinon.com", "identityNumber": None, "taxNumber": None}
+        }
+        assert answer.codes == ["FORBIDDEN", "FORBIDDEN"]
+        assert {tuple(e["path"]) for e in answer.errors} == {
+            ("node", "identityNumber"),
+            ("node", "taxNumber"),
+        }
+        denied = await gw.query(f"{{ providers {{ name }} a: {EXAMPLE[2:-2]} }}", key="nobody")
+        assert denied.codes == ["FORBIDDEN"]
+        assert denied.data["a"] is None and len(denied.data["providers"]) == 5
+        written = await gw.query(
+            'mutation { rejectOrderItem(input: {itemId: "x"}) { userErrors { code } } }',
+            key="reader",
+        )
+        assert written.codes == ["FORBIDDEN"]
+    for s in running:
+        await s.close()
+
+
+async def test_providers_lists_every_provider_with_capabilities(gateway: Gateway) -> None:
+    answer = await gateway.ok(
+        "{ providers { name configured built capabilities health { status } } }"
+    )
+    by_name = {p["name"]: p for p in answer["providers"]}
+    assert list(by_name) == ["LIPALATER", "LIPALATER_PURCHASES", "FRONTPAYMENT", "KALIXO", "AKINON"]
+    assert by_name["AKINON"]["configured"] is True
+    assert by_name["AKINON"]["health"] == {"status": "UP"}
+    assert "LIST_ORDERS" in by_name["AKINON"]["capabilities"]
+    for info in by_name.values():
+        assert info["configured"] == info["built"]
+
+
+async def test_an_operation_a_provider_lacks_is_unsupported(gateway: Gateway) -> None:
+    order = ids.encode("Order", ProviderName.AKINON, data.EXAMPLE_ORDER_ID)
+    answer = await gateway.query(
+        """mutation($id: ID!) { confirmOrder(input: {orderId: $id, installPlanId: "1"}) {
+            order { id } userErrors { code } } }""",
+        {"id": order},
+    )
+    assert answer.codes == ["UNSUPPORTED_OPERATION"]
+    assert answer.errors[0]["extensions"]["provider"] == "AKINON"
+    assert "confirming orders" in answer.errors[0]["message"]
+
+
+async def test_a_provider_left_out_of_the_config_is_unsupported() -> None:
+    config, running = await start_sandboxes(("akinon",))
+    async with started(config, {s.name: s for s in running}) as gw:
+        answer = await gw.query('{ orderByNumber(provider: KALIXO, number: "1") { id } }')
+        assert answer.codes == ["UNSUPPORTED_OPERATION"]
+        assert "not configured" in answer.errors[0]["message"]
+        info = await gw.ok("{ providers { name configured health { status } } }")
+        kalixo = next(p for p in info["providers"] if p["name"] == "KALIXO")
+        assert kalixo == {
+            "name": "KALIXO",
+            "configured": False,
+            "health": {"status": "NOT_CONFIGURED"},
+        }
+    for s in running:
+        await s.close()
+
+
+async def test_request_id_is_kept_and_returned(gateway: Gateway) -> None:
+    answer = await gateway.query(EXAMPLE, headers={"X-Request-ID": "trace-123"})
+    assert answer.headers["x-request-id"] == "trace-123"
+    made = await gateway.query(EXAMPLE)
+    assert len(made.headers["x-request-id"]) == 32
+
+
+async def test_graphiql_page_needs_no_key(gateway: Gateway) -> None:
+    async with aiohttp.ClientSession() as session:
+        async with session.get(gateway.url, headers={"Accept": "text/html"}) as response:
+            assert response.status == 200
+            assert "graphiql" in (await response.text()).lower()
+
+
+async def test_schema_graphql_is_what_the_code_prints() -> None:
+    assert (ROOT / "schema.graphql").read_text() == sdl()
+    printed = subprocess.run(
+        [sys.executable, "-m", "graph.cli", "export-schema"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
+    assert printed.stdout == sdl()
+
+
+def test_config_file_is_read_and_checked(tmp_path: Path) -> None:
+    good = tmp_path / "good.toml"
+    good.write_text(
+        '[server]\napi_keys = { "k1" = ["orders:read"] }\nmode = "production"\n'
+        '[providers.akinon]\nbase_url = "https://seller.example.com"\ntoken = "t0ken-value"\n'
+    )
+    config = Config.load(good)
+    assert config.server.production and config.server.api_keys == {"k1": ["orders:read"]}
+    assert config.providers["akinon"]["base_url"] == "https://seller.example.com"
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[server]\napi_keys = { "k1" = ["orders:everything"] }\n')
+    result = subprocess.run(
+        [sys.executable, "-m", "graph.cli", "serve", "--config", str(bad)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert result.returncode == 2
+    assert "unknown scopes ['orders:everything']" in result.stderr
