@@ -117,7 +117,8 @@ async def test_orders_connection_pages_with_total_count(gateway: Gateway) -> Non
     first = (await gateway.ok(document))["orders"]
     second = (await gateway.ok(document, {"after": first["pageInfo"]["endCursor"]}))["orders"]
     assert first["totalCount"] == second["totalCount"] == total
-    assert first["pageInfo"]["hasNextPage"] and not first["pageInfo"]["hasPreviousPage"]
+    assert first["pageInfo"]["hasNextPage"]
+    assert not first["pageInfo"]["hasPreviousPage"]
     assert second["pageInfo"]["hasPreviousPage"]
     numbers = [e["node"]["number"] for e in first["edges"] + second["edges"]]
     assert len(set(numbers)) == 14
@@ -145,7 +146,8 @@ async def test_filters_are_pushed_down_to_akinon(gateway: Gateway) -> None:
         "limit": "50",
     }
     nodes = answer["orders"]["nodes"]
-    assert nodes and answer["orders"]["totalCount"] == len(nodes)
+    assert nodes
+    assert answer["orders"]["totalCount"] == len(nodes)
     for node in nodes:
         assert node["status"] == "SHIPPED"
         assert node["total"]["currency"] == "USD"
@@ -232,7 +234,8 @@ async def test_reject_of_a_packaged_item_is_a_user_error(gateway: Gateway) -> No
 
 async def test_reject_with_a_malformed_id_is_a_user_error_and_no_call(gateway: Gateway) -> None:
     answer = await gateway.ok(
-        'mutation { rejectOrderItem(input: {itemId: "nope"}) { item { id } userErrors { field code } } }'
+        'mutation { rejectOrderItem(input: {itemId: "nope"}) '
+        "{ item { id } userErrors { field code } } }"
     )
     assert answer["rejectOrderItem"]["userErrors"] == [
         {"field": ["input", "itemId"], "code": "BAD_USER_INPUT"}
@@ -284,7 +287,7 @@ async def test_akinon_500_is_a_provider_error_beside_the_rest(gateway: Gateway) 
     assert answer.codes == ["PROVIDER_ERROR"]
     assert answer.data["orderByNumber"] is None
     ext = answer.errors[0]["extensions"]
-    assert ext["provider"] == "AKINON" and ext["httpStatus"] == 500 and ext["retryable"] is True
+    assert (ext["provider"], ext["httpStatus"], ext["retryable"]) == ("AKINON", 500, True)
     assert len(answer.data["providers"]) == 5
 
 

@@ -56,7 +56,8 @@ async def test_a_field_needing_a_missing_scope_is_forbidden_alone() -> None:
         }
         denied = await gw.query(f"{{ providers {{ name }} a: {EXAMPLE[2:-2]} }}", key="nobody")
         assert denied.codes == ["FORBIDDEN"]
-        assert denied.data["a"] is None and len(denied.data["providers"]) == 5
+        assert denied.data["a"] is None
+        assert len(denied.data["providers"]) == 5
         written = await gw.query(
             'mutation { rejectOrderItem(input: {itemId: "x"}) { userErrors { code } } }',
             key="reader",
@@ -122,7 +123,7 @@ async def test_graphiql_page_needs_no_key(gateway: Gateway) -> None:
             assert "graphiql" in (await response.text()).lower()
 
 
-async def test_schema_graphql_is_what_the_code_prints() -> None:
+def test_schema_graphql_is_what_the_code_prints() -> None:
     assert (ROOT / "schema.graphql").read_text() == sdl()
     printed = subprocess.run(
         [sys.executable, "-m", "graph.cli", "export-schema"],
@@ -141,7 +142,8 @@ def test_config_file_is_read_and_checked(tmp_path: Path) -> None:
         '[providers.akinon]\nbase_url = "https://seller.example.com"\ntoken = "t0ken-value"\n'
     )
     config = Config.load(good)
-    assert config.server.production and config.server.api_keys == {"k1": ["orders:read"]}
+    assert config.server.production
+    assert config.server.api_keys == {"k1": ["orders:read"]}
     assert config.providers["akinon"]["base_url"] == "https://seller.example.com"
     bad = tmp_path / "bad.toml"
     bad.write_text('[server]\napi_keys = { "k1" = ["orders:everything"] }\n')
