@@ -1,0 +1,399 @@
+"""Kalixo v1 (seed 003): place-order and retrieve-order, digital codes (PINs) inline.
+
+Quirks kept here and nowhere else:
+- Auth is ``POST /v1/auth/login`` ``{email, password}`` for an access token (about 4 h) and a
+  refresh token (about 8 h). A stale access token is renewed with ``POST /v1/auth/refresh``
+  (the refresh token as Bearer), falling back to a new login; a 401 on a call renews once. A
+  static ``token`` skips all of it.
+- Prices are integers in minor units (3299 GBP is 32.99). The page types ``sku`` and
+  ``currency`` as integers but its example sends strings, so strings are sent.
+- ``orderId`` is a string from place-order and a number from retrieve-order. The order key is
+  the id as a string; an item's key is ``"<orderId>/<line index>"`` (lines have no id).
+- ``externalOrderCode`` is unique per order, so it is the idempotency key: placing a reference
+  again answers the order that exists (looked up by ``retrieve-order?externalOrderCode=``, an
+  inference: the page only shows ``?id=``), and a create that timed out is looked up before it
+  is tried once more (:mod:`providers.kalixo_place`).
+- place-order answers no status: an order whose every unit already has its PIN is completed
+  (PINs are issued only then), any other is still requested.
+- PINs are secrets: they live only in :class:`~providers.model.DigitalCode` (whose repr hides
+  them); ``raw`` payloads are scrubbed here already, and no log line or error carries one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import time
+from collections.abc import Awaitable, Sequence
+from decimal import Decimal
+from http import HTTPStatus
+from typing import Any
+
+import orjson
+
+from providers.auth import Token, TokenCache
+from providers.base import BaseProvider, Batch, Capability
+from providers.errors import BadResponse, NotFound, ProviderError, error_for_status
+from providers.http import HttpClient, Upstream, UpstreamResponse
+from providers.kalixo_place import exponent, place
+from providers.model import (
+    DigitalCode,
+    Money,
+    NewOrder,
+    Order,
+    OrderItem,
+    OrderRef,
+    OrderStatus,
+    ProviderName,
+    map_enum,
+)
+from providers.redact import SECRETS, scrub
+from providers.settings import ProviderSettings
+
+API = "/v1"
+PLACE = f"{API}/orders/place-order"
+RETRIEVE = f"{API}/orders/retrieve-order"
+
+STATUS = {
+    "requested": OrderStatus.PENDING,
+    "processing": OrderStatus.PROCESSING,
+    "completed": OrderStatus.COMPLETED,
+    "cancelled": OrderStatus.CANCELLED,
+    "failed": OrderStatus.FAILED,
+    "error": OrderStatus.FAILED,  # provider_status keeps "error"
+}
+
+DEFAULT_CURRENCY = "GBP"
+# Token lifetimes the provider states, for an answer that does not say.
+ACCESS_TTL_S = 4 * 3600.0
+REFRESH_TTL_S = 8 * 3600.0
+TOKEN_MARGIN_S = 30.0
+
+Record = dict[str, Any]
+
+
+def from_settings(settings: ProviderSettings, http: HttpClient) -> Kalixo:
+    if not settings.token:
+        settings.require("email", "password")
+    return Kalixo(settings, http.upstream(settings.upstream))
+
+
+class Kalixo(BaseProvider):
+    name = ProviderName.KALIXO
+    capabilities = frozenset({Capability.READ_ORDER, Capability.PLACE_ORDER})
+
+    def __init__(self, settings: ProviderSettings, upstream: Upstream) -> None:
+        self.settings = settings
+        self.up = upstream
+        self._static = settings.token
+        self._email = settings.get("email")
+        self._password = settings.secret("password")
+        self._tokens = TokenCache(self._fetch_token, margin_s=TOKEN_MARGIN_S)
+        self._refresh: Token | None = None
+
+    def public_settings(self) -> dict[str, Any]:
+        return self.settings.public()
+
+    # -- auth --------------------------------------------------------------------------
+
+    async def _fetch_token(self) -> Token:
+        """Renew with the refresh token while it lives; log in when it is gone or refused."""
+        refresh = self._refresh
+        if refresh is not None and refresh.expires_at - TOKEN_MARGIN_S > time.monotonic():
+            response = await self.up.request(
+                "POST", f"{API}/auth/refresh", headers=_bearer(refresh.value)
+            )
+            if response.status < 400:
+                return self._issued(response)
+            if response.status not in (400, 401, 403):
+                raise self._error(response)
+            self._refresh = None  # refused: a new login below
+        response = await self.up.request(
+            "POST", f"{API}/auth/login", json={"email": self._email, "password": self._password}
+        )
+        return self._issued(response)
+
+    def _issued(self, response: UpstreamResponse) -> Token:
+        """The access token of a login or refresh answer; keeps its refresh token."""
+        if response.status >= 400:
+            raise self._error(response)
+        body = response.json()
+        access = _first(body, "accessToken", "access_token", "token")
+        if not isinstance(access, str) or not access:
+            raise BadResponse(self.name.value, "auth answer without an access token")
+        refresh = _first(body, "refreshToken", "refresh_token")
+        if isinstance(refresh, str) and refresh:
+            SECRETS.add(refresh)
+            ttl = _ttl(_first(body, "refreshExpiresIn", "refresh_expires_in"), refresh)
+            self._refresh = TokenCache.expiring_in(refresh, ttl or REFRESH_TTL_S)
+        ttl = _ttl(_first(body, "expiresIn", "expires_in"), access)
+        return TokenCache.expiring_in(access, ttl or ACCESS_TTL_S)
+
+    async def _token(self) -> str:
+        return self._static or await self._tokens.get()
+
+    # -- transport ---------------------------------------------------------------------
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        json: Any = None,
+    ) -> UpstreamResponse:
+        token = await self._token()
+        response = await self.up.request(
+            method, path, params=params, json=json, headers=_bearer(token)
+        )
+        if response.status == 401 and not self._static:
+            # Expired or revoked: renew once. A 401 means nothing was done, so a create is safe
+            # to send again.
+            self._tokens.invalidate(token)
+            token = await self._token()
+            response = await self.up.request(
+                method, path, params=params, json=json, headers=_bearer(token)
+            )
+        if response.status >= 400:
+            raise self._error(response)
+        return response
+
+    def _error(self, response: UpstreamResponse) -> ProviderError:
+        """Kalixo's envelope: ``{"statusCode": "api_error", "message": ..., "error": ...}``."""
+        try:
+            body = response.json()
+        except BadResponse:
+            body = None
+        enveloped = isinstance(body, dict) and ("message" in body or "statusCode" in body)
+        if response.status == 404 and not enveloped:
+            # A route that does not exist (a wrong base_url), not an order that does not.
+            return BadResponse(
+                self.name.value,
+                "HTTP 404 without Kalixo's error body: is base_url right?",
+                request_id=response.request_id,
+                http_status=404,
+            )
+        message, code = f"HTTP {response.status}", None
+        if isinstance(body, dict) and enveloped:
+            code = _str(body.get("statusCode"))
+            raw = body.get("message")
+            text = "; ".join(map(str, raw)) if isinstance(raw, list) else _str(raw)
+            detail = _str(body.get("error"))
+            phrase = _phrase(response.status)
+            parts = [p for p in (text, detail) if p and p != phrase] or [text or phrase]
+            message = ": ".join(dict.fromkeys(p for p in parts if p))
+        return error_for_status(
+            self.name.value,
+            response.status,
+            message,
+            code=code,
+            request_id=response.request_id,
+        )
+
+    async def retrieve(self, params: dict[str, str]) -> Record | None:
+        """One retrieve-order answer; ``None`` when Kalixo says there is no such order."""
+        try:
+            response = await self._call("GET", RETRIEVE, params=params)
+        except NotFound:
+            return None
+        body = response.json()
+        if not isinstance(body, dict) or body.get("orderId") is None:
+            raise BadResponse(
+                self.name.value,
+                "retrieve-order answered a body without orderId",
+                request_id=response.request_id,
+                http_status=response.status,
+            )
+        return body
+
+    # -- reads -------------------------------------------------------------------------
+
+    async def _order_by_id(self, key: str) -> Order | None:
+        if not (key.isascii() and key.isdigit()):
+            return None  # Kalixo ids are numbers: nothing else can name an order
+        record = await self.retrieve({"id": key})
+        if record is None or _str(record.get("orderId")) != key:
+            return None
+        return self.order(record)
+
+    async def orders_by_key(self, keys: Sequence[str]) -> Batch[Order]:
+        # No batch read on this API: one retrieve-order per key, concurrently.
+        return await _each(self._order_by_id(k) for k in keys)
+
+    async def orders_by_ref(self, refs: Sequence[OrderRef]) -> Batch[Order]:
+        return await _each(self._order_by_id(r.number.strip()) for r in refs)
+
+    async def items_by_order(self, order_keys: Sequence[str]) -> Batch[list[OrderItem]]:
+        orders = await self.orders_by_key(order_keys)
+        return [o.items if isinstance(o, Order) else o for o in orders]
+
+    async def items_by_key(self, keys: Sequence[str]) -> Batch[OrderItem]:
+        order_keys = list(dict.fromkeys(k.partition("/")[0] for k in keys))
+        found = dict(zip(order_keys, await self.orders_by_key(order_keys), strict=True))
+        answers: Batch[OrderItem] = []
+        for key in keys:
+            order = found[key.partition("/")[0]]
+            if isinstance(order, Order):
+                answers.append(next((i for i in order.items or () if i.key == key), None))
+            else:
+                answers.append(order)
+        return answers
+
+    async def find_order_by_reference(self, reference: str) -> Order | None:
+        record = await self.retrieve({"externalOrderCode": reference})
+        if record is None:
+            return None
+        code = record.get("externalOrderCode")
+        if code is not None and str(code) != reference:
+            return None  # the filter was not honoured: this is some other order
+        return self.order(record, reference=reference)
+
+    # -- writes ------------------------------------------------------------------------
+
+    async def place_order(self, order: NewOrder) -> Order:
+        return await place(self, order)
+
+    async def create(self, body: Record) -> Order:
+        """One place-order call; the order from its answer."""
+        response = await self._call("POST", PLACE, json=body)
+        answer = response.json()
+        if not isinstance(answer, dict) or answer.get("orderId") is None:
+            raise BadResponse(
+                self.name.value,
+                "place-order answered a body without orderId",
+                request_id=response.request_id,
+                http_status=response.status,
+            )
+        return self.order(answer, reference=body["externalOrderCode"], currency=body["currency"])
+
+    # -- payload -> domain -------------------------------------------------------------
+
+    def order(
+        self, r: Record, *, reference: str | None = None, currency: str | None = None
+    ) -> Order:
+        key = str(r["orderId"])
+        cur = str(
+            currency or r.get("currency") or self.settings.currency or DEFAULT_CURRENCY
+        ).upper()
+        items = [
+            self._item(key, i, p, cur)
+            for i, p in enumerate(_list(r.get("products")))
+            if isinstance(p, dict)
+        ]
+        raw_status = r.get("orderStatus")
+        if raw_status is None:
+            status = (
+                OrderStatus.COMPLETED
+                if items and all(map(_all_codes, items))
+                else (OrderStatus.PENDING)
+            )
+        else:
+            status = map_enum(STATUS, raw_status, OrderStatus.UNKNOWN)
+        totals = [i.total.amount for i in items if i.total is not None]
+        return Order(
+            provider=self.name,
+            key=key,
+            number=key,
+            external_reference=_str(r.get("externalOrderCode")) or reference,
+            status=status,
+            provider_status=_str(raw_status),
+            currency=cur,
+            total=Money.of(sum(totals, Decimal(0)), cur) if len(totals) == len(items) else None,
+            items=items,
+            raw=scrub(r),  # no PIN is kept anywhere but in DigitalCode
+        )
+
+    def _item(self, order_key: str, index: int, p: Record, currency: str) -> OrderItem:
+        quantity = _int(p.get("quantity"))
+        quantity = 1 if quantity is None else quantity
+        price = _int(p.get("price"))
+        exp = exponent(currency)
+        unit = None if price is None else Decimal(price).scaleb(-exp)
+        pins = p.get("pin", p.get("pins"))
+        return OrderItem(
+            provider=self.name,
+            key=f"{order_key}/{index}",
+            order_key=order_key,
+            sku=_str(p.get("sku")),
+            product_id=_str(p.get("productId")),
+            name=_str(p.get("name")),
+            quantity=quantity,
+            unit_price=Money.of(unit, currency),
+            total=None if unit is None else Money.of(unit * quantity, currency),
+            codes=None if pins is None else _codes(pins),
+            raw=scrub(p),
+        )
+
+
+def _all_codes(item: OrderItem) -> bool:
+    return item.codes is not None and len(item.codes) >= item.quantity
+
+
+def _codes(pins: Any) -> list[DigitalCode]:
+    """``[{"PIN": "..."}]`` as the page shows; a bare string or other spellings are taken too."""
+    codes = []
+    for entry in _list(pins):
+        if isinstance(entry, dict):
+            value = next((entry[k] for k in ("PIN", "pin", "code") if entry.get(k)), None)
+            serial = _str(entry.get("serial") or entry.get("serialNumber"))
+        else:
+            value, serial = entry, None
+        if value is not None and value != "":
+            codes.append(DigitalCode(code=str(value), serial=serial))
+    return codes
+
+
+async def _each(steps: Any) -> list[Any]:
+    """Run each key's read concurrently; a key that fails answers its exception."""
+
+    async def one(step: Awaitable[Any]) -> Any:
+        try:
+            return await step
+        except Exception as exc:  # noqa: BLE001 - handed to that key's awaiter
+            return exc
+
+    return list(await asyncio.gather(*(one(s) for s in steps)))
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+
+
+def _first(body: Any, *names: str) -> Any:
+    if not isinstance(body, dict):
+        return None
+    return next((body[n] for n in names if body.get(n) is not None), None)
+
+
+def _ttl(expires_in: Any, jwt: str) -> float | None:
+    """Seconds a token lives: the answer's ``expiresIn``, else the JWT's own ``exp`` claim."""
+    try:
+        if expires_in is not None:
+            return float(expires_in)
+        payload = jwt.split(".")[1]
+        claims = orjson.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        return float(claims["exp"]) - time.time()
+    except (ValueError, TypeError, KeyError, IndexError, orjson.JSONDecodeError):
+        return None
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value) if value is not None and not isinstance(value, bool) else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _str(value: Any) -> str | None:
+    return None if value is None else str(value)
