@@ -8,7 +8,7 @@ operation, is a GraphQL error with its ``extensions.code``.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any, TypeVar, cast
 
@@ -19,10 +19,11 @@ from graph import ids
 from graph.auth import CanWriteOrders
 from graph.context import Context, Info
 from graph.errors import BadUserInput
-from graph.types.common import Provider, UserError
+from graph.types.common import UserError
 from graph.types.order import Order, OrderItem
 from providers import errors as pe
 from providers import model
+from providers.base import Provider
 from providers.model import ProviderName
 from providers.redact import SECRETS
 
@@ -133,7 +134,7 @@ class NewOrderItemInput:
 
 @strawberry.input
 class PlaceOrderInput:
-    provider: Provider
+    provider: ProviderName
     external_reference: str | None = None
     customer_id: str | None = None
     store_id: str | None = None
@@ -198,6 +199,46 @@ class OrderPayload:
 class OrderItemPayload:
     item: OrderItem | None
     user_errors: list[UserError]
+
+
+Action = Callable[[Provider, str], Awaitable[object]]
+
+
+async def on_order(info: Info, order_id: str, act: Action) -> OrderPayload:
+    """Run ``act`` on the order named by ``order_id``; answer it re-read, or why not.
+
+    An action that acts on several items (cancel every purchase) answers a list of
+    :class:`~providers.model.ItemOutcome`; each one that failed is a ``userErrors`` entry.
+    """
+    try:
+        gid = decode(order_id, "Order", "orderId")
+        result = await attempt(act(info.context.provider(gid.provider), gid.key))
+    except MutationFailed as failed:
+        return OrderPayload(order=None, user_errors=failed.errors)
+    outcomes = result if isinstance(result, list) else []
+    problems = [
+        UserError(
+            field=["input", "items", ids.encode("OrderItem", gid.provider, o.item_key)],
+            message=SECRETS.redact(o.message or "the provider did not do this for the item"),
+            code=o.code or "REJECTED_BY_PROVIDER",
+        )
+        for o in outcomes
+        if isinstance(o, model.ItemOutcome) and not o.ok
+    ]
+    order = await reread_order(info.context, gid.provider, gid.key)
+    return OrderPayload(order=order, user_errors=problems)
+
+
+async def on_item(info: Info, item_id: str, act: Action) -> OrderItemPayload:
+    """Run ``act`` on the item named by ``item_id``; answer it re-read, or why not."""
+    try:
+        gid = decode(item_id, "OrderItem", "itemId")
+        await attempt(act(info.context.provider(gid.provider), gid.key))
+    except MutationFailed as failed:
+        return OrderItemPayload(item=None, user_errors=failed.errors)
+    return OrderItemPayload(
+        item=await reread_item(info.context, gid.provider, gid.key), user_errors=[]
+    )
 
 
 def _check_new_order(new: PlaceOrderInput) -> list[UserError]:
@@ -266,96 +307,40 @@ class OrderMutations:
 
     @strawberry.mutation(permission_classes=[CanWriteOrders])
     async def confirm_order(self, info: Info, input: ConfirmOrderInput) -> OrderPayload:
-        try:
-            gid = decode(input.order_id, "Order", "orderId")
-            provider = info.context.provider(gid.provider)
-            await attempt(provider.confirm_order(gid.key, input.install_plan_id))
-        except MutationFailed as failed:
-            return OrderPayload(order=None, user_errors=failed.errors)
-        return OrderPayload(
-            order=await reread_order(info.context, gid.provider, gid.key), user_errors=[]
-        )
+        plan = input.install_plan_id
+        return await on_order(info, input.order_id, lambda p, k: p.confirm_order(k, plan))
 
     @strawberry.mutation(permission_classes=[CanWriteOrders])
     async def cancel_order(self, info: Info, input: CancelOrderInput) -> OrderPayload:
-        try:
-            gid = decode(input.order_id, "Order", "orderId")
-            provider = info.context.provider(gid.provider)
-            outcomes = await attempt(provider.cancel_order(gid.key, input.reason))
-        except MutationFailed as failed:
-            return OrderPayload(order=None, user_errors=failed.errors)
-        problems = [
-            UserError(
-                field=["input", "items", ids.encode("OrderItem", gid.provider, o.item_key)],
-                message=SECRETS.redact(o.message or "the provider did not cancel this item"),
-                code=o.code or "REJECTED_BY_PROVIDER",
-            )
-            for o in outcomes
-            if not o.ok
-        ]
-        return OrderPayload(
-            order=await reread_order(info.context, gid.provider, gid.key), user_errors=problems
-        )
+        reason = input.reason
+        return await on_order(info, input.order_id, lambda p, k: p.cancel_order(k, reason))
 
     @strawberry.mutation(permission_classes=[CanWriteOrders])
     async def refund_order(self, info: Info, input: RefundOrderInput) -> OrderPayload:
         try:
-            gid = decode(input.order_id, "Order", "orderId")
             lines = [
                 (decode(i.item_id, "OrderItem", "items").key, i.amount) for i in input.items or ()
             ]
-            provider = info.context.provider(gid.provider)
-            refund = model.RefundRequest(amount=input.amount, items=lines, reason=input.reason)
-            await attempt(provider.refund_order(gid.key, refund))
         except MutationFailed as failed:
             return OrderPayload(order=None, user_errors=failed.errors)
-        return OrderPayload(
-            order=await reread_order(info.context, gid.provider, gid.key), user_errors=[]
-        )
+        refund = model.RefundRequest(amount=input.amount, items=lines, reason=input.reason)
+        return await on_order(info, input.order_id, lambda p, k: p.refund_order(k, refund))
 
     @strawberry.mutation(permission_classes=[CanWriteOrders])
     async def accept_contract(self, info: Info, input: OrderIdInput) -> OrderPayload:
-        try:
-            gid = decode(input.order_id, "Order", "orderId")
-            await attempt(info.context.provider(gid.provider).accept_contract(gid.key))
-        except MutationFailed as failed:
-            return OrderPayload(order=None, user_errors=failed.errors)
-        return OrderPayload(
-            order=await reread_order(info.context, gid.provider, gid.key), user_errors=[]
-        )
+        return await on_order(info, input.order_id, lambda p, k: p.accept_contract(k))
 
     @strawberry.mutation(permission_classes=[CanWriteOrders])
     async def reject_contract(self, info: Info, input: OrderIdInput) -> OrderPayload:
-        try:
-            gid = decode(input.order_id, "Order", "orderId")
-            await attempt(info.context.provider(gid.provider).reject_contract(gid.key))
-        except MutationFailed as failed:
-            return OrderPayload(order=None, user_errors=failed.errors)
-        return OrderPayload(
-            order=await reread_order(info.context, gid.provider, gid.key), user_errors=[]
-        )
+        return await on_order(info, input.order_id, lambda p, k: p.reject_contract(k))
 
     @strawberry.mutation(permission_classes=[CanWriteOrders])
     async def reject_order_item(self, info: Info, input: RejectOrderItemInput) -> OrderItemPayload:
-        try:
-            gid = decode(input.item_id, "OrderItem", "itemId")
-            await attempt(info.context.provider(gid.provider).reject_order_item(gid.key))
-        except MutationFailed as failed:
-            return OrderItemPayload(item=None, user_errors=failed.errors)
-        return OrderItemPayload(
-            item=await reread_item(info.context, gid.provider, gid.key), user_errors=[]
-        )
+        return await on_item(info, input.item_id, lambda p, k: p.reject_order_item(k))
 
     @strawberry.mutation(permission_classes=[CanWriteOrders])
     async def update_order_item_status(
         self, info: Info, input: UpdateOrderItemStatusInput
     ) -> OrderItemPayload:
-        try:
-            gid = decode(input.item_id, "OrderItem", "itemId")
-            provider = info.context.provider(gid.provider)
-            await attempt(provider.update_item_status(gid.key, input.status))
-        except MutationFailed as failed:
-            return OrderItemPayload(item=None, user_errors=failed.errors)
-        return OrderItemPayload(
-            item=await reread_item(info.context, gid.provider, gid.key), user_errors=[]
-        )
+        status = input.status
+        return await on_item(info, input.item_id, lambda p, k: p.update_item_status(k, status))
