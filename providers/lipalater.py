@@ -1,0 +1,422 @@
+"""Lipa Later open platform (seed 000): buy-now-pay-later orders, schedules and contracts.
+
+Quirks kept here and nowhere else:
+- A platform token from ``GET /open/op/platform/token/`` with ``Basic base64(api_key:api_secret)``
+  lives 300 s: it is cached, renewed ``token_margin_s`` (30 s) before it runs out, fetched
+  again once on an "invalid token" answer, and shared by concurrent requests (one fetch).
+  A static ``token`` setting skips the flow.
+- Every request (the token request too) carries ``Noncestr``, ``Timestamp`` and ``Sign``; the
+  algorithm is not public, so it is one replaceable function (providers/lipalater_sign.py)
+  keyed by ``app_secret``. The body is serialised here so the signed bytes are the sent bytes.
+- Every answer is HTTP 200 with ``{code, msg, data, success}``. ``code`` is 0 on create and
+  200 elsewhere: success is read from ``success`` only. "Data does not exist" is not found.
+- Orders are addressed by member and number (``/order/{memberId}/detail/{orderNo}``), so the
+  order key is ``"memberId/orderNo"`` and reading by number needs the customer id.
+- No batch reads: a batch is one detail call per distinct order, all at once.
+- The create table calls ``salePrice`` the "total sales price of goods" and the sandbox treats
+  it as the line total (price x quantity); reads carry no unit price, so it is the line's
+  ``totalFee`` over ``productNum``.
+- Amounts are numbers in the configured currency (KES unless ``currency`` says otherwise;
+  "KSH" is KES); ``countryId`` for Kenya is 10001 (another of their pages says 1001), so it is
+  the ``country_id`` setting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import re
+import secrets
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import tzinfo
+from decimal import Decimal
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+import orjson
+
+from providers import lipalater_map as m
+from providers.auth import TokenCache
+from providers.base import BaseProvider, Batch, Capability
+from providers.errors import (
+    AuthFailed,
+    BadResponse,
+    InvalidRequest,
+    NotFound,
+    ProviderError,
+    Rejected,
+    ServerError,
+    StatusError,
+    error_for_status,
+)
+from providers.http import HttpClient, Upstream, UpstreamResponse
+from providers.lipalater_sign import Signer, sign
+from providers.model import (
+    CreditStatus,
+    ItemOutcome,
+    NewOrder,
+    Order,
+    OrderItem,
+    OrderRef,
+    ProviderName,
+    RepaymentSchedule,
+)
+from providers.settings import ProviderSettings, SettingsError
+
+T = TypeVar("T")
+API = "/open/op"
+DEFAULT_COUNTRY_ID = 10001
+NOT_FOUND = "data does not exist"
+# Refusals of our credentials, not of the request: a token problem is retried once.
+INVALID_TOKEN = "invalid token"
+AUTH_REFUSALS = frozenset({INVALID_TOKEN, "invalid sign", "no credentials"})
+# Member ids and order numbers go into the path: keep them to characters that need no escaping.
+_PATH_SAFE = re.compile(r"^[A-Za-z0-9._~-]{1,64}$")
+
+
+def from_settings(settings: ProviderSettings, http: HttpClient) -> LipaLater:
+    if not settings.token:
+        settings.require("api_key", "api_secret")
+    if not settings.values.get("app_secret"):
+        raise SettingsError("[providers.lipalater] needs app_secret (the Sign key)")
+    return LipaLater(settings, http.upstream(settings.upstream))
+
+
+class LipaLater(BaseProvider):
+    name = ProviderName.LIPALATER
+    capabilities = frozenset(
+        {
+            Capability.READ_ORDER,
+            Capability.PLACE_ORDER,
+            Capability.CONFIRM_ORDER,
+            Capability.CANCEL_ORDER,
+            Capability.CONTRACT,
+            Capability.REPAYMENT_SCHEDULE,
+            Capability.CREDIT_STATUS,
+        }
+    )
+
+    def __init__(
+        self, settings: ProviderSettings, upstream: Upstream, signer: Signer = sign
+    ) -> None:
+        self.settings = settings
+        self.up = upstream
+        self.signer = signer
+        self.currency = m.currency_code(settings.currency) or "KES"
+        self.country_id = int(settings.values.get("country_id", DEFAULT_COUNTRY_ID))
+        self.zone: tzinfo = ZoneInfo(str(settings.values.get("timezone", "UTC")))
+        self._static = settings.token
+        self._app_secret = settings.secret("app_secret") or ""
+        api_key, api_secret = settings.get("api_key"), settings.secret("api_secret")
+        self._basic = base64.b64encode(f"{api_key}:{api_secret}".encode()).decode()
+        self._tokens = TokenCache(
+            self._fetch_token, margin_s=float(settings.values.get("token_margin_s", 30))
+        )
+        # The path before /open/op/ that the provider sees, which is what gets signed.
+        self._prefix = urlsplit(settings.base_url).path.rstrip("/")
+
+    def public_settings(self) -> dict[str, Any]:
+        return self.settings.public() | {"country_id": self.country_id}
+
+    # -- transport ----------------------------------------------------------------------
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        authorization: str,
+        params: dict[str, str] | None,
+        body: bytes | None,
+    ) -> UpstreamResponse:
+        timestamp, nonce = str(int(time.time())), secrets.token_hex(16)
+        text = body.decode() if body else ""
+        headers = {
+            "Authorization": authorization,
+            "Content-Type": "application/json",
+            "Noncestr": nonce,
+            "Timestamp": timestamp,
+            "Sign": self.signer(
+                self._app_secret,
+                method,
+                self._prefix + path,
+                (params or {}).items(),
+                timestamp,
+                nonce,
+                text,
+            ),
+        }
+        return await self.up.request(method, path, params=params, data=body, headers=headers)
+
+    async def _fetch_token(self) -> Any:
+        response = await self._send(
+            "GET", f"{API}/platform/token/", f"Basic {self._basic}", None, None
+        )
+        data = self._data(response, refusal=False)
+        if not isinstance(data, dict) or not data.get("accessToken"):
+            raise BadResponse(
+                self.name.value, "token answer without accessToken", request_id=response.request_id
+            )
+        seconds = m.decimal(data.get("expiresSeconds"))
+        return TokenCache.expiring_in(str(data["accessToken"]), float(seconds or 300))
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        json: Any = None,
+        refusal: bool = False,
+    ) -> Any:
+        """The ``data`` of a successful answer; ``refusal``: a "no" is the caller's (Rejected)."""
+        body = orjson.dumps(json) if json is not None else None
+        token = self._static or await self._tokens.get()
+        response = await self._send(method, path, f"Bearer {token}", params, body)
+        try:
+            return self._data(response, refusal=refusal)
+        except AuthFailed as exc:
+            if self._static or exc.message.strip().lower() != INVALID_TOKEN:
+                raise
+        self._tokens.invalidate(token)  # expired or revoked early: fetch a new one, once
+        token = await self._tokens.get()
+        response = await self._send(method, path, f"Bearer {token}", params, body)
+        return self._data(response, refusal=refusal)
+
+    def _data(self, response: UpstreamResponse, *, refusal: bool) -> Any:
+        if response.status != 200:
+            raise self._error(response, None, refusal=refusal)
+        body = response.json()
+        if not isinstance(body, dict) or "success" not in body:
+            raise BadResponse(
+                self.name.value,
+                f"unexpected body in a {response.status} answer",
+                request_id=response.request_id,
+                http_status=response.status,
+            )
+        if body["success"] is True or str(body["success"]).lower() == "true":
+            return body.get("data")
+        raise self._error(response, body, refusal=refusal)
+
+    def _error(
+        self, response: UpstreamResponse, body: dict[str, Any] | None, *, refusal: bool
+    ) -> StatusError:
+        """The envelope ``{code, msg, success: false}`` (or a bare HTTP error) as the tree."""
+        if body is None:  # not the envelope: a gateway or proxy in front of the provider
+            try:
+                parsed = response.json()
+            except BadResponse:
+                parsed = None
+            detail = parsed.get("msg") or parsed.get("detail") if isinstance(parsed, dict) else None
+            return error_for_status(
+                self.name.value,
+                response.status,
+                str(detail or f"HTTP {response.status}"),
+                request_id=response.request_id,
+            )
+        message = str(body.get("msg") or "request refused")
+        kwargs: dict[str, Any] = {
+            "http_status": response.status,
+            "code": None if body.get("code") is None else str(body["code"]),
+            "request_id": response.request_id,
+        }
+        lowered = message.strip().lower()
+        if lowered == NOT_FOUND:
+            return NotFound(self.name.value, message, **kwargs)
+        if lowered in AUTH_REFUSALS:
+            return AuthFailed(self.name.value, message, **kwargs)
+        if refusal:
+            return Rejected(self.name.value, message, **kwargs)
+        return ServerError(self.name.value, message, **kwargs)
+
+    # -- keys ---------------------------------------------------------------------------
+
+    def _split(self, key: str) -> tuple[str, str]:
+        member, _, number = key.partition("/")
+        if not (_PATH_SAFE.match(member) and _PATH_SAFE.match(number)):
+            raise InvalidRequest(self.name.value, f"{key!r} is not a Lipa Later order key")
+        return member, number
+
+    def _path_part(self, value: str, field: str) -> str:
+        if not _PATH_SAFE.match(value):
+            raise InvalidRequest(
+                self.name.value, f"{field} {value!r} is not a Lipa Later id", field=[field]
+            )
+        return value
+
+    # -- reads --------------------------------------------------------------------------
+
+    async def _detail(self, member: str, number: str) -> Order | None:
+        try:
+            data = await self._call("GET", f"{API}/order/{member}/detail/{number}")
+        except NotFound:
+            return None
+        return self._order(data, member)
+
+    async def _order_by_key(self, key: str) -> Order | None:
+        return await self._detail(*self._split(key))
+
+    async def _order_by_ref(self, ref: OrderRef) -> Order | None:
+        if not ref.customer_id:
+            raise InvalidRequest(
+                self.name.value,
+                "Lipa Later finds an order by number only with its customerId (memberId)",
+                field=["customerId"],
+            )
+        member = self._path_part(ref.customer_id, "customerId")
+        return await self._detail(member, self._path_part(ref.number, "number"))
+
+    async def orders_by_key(self, keys: Sequence[str]) -> Batch[Order]:
+        return await _each(keys, self._order_by_key)
+
+    async def orders_by_ref(self, refs: Sequence[OrderRef]) -> Batch[Order]:
+        return await _each(refs, self._order_by_ref)
+
+    async def items_by_order(self, order_keys: Sequence[str]) -> Batch[list[OrderItem]]:
+        orders = await self.orders_by_key(order_keys)
+        return [o.items if isinstance(o, Order) else o for o in orders]
+
+    async def items_by_key(self, keys: Sequence[str]) -> Batch[OrderItem]:
+        """Item keys are ``memberId/orderNo/position``: one detail call per distinct order."""
+        parts = [key.rpartition("/") for key in keys]
+        order_keys = list(dict.fromkeys(p[0] for p in parts))
+        orders = dict(zip(order_keys, await self.orders_by_key(order_keys), strict=True))
+        answer: Batch[OrderItem] = []
+        for order_key, _, position in parts:
+            found = orders[order_key]
+            if not isinstance(found, Order):
+                answer.append(found)
+                continue
+            items = found.items or []
+            index = int(position) if position.isdigit() else len(items)
+            answer.append(items[index] if index < len(items) else None)
+        return answer
+
+    async def repayment_schedule(
+        self, order_key: str, loan_product_id: int, country_id: int | None
+    ) -> RepaymentSchedule:
+        _, number = self._split(order_key)
+        params = {
+            "countryId": str(self.country_id if country_id is None else country_id),
+            "orderNo": number,
+            "loanProductId": str(loan_product_id),
+        }
+        data = await self._call("GET", f"{API}/order/calculateSchedule/", params=params)
+        return m.schedule(_record(self, data, "calculateSchedule"), self.currency)
+
+    async def credit_status(self, order_key: str) -> CreditStatus:
+        member, number = self._split(order_key)
+        data = await self._call("GET", f"{API}/order/{member}/checkCreditStatus/{number}")
+        return m.credit(_record(self, data, "checkCreditStatus"), self.currency, self.zone)
+
+    # -- writes -------------------------------------------------------------------------
+
+    async def place_order(self, order: NewOrder) -> Order:
+        member = self._path_part(_required(order.customer_id, "customerId"), "customerId")
+        body = self._create_body(order)
+        data = await self._call("POST", f"{API}/order/{member}/create", json=body, refusal=True)
+        created = _record(self, data, "create")
+        number = str(created.get("orderNo") or "")
+        if not _PATH_SAFE.match(number):
+            raise BadResponse(self.name.value, "create answer without a usable orderNo")
+        # The create answer has no statuses or fees: read the order back. The order exists
+        # now, so a failed read-back answers what create said rather than an error.
+        try:
+            found = await self._detail(member, number)
+        except ProviderError:
+            found = None
+        return found or self._order(created, member)
+
+    def _create_body(self, order: NewOrder) -> dict[str, Any]:
+        if order.currency and m.currency_code(order.currency) != self.currency:
+            raise InvalidRequest(
+                self.name.value,
+                f"Lipa Later prices this store in {self.currency}, not {order.currency}",
+                field=["currency"],
+            )
+        products, total = [], Decimal(0)
+        for i, item in enumerate(order.items):
+            where = ["items", str(i)]
+            product_no = item.sku or item.product_id
+            if not product_no:
+                raise InvalidRequest(
+                    self.name.value, "each item needs a sku or productId", field=[*where, "sku"]
+                )
+            if item.unit_price is None:
+                raise InvalidRequest(
+                    self.name.value, "each item needs a unitPrice", field=[*where, "unitPrice"]
+                )
+            line = item.unit_price * item.quantity
+            total += line
+            products.append(
+                {
+                    "actTotalFee": m.number_text(line),
+                    "brand": item.brand or "",
+                    "price": m.number_text(item.unit_price),
+                    "productLogo": item.image_url or "",
+                    "productName": item.name or "",
+                    "productNo": product_no,
+                    "productNum": item.quantity,
+                    "salePrice": m.number_text(line),
+                    "skuDesc": item.description or "",
+                }
+            )
+        return {
+            "actTotalFee": m.number_text(total),
+            "outOrderNo": _required(order.external_reference, "externalReference"),
+            "productList": products,
+            "storeId": _required(order.store_id, "storeId"),
+        }
+
+    async def confirm_order(self, order_key: str, install_plan_id: str) -> Order:
+        member, number = self._split(order_key)
+        # The table types installPlanId as string (the answer as a number): sent as given.
+        data = await self._call(
+            "POST",
+            f"{API}/order/{member}/confirm/{number}/",
+            json={"installPlanId": install_plan_id},
+            refusal=True,
+        )
+        return self._order(_record(self, data, "confirm"), member)
+
+    async def cancel_order(self, order_key: str, reason: str | None) -> list[ItemOutcome]:
+        member, number = self._split(order_key)
+        body = {"orderNo": number, "reason": _required(reason, "reason")}
+        await self._call("POST", f"{API}/order/{member}/cancelOrder", json=body, refusal=True)
+        return []
+
+    async def accept_contract(self, order_key: str) -> None:
+        member, number = self._split(order_key)
+        await self._call("GET", f"{API}/order/{member}/acceptContract/{number}", refusal=True)
+
+    async def reject_contract(self, order_key: str) -> None:
+        member, number = self._split(order_key)
+        await self._call("GET", f"{API}/order/{member}/rejectContract/{number}", refusal=True)
+
+    # -- payload -> domain --------------------------------------------------------------
+
+    def _order(self, data: Any, member: str) -> Order:
+        return m.order(_record(self, data, "order"), self.currency, self.zone, member)
+
+
+def _required(value: str | None, field: str) -> str:
+    if not value:
+        raise InvalidRequest(
+            ProviderName.LIPALATER.value, f"Lipa Later needs {field}", field=[field]
+        )
+    return value
+
+
+def _record(provider: LipaLater, data: Any, what: str) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise BadResponse(provider.name.value, f"{what} answer without a data object")
+    return data
+
+
+async def _each(keys: Sequence[T], fetch: Callable[[T], Awaitable[Any]]) -> list[Any]:
+    """One call per distinct key, all at once; a failed key is its exception, not the batch's."""
+    distinct = list(dict.fromkeys(keys))
+    found = await asyncio.gather(*(fetch(k) for k in distinct), return_exceptions=True)
+    by_key = dict(zip(distinct, found, strict=True))
+    return [by_key[k] for k in keys]

@@ -1,0 +1,719 @@
+"""Lipa Later open platform through the contract: the buy-now-pay-later flow, tokens, signing,
+batching, and every way the provider says no."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from graph import ids
+from graph.config import Config
+from providers.lipalater_sign import sign
+from providers.model import ProviderName
+from providers.sandbox import lipalater_data as d
+from providers.sandbox.lipalater import CREDENTIALS, STATE, STATIC_TOKEN, expected_sign
+from tests.conftest import started
+from tests.harness import Gateway
+
+P = "lipalater"
+TOKEN_PATH = "/open/op/platform/token/"
+MONEY = "{ amount currency }"
+ORDER_FIELDS = f"""
+  id number externalReference status providerStatus paymentStatus placedAt updatedAt
+  total {MONEY} subtotal {MONEY} details customer {{ id }}
+  items {{ id sku productId name brand description quantity unitPrice {MONEY} total {MONEY} }}
+"""
+PAYLOAD = f"order {{ {ORDER_FIELDS} }} userErrors {{ field message code providerCode }}"
+
+PLACE = f"mutation($input: PlaceOrderInput!) {{ placeOrder(input: $input) {{ {PAYLOAD} }} }}"
+CONFIRM = f"""mutation($id: ID!, $plan: String!) {{
+  confirmOrder(input: {{orderId: $id, installPlanId: $plan}}) {{ {PAYLOAD} }} }}"""
+CANCEL = f"""mutation($id: ID!, $reason: String) {{
+  cancelOrder(input: {{orderId: $id, reason: $reason}}) {{ {PAYLOAD} }} }}"""
+ACCEPT = f"""mutation($id: ID!) {{
+  acceptContract(input: {{orderId: $id}}) {{ {PAYLOAD} }} }}"""
+REJECT = f"""mutation($id: ID!) {{
+  rejectContract(input: {{orderId: $id}}) {{ {PAYLOAD} }} }}"""
+BY_NUMBER = """query($n: String!, $c: String) {
+  orderByNumber(provider: LIPALATER, number: $n, customerId: $c) { number status } }"""
+SCHEDULE = f"""query($id: ID!, $loan: Int!, $country: Int) {{ order(id: $id) {{
+  total {MONEY} details
+  repaymentSchedule(loanProductId: $loan, countryId: $country) {{
+    currency deposit {MONEY} installment {MONEY} upfrontFee {MONEY}
+    totalPrincipal {MONEY} totalInterest {MONEY} totalRepayment {MONEY}
+    periods {{ period fromDate dueDate complete daysInPeriod principalDue {MONEY}
+      interestDue {MONEY} feeChargesDue {MONEY} penaltyChargesDue {MONEY} totalDue {MONEY}
+      totalPaid {MONEY} totalOutstanding {MONEY} totalOverdue {MONEY} details }}
+  }}
+}} }}"""
+CREDIT = """query($id: ID!) { order(id: $id) {
+  creditStatus { status creditPayNo creditPaidAt creditFee { amount currency }
+                 orderStatus paymentStatus } } }"""
+
+# The page's period fields; the ones with a RepaymentPeriod field of their own.
+PAGE_PERIOD_FIELDS = set(
+    """complete daysInPeriod dueDate feeChargesDue feeChargesOutstanding feeChargesPaid
+    feeChargesWaived feeChargesWrittenOff fromDate interestDue interestOriginalDue
+    interestOutstanding interestPaid interestWaived interestWrittenOff penaltyChargesDue
+    penaltyChargesOutstanding penaltyChargesPaid penaltyChargesWaived penaltyChargesWrittenOff
+    period principalDue principalLoanBalanceOutstanding principalOriginalDue principalOutstanding
+    principalPaid principalWrittenOff totalActualCostOfLoanForPeriod totalDueForPeriod
+    totalInstallmentAmountForPeriod totalOriginalDueForPeriod totalOutstandingForPeriod
+    totalOverdue totalPaidForPeriod totalPaidInAdvanceForPeriod totalPaidLateForPeriod
+    totalWaivedForPeriod totalWrittenOffForPeriod""".split()
+)
+PERIOD_NAMED = {
+    "period",
+    "fromDate",
+    "dueDate",
+    "complete",
+    "daysInPeriod",
+    "principalDue",
+    "interestDue",
+    "feeChargesDue",
+    "penaltyChargesDue",
+    "totalDueForPeriod",
+    "totalPaidForPeriod",
+    "totalOutstandingForPeriod",
+    "totalOverdue",
+}
+
+NEW_ORDER: dict[str, Any] = {
+    "provider": "LIPALATER",
+    "externalReference": "SHOP-778",
+    "customerId": "100001",
+    "storeId": "ST002",
+    "items": [
+        {
+            "sku": "P1001",
+            "name": "Galaxy A15",
+            "brand": "Samsung",
+            "description": "128GB black",
+            "quantity": 2,
+            "unitPrice": "24999.50",
+            "imageUrl": "https://example.com/a15.png",
+        },
+        {"productId": "P1007", "name": "WH-CH720N", "brand": "Sony", "unitPrice": "13999"},
+    ],
+}
+
+
+def order_id(member: str, number: str) -> str:
+    return ids.encode("Order", ProviderName.LIPALATER, f"{member}/{number}")
+
+
+def seeded_id(seed: tuple[str, str]) -> str:
+    number, member = seed
+    return order_id(member, number)
+
+
+def kes(amount: str) -> dict[str, str]:
+    return {"amount": amount, "currency": "KES"}
+
+
+def total_of(values: list[dict[str, str]]) -> Decimal:
+    return sum((Decimal(v["amount"]) for v in values), Decimal(0))
+
+
+def config_with(gw: Gateway, **changes: Any) -> Config:
+    """Only Lipa Later, its section changed (a value of None removes the setting)."""
+    section = {**gw.config.providers[P], **changes}
+    return Config(gw.config.server, {P: {k: v for k, v in section.items() if v is not None}})
+
+
+async def place(gw: Gateway, **changes: Any) -> dict[str, Any]:
+    answer = await gw.ok(PLACE, {"input": NEW_ORDER | changes})
+    payload: dict[str, Any] = answer["placeOrder"]
+    assert payload["userErrors"] == []
+    return payload["order"]
+
+
+# -- the flow ---------------------------------------------------------------------------
+
+
+async def test_place_read_schedule_confirm_accept(gateway: Gateway) -> None:
+    order = await place(gateway)
+    number = order["number"]
+    oid = order_id("100001", number)
+    assert order["id"] == oid
+    assert order["externalReference"] == "SHOP-778"
+    assert (order["status"], order["providerStatus"], order["paymentStatus"]) == (
+        "PENDING",
+        "CREATED",
+        "PENDING",
+    )
+    assert order["total"] == order["subtotal"] == kes("63998.00")
+    assert order["customer"] == {"id": "100001"}
+    assert order["details"]["depositFee"] == kes("6399.80")
+    assert order["details"]["creditFee"] == kes("57598.20")
+    assert order["details"]["upFrontFee"] == kes("500.00")
+    assert order["details"]["storeId"] == "ST002"
+    phone, headphones = order["items"]
+    assert phone["id"] == ids.encode("OrderItem", ProviderName.LIPALATER, f"100001/{number}/0")
+    assert phone | {"id": None} == {
+        "id": None,
+        "sku": "P1001",
+        "productId": "P1001",
+        "name": "Galaxy A15",
+        "brand": "Samsung",
+        "description": "128GB black",
+        "quantity": 2,
+        "unitPrice": kes("24999.50"),
+        "total": kes("49999.00"),
+    }
+    assert (headphones["sku"], headphones["quantity"], headphones["total"]) == (
+        "P1007",
+        1,
+        kes("13999.00"),
+    )
+    # One create (the page's body, spelled as its example) and one detail read back.
+    [create] = gateway.calls(P, "/order/100001/create", "POST")
+    assert json.loads(create.body) == {
+        "actTotalFee": 63998,
+        "outOrderNo": "SHOP-778",
+        "productList": [
+            {
+                "actTotalFee": 49999,
+                "brand": "Samsung",
+                "price": 24999.5,
+                "productLogo": "https://example.com/a15.png",
+                "productName": "Galaxy A15",
+                "productNo": "P1001",
+                "productNum": 2,
+                "salePrice": 49999,
+                "skuDesc": "128GB black",
+            },
+            {
+                "actTotalFee": 13999,
+                "brand": "Sony",
+                "price": 13999,
+                "productLogo": "",
+                "productName": "WH-CH720N",
+                "productNo": "P1007",
+                "productNum": 1,
+                "salePrice": 13999,
+                "skuDesc": "",
+            },
+        ],
+        "storeId": "ST002",
+    }
+    assert len(gateway.calls(P, f"/detail/{number}")) == 1
+    assert len(gateway.calls(P, TOKEN_PATH)) == 1
+
+    # Read back three ways: by number, by id, as a node.
+    read = await gateway.ok(
+        f"""query($n: String!, $id: ID!) {{
+          orderByNumber(provider: LIPALATER, number: $n, customerId: "100001") {{
+            id total {MONEY} }}
+          order(id: $id) {{ number items {{ sku }} }}
+          node(id: $id) {{ id ... on Order {{ status }} }}
+        }}""",
+        {"n": number, "id": oid},
+    )
+    assert read["orderByNumber"] == {"id": oid, "total": kes("63998.00")}
+    assert read["order"] == {"number": number, "items": [{"sku": "P1001"}, {"sku": "P1007"}]}
+    assert read["node"] == {"id": oid, "status": "PENDING"}
+
+    # The 6-month schedule: its parts add up to its totals and to the order's figures.
+    sched = (await gateway.ok(SCHEDULE, {"id": oid, "loan": 2}))["order"]
+    s = sched["repaymentSchedule"]
+    assert s["currency"] == "KES"
+    assert len(s["periods"]) == 6
+    assert [p["period"] for p in s["periods"]] == [1, 2, 3, 4, 5, 6]
+    assert total_of([p["principalDue"] for p in s["periods"]]) == Decimal(
+        s["totalPrincipal"]["amount"]
+    )
+    assert total_of([p["interestDue"] for p in s["periods"]]) == Decimal(
+        s["totalInterest"]["amount"]
+    )
+    assert total_of([s["totalPrincipal"], s["totalInterest"]]) == Decimal(
+        s["totalRepayment"]["amount"]
+    )
+    assert total_of([p["totalDue"] for p in s["periods"]]) == Decimal(s["totalRepayment"]["amount"])
+    assert s["totalPrincipal"] == sched["details"]["creditFee"]
+    assert total_of([s["totalPrincipal"], s["deposit"]]) == Decimal(sched["total"]["amount"])
+    assert s["upfrontFee"] == kes("500.00")
+    first = s["periods"][0]
+    assert s["installment"] == first["totalDue"]
+    assert first["complete"] is False
+    assert first["feeChargesDue"] == first["totalPaid"] == first["totalOverdue"] == kes("0.00")
+    assert first["details"]["principalLoanBalanceOutstanding"] is not None
+    # Every field of the page's period is there: named, or as given in details.
+    assert set(first["details"]) == PAGE_PERIOD_FIELDS - PERIOD_NAMED
+    [call] = gateway.calls(P, "/calculateSchedule/")
+    assert call.query == {"countryId": "10001", "orderNo": number, "loanProductId": "2"}
+
+    # Confirm with an install plan, then the customer accepts the contract.
+    confirmed = (await gateway.ok(CONFIRM, {"id": oid, "plan": "2"}))["confirmOrder"]
+    assert confirmed["userErrors"] == []
+    assert (confirmed["order"]["status"], confirmed["order"]["providerStatus"]) == (
+        "PROCESSING",
+        "CONFIRMED",
+    )
+    assert confirmed["order"]["details"]["installPlanId"] == 2
+    [call] = gateway.calls(P, f"/confirm/{number}/", "POST")
+    assert json.loads(call.body) == {"installPlanId": "2"}
+    credit = (await gateway.ok(CREDIT, {"id": oid}))["order"]["creditStatus"]
+    assert credit == {
+        "status": "APPLYING",
+        "creditPayNo": f"CP{number}",
+        "creditPaidAt": None,
+        "creditFee": kes("57598.20"),
+        "orderStatus": "PROCESSING",
+        "paymentStatus": "PENDING",
+    }
+    accepted = (await gateway.ok(ACCEPT, {"id": oid}))["acceptContract"]
+    assert accepted["userErrors"] == []
+    done = accepted["order"]
+    assert (done["status"], done["providerStatus"], done["paymentStatus"]) == (
+        "COMPLETED",
+        "COMPLETED",
+        "PAID",
+    )
+    assert len(gateway.calls(P, f"/acceptContract/{number}", "GET")) == 1
+    credit = (await gateway.ok(CREDIT, {"id": oid}))["order"]["creditStatus"]
+    assert (credit["status"], credit["paymentStatus"]) == ("APPROVED", "PAID")
+    assert credit["creditPaidAt"] is not None
+    # Still one token for the whole flow.
+    assert len(gateway.calls(P, TOKEN_PATH)) == 1
+
+
+async def test_cancel_then_confirm_is_refused(gateway: Gateway) -> None:
+    order = await place(gateway)
+    oid = order["id"]
+    cancelled = (await gateway.ok(CANCEL, {"id": oid, "reason": "Customer changed mind"}))[
+        "cancelOrder"
+    ]
+    assert cancelled["userErrors"] == []
+    assert (cancelled["order"]["status"], cancelled["order"]["paymentStatus"]) == (
+        "CANCELLED",
+        "VOIDED",
+    )
+    assert cancelled["order"]["details"]["closeReason"] == "Customer changed mind"
+    [call] = gateway.calls(P, "/order/100001/cancelOrder", "POST")
+    assert json.loads(call.body) == {"orderNo": order["number"], "reason": "Customer changed mind"}
+
+    refused = (await gateway.ok(CONFIRM, {"id": oid, "plan": "1"}))["confirmOrder"]
+    assert refused == {
+        "order": None,
+        "userErrors": [
+            {
+                "field": None,
+                "message": "lipalater: Order has been cancelled",
+                "code": "REJECTED_BY_PROVIDER",
+                "providerCode": "500",
+            }
+        ],
+    }
+    again = (await gateway.ok(CANCEL, {"id": oid, "reason": "twice"}))["cancelOrder"]
+    assert [(e["code"], e["message"]) for e in again["userErrors"]] == [
+        ("REJECTED_BY_PROVIDER", "lipalater: Order has been cancelled")
+    ]
+
+
+async def test_reject_contract_then_accept_is_refused(gateway: Gateway) -> None:
+    oid = seeded_id(d.SEED_CONFIRMED)
+    rejected = (await gateway.ok(REJECT, {"id": oid}))["rejectContract"]
+    assert rejected["userErrors"] == []
+    order = rejected["order"]
+    assert (order["status"], order["providerStatus"], order["paymentStatus"]) == (
+        "REJECTED",
+        "CLOSED",
+        "VOIDED",
+    )
+    assert order["details"]["closeReason"] == d.CONTRACT_REJECTED_REASON
+    refused = (await gateway.ok(ACCEPT, {"id": oid}))["acceptContract"]
+    assert refused["order"] is None
+    assert [(e["code"], e["message"]) for e in refused["userErrors"]] == [
+        ("REJECTED_BY_PROVIDER", "lipalater: Contract has been rejected")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("mutation", "name", "message"),
+    [
+        (ACCEPT, "acceptContract", "Order has not been confirmed"),
+        (REJECT, "rejectContract", "Order has not been confirmed"),
+    ],
+)
+async def test_contract_on_an_unconfirmed_order_is_refused(
+    gateway: Gateway, mutation: str, name: str, message: str
+) -> None:
+    payload = (await gateway.ok(mutation, {"id": seeded_id(d.SEED_CREATED)}))[name]
+    assert payload["order"] is None
+    assert [(e["code"], e["message"]) for e in payload["userErrors"]] == [
+        ("REJECTED_BY_PROVIDER", f"lipalater: {message}")
+    ]
+
+
+async def test_confirm_with_an_unknown_plan_is_not_found(gateway: Gateway) -> None:
+    payload = (await gateway.ok(CONFIRM, {"id": seeded_id(d.SEED_CREATED), "plan": "99"}))[
+        "confirmOrder"
+    ]
+    assert [(e["code"], e["message"]) for e in payload["userErrors"]] == [
+        ("NOT_FOUND", "lipalater: Data does not exist")
+    ]
+
+
+async def test_confirm_with_a_non_numeric_plan_is_refused(gateway: Gateway) -> None:
+    payload = (await gateway.ok(CONFIRM, {"id": seeded_id(d.SEED_CREATED), "plan": "gold"}))[
+        "confirmOrder"
+    ]
+    assert [(e["code"], e["message"]) for e in payload["userErrors"]] == [
+        ("REJECTED_BY_PROVIDER", "lipalater: Parameter error: installPlanId")
+    ]
+
+
+async def test_cancel_needs_a_reason_and_sends_nothing_without_one(gateway: Gateway) -> None:
+    payload = (await gateway.ok(CANCEL, {"id": seeded_id(d.SEED_CREATED)}))["cancelOrder"]
+    assert payload["order"] is None
+    assert [(e["code"], e["field"]) for e in payload["userErrors"]] == [
+        ("BAD_USER_INPUT", ["input", "reason"])
+    ]
+    assert gateway.calls(P, "/cancelOrder") == []
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"customerId": None}, ["input", "customerId"]),
+        ({"storeId": None}, ["input", "storeId"]),
+        ({"externalReference": None}, ["input", "externalReference"]),
+        ({"currency": "USD"}, ["input", "currency"]),
+        ({"items": [{"name": "no sku", "unitPrice": "10"}]}, ["input", "items", "0", "sku"]),
+        ({"items": [{"sku": "P1", "name": "no price"}]}, ["input", "items", "0", "unitPrice"]),
+        ({"customerId": "1/2"}, ["input", "customerId"]),
+    ],
+)
+async def test_place_order_refuses_what_cannot_be_sent(
+    gateway: Gateway, change: dict[str, Any], field: list[str]
+) -> None:
+    payload = (await gateway.ok(PLACE, {"input": NEW_ORDER | change}))["placeOrder"]
+    assert payload["order"] is None
+    assert [(e["code"], e["field"]) for e in payload["userErrors"]] == [("BAD_USER_INPUT", field)]
+    assert gateway.calls(P, "/create") == []
+
+
+async def test_place_order_in_kes_spelled_ksh_is_accepted(gateway: Gateway) -> None:
+    order = await place(gateway, currency="KSH")
+    assert order["total"] == kes("63998.00")
+
+
+# -- reads ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("seed", "status", "provider_status", "payment"),
+    [
+        (d.SEED_CREATED, "PENDING", "CREATED", "PENDING"),
+        (d.SEED_CONFIRMED, "PROCESSING", "CONFIRMED", "PENDING"),
+        (d.SEED_COMPLETED, "COMPLETED", "COMPLETED", "PAID"),
+        (d.SEED_CLOSED, "REJECTED", "CLOSED", "VOIDED"),
+        (d.SEED_CANCELLED, "CANCELLED", "CANCELLED", "VOIDED"),
+    ],
+)
+async def test_seeded_statuses_map(
+    gateway: Gateway, seed: tuple[str, str], status: str, provider_status: str, payment: str
+) -> None:
+    number, member = seed
+    found = await gateway.ok(
+        """query($n: String!, $c: String) { orderByNumber(provider: LIPALATER, number: $n,
+             customerId: $c) { status providerStatus paymentStatus placedAt } }""",
+        {"n": number, "c": member},
+    )
+    order = found["orderByNumber"]
+    assert (order["status"], order["providerStatus"], order["paymentStatus"]) == (
+        status,
+        provider_status,
+        payment,
+    )
+    assert order["placedAt"].endswith("+00:00")
+
+
+async def test_unknown_enum_values_are_unknown_with_the_raw_value(gateway: Gateway) -> None:
+    number, member = d.SEED_CREATED
+    record = gateway.sandboxes[P].app[STATE].orders[number]
+    record.status, record.pay_status, record.credit_status = "ON_HOLD", "PARTIAL", "MANUAL"
+    found = await gateway.ok(
+        """query($id: ID!) { order(id: $id) { status providerStatus paymentStatus details
+             creditStatus { status orderStatus paymentStatus } } }""",
+        {"id": order_id(member, number)},
+    )
+    order = found["order"]
+    assert (order["status"], order["providerStatus"], order["paymentStatus"]) == (
+        "UNKNOWN",
+        "ON_HOLD",
+        "UNKNOWN",
+    )
+    assert order["details"]["payStatusEnum"] == "PARTIAL"
+    assert order["creditStatus"] == {
+        "status": "MANUAL",
+        "orderStatus": "UNKNOWN",
+        "paymentStatus": "UNKNOWN",
+    }
+
+
+async def test_order_by_number_needs_the_customer_id(gateway: Gateway) -> None:
+    answer = await gateway.query(BY_NUMBER, {"n": d.SEED_CREATED[0]})
+    assert answer.data == {"orderByNumber": None}
+    assert answer.codes == ["BAD_USER_INPUT"]
+    assert "customerId" in answer.errors[0]["message"]
+    assert gateway.calls(P, "/detail/") == []
+
+
+async def test_an_order_of_another_member_is_not_found(gateway: Gateway) -> None:
+    number, _ = d.SEED_CREATED
+    answer = await gateway.query(BY_NUMBER, {"n": number, "c": "100004"})
+    assert answer.data == {"orderByNumber": None}
+    assert answer.codes == ["NOT_FOUND"]
+    assert len(gateway.calls(P, f"/order/100004/detail/{number}")) == 1
+
+
+async def test_a_missing_order_beside_a_found_one(gateway: Gateway) -> None:
+    number, member = d.SEED_CREATED
+    answer = await gateway.query(
+        """query($a: ID!, $b: ID!) { a: order(id: $a) { number } b: order(id: $b) { number } }""",
+        {"a": order_id(member, number), "b": order_id(member, "1")},
+    )
+    assert answer.data == {"a": {"number": number}, "b": None}
+    assert answer.codes == ["NOT_FOUND"]
+    assert answer.errors[0]["path"] == ["b"]
+
+
+async def test_item_ids_round_trip_through_node(gateway: Gateway) -> None:
+    number, member = d.SEED_COMPLETED
+    found = await gateway.ok(
+        "query($id: ID!) { order(id: $id) { items { id sku } } }",
+        {"id": order_id(member, number)},
+    )
+    items = found["order"]["items"]
+    gateway.clear_calls()
+    nodes = await gateway.ok(
+        """query($ids: [ID!]!) {
+          nodes(ids: $ids) { id ... on OrderItem { sku order { number } } } }""",
+        {"ids": [i["id"] for i in items]},
+    )
+    assert nodes["nodes"] == [
+        {"id": i["id"], "sku": i["sku"], "order": {"number": number}} for i in items
+    ]
+    # Both items come from one detail call; their order { } is the order loader's one more.
+    assert len(gateway.calls(P, f"/detail/{number}")) == 2
+
+
+async def test_schedule_passes_the_country_and_refusals_surface(gateway: Gateway) -> None:
+    oid = seeded_id(d.SEED_CREATED)
+    ok = await gateway.ok(SCHEDULE, {"id": oid, "loan": 1, "country": 1001})
+    assert len(ok["order"]["repaymentSchedule"]["periods"]) == 3
+    assert gateway.calls(P, "/calculateSchedule/")[0].query["countryId"] == "1001"
+
+    missing = await gateway.query(SCHEDULE, {"id": oid, "loan": 42})
+    assert missing.codes == ["NOT_FOUND"]
+    assert missing.data["order"]["repaymentSchedule"] is None
+
+    # Any other success:false is a provider error with its message and request id.
+    bad = await gateway.query(SCHEDULE, {"id": oid, "loan": -1})
+    [error] = bad.errors
+    assert error["message"] == "lipalater: Parameter error: loanProductId"
+    ext = error["extensions"]
+    assert ext["code"] == "PROVIDER_ERROR"
+    assert ext["provider"] == "LIPALATER"
+    assert ext["providerCode"] == "500"
+    assert ext["providerRequestId"]
+    assert bad.data["order"]["total"] == ok["order"]["total"]  # the rest of the answer stands
+
+
+async def test_batching_ten_orders_one_detail_call_each_concurrently(gateway: Gateway) -> None:
+    seeded = [(d.SEED_ORDER_NOS[i], d.MEMBER_IDS[i % 4]) for i in range(10)]
+    aliases = [
+        f'o{i}: orderByNumber(provider: LIPALATER, number: "{n}", customerId: "{m}") {{ number }}'
+        for i, (n, m) in enumerate(seeded)
+    ]
+    # The first order is asked for twice.
+    aliases.append(
+        f'again: orderByNumber(provider: LIPALATER, number: "{seeded[0][0]}", '
+        f'customerId: "{seeded[0][1]}") {{ number }}'
+    )
+    await gateway.ok("{ " + " ".join(aliases[:1]) + " }")  # the token, out of the timing
+    gateway.clear_calls()
+    gateway.faults(P).latency_s = 0.2
+    started_at = time.perf_counter()
+    answer = await gateway.ok("{ " + " ".join(aliases) + " }")
+    elapsed = time.perf_counter() - started_at
+    assert [answer[f"o{i}"]["number"] for i in range(10)] == [n for n, _ in seeded]
+    assert answer["again"] == {"number": seeded[0][0]}
+    details = gateway.calls(P, "/detail/")
+    assert sorted(c.path for c in details) == sorted(
+        f"/open/op/order/{m}/detail/{n}" for n, m in seeded
+    )
+    assert elapsed < 1.0  # ten 0.2 s calls one after another would take 2 s
+
+
+# -- tokens and signing ----------------------------------------------------------------
+
+
+async def test_concurrent_first_queries_share_one_token_fetch(gateway: Gateway) -> None:
+    queries = [
+        gateway.query(BY_NUMBER, {"n": d.SEED_ORDER_NOS[i], "c": d.MEMBER_IDS[i % 4]})
+        for i in range(8)
+    ]
+    answers = await asyncio.gather(*queries)
+    assert all(not a.errors for a in answers)
+    assert len(gateway.calls(P, TOKEN_PATH, "GET")) == 1
+    assert len(gateway.calls(P, "/detail/")) == 8
+
+
+async def test_token_is_cached_between_requests(gateway: Gateway) -> None:
+    for _ in range(3):
+        await gateway.ok(BY_NUMBER, {"n": d.SEED_CREATED[0], "c": d.SEED_CREATED[1]})
+    assert len(gateway.calls(P, TOKEN_PATH)) == 1
+
+
+async def test_token_is_renewed_before_it_runs_out(gateway: Gateway) -> None:
+    # A token that lives 20 s is inside the 30 s renewal margin from the start: each request
+    # fetches a fresh one rather than risk sending one that expires on the way.
+    gateway.sandboxes[P].app[STATE].token_ttl_s = 20
+    for _ in range(2):
+        await gateway.ok(BY_NUMBER, {"n": d.SEED_CREATED[0], "c": d.SEED_CREATED[1]})
+    assert len(gateway.calls(P, TOKEN_PATH)) == 2
+
+
+async def test_a_revoked_token_is_fetched_again_once(gateway: Gateway) -> None:
+    variables = {"n": d.SEED_CREATED[0], "c": d.SEED_CREATED[1]}
+    await gateway.ok(BY_NUMBER, variables)
+    gateway.sandboxes[P].app[STATE].tokens.clear()  # the provider forgets every token
+    found = await gateway.ok(BY_NUMBER, variables)
+    assert found["orderByNumber"]["number"] == d.SEED_CREATED[0]
+    assert len(gateway.calls(P, TOKEN_PATH)) == 2
+    assert len(gateway.calls(P, "/detail/")) == 3  # first query, refused try, retry
+
+
+async def test_a_static_token_skips_the_token_flow(gateway: Gateway) -> None:
+    config = config_with(gateway, token=STATIC_TOKEN, api_key=None, api_secret=None)
+    async with started(config, gateway.sandboxes) as gw:
+        found = await gw.ok(BY_NUMBER, {"n": d.SEED_CREATED[0], "c": d.SEED_CREATED[1]})
+    assert found["orderByNumber"]["number"] == d.SEED_CREATED[0]
+    assert gateway.calls(P, TOKEN_PATH) == []
+
+
+@pytest.mark.parametrize(
+    ("changes", "message", "detail_calls"),
+    [
+        ({"token": "not-the-static-token"}, "invalid token", 1),
+        ({"api_secret": "wrong-api-secret"}, "No credentials", 0),
+        ({"app_secret": "wrong-app-secret"}, "invalid sign", 1),
+    ],
+)
+async def test_refused_credentials_are_a_provider_error(
+    gateway: Gateway, changes: dict[str, str], message: str, detail_calls: int
+) -> None:
+    async with started(config_with(gateway, **changes), gateway.sandboxes) as gw:
+        answer = await gw.query(BY_NUMBER, {"n": d.SEED_CREATED[0], "c": d.SEED_CREATED[1]})
+    [error] = answer.errors
+    assert error["message"] == f"lipalater: {message}"
+    assert error["extensions"]["code"] == "PROVIDER_ERROR"
+    assert error["extensions"]["retryable"] is False
+    assert error["extensions"]["providerRequestId"]
+    assert answer.data == {"orderByNumber": None}
+    assert len(gateway.calls(P, "/detail/")) == detail_calls
+    for secret in changes.values():
+        assert secret not in json.dumps(answer.body)
+
+
+def test_the_signer_is_the_one_the_sandbox_verifies() -> None:
+    args = ("GET", "/open/op/order/calculateSchedule/", [("orderNo", "8"), ("countryId", "1")])
+    tail = ("1700000000", "nonce-1", "")
+    assert sign(CREDENTIALS["app_secret"], *args, *tail) == expected_sign(
+        CREDENTIALS["app_secret"], *args, *tail
+    )
+    assert sign("other", *args, *tail) != sign(CREDENTIALS["app_secret"], *args, *tail)
+
+
+# -- upstream faults --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("knob", ["malformed", "wrong_shape"])
+async def test_a_broken_body_is_a_provider_error(gateway: Gateway, knob: str) -> None:
+    faults = gateway.faults(P)
+    faults.only_paths = ["/detail/"]
+    setattr(faults, knob, True)
+    answer = await gateway.query(BY_NUMBER, {"n": d.SEED_CREATED[0], "c": d.SEED_CREATED[1]})
+    assert answer.codes == ["PROVIDER_ERROR"]
+    assert answer.errors[0]["extensions"]["retryable"] is True
+    assert answer.data == {"orderByNumber": None}
+
+
+async def test_a_provider_5xx_is_a_retryable_provider_error(gateway: Gateway) -> None:
+    faults = gateway.faults(P)
+    faults.only_paths, faults.error_rate, faults.error_status = ["/detail/"], 1.0, 503
+    answer = await gateway.query(BY_NUMBER, {"n": d.SEED_CREATED[0], "c": d.SEED_CREATED[1]})
+    [error] = answer.errors
+    assert error["extensions"]["code"] == "PROVIDER_ERROR"
+    assert error["extensions"]["httpStatus"] == 503
+    assert error["extensions"]["retryable"] is True
+    assert error["extensions"]["providerRequestId"]
+
+
+async def test_a_5xx_on_a_mutation_is_an_error_not_a_user_error(gateway: Gateway) -> None:
+    faults = gateway.faults(P)
+    faults.only_paths, faults.error_rate = ["/acceptContract/"], 1.0
+    answer = await gateway.query(ACCEPT, {"id": seeded_id(d.SEED_CONFIRMED)})
+    assert answer.codes == ["PROVIDER_ERROR"]
+    assert answer.data is None
+
+
+# -- configuration ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("currency", "shown"), [("KSH", "KES"), ("ugx", "UGX")])
+async def test_the_currency_setting(gateway: Gateway, currency: str, shown: str) -> None:
+    async with started(config_with(gateway, currency=currency), gateway.sandboxes) as gw:
+        found = await gw.ok(
+            f"query($id: ID!) {{ order(id: $id) {{ total {MONEY} items {{ total {MONEY} }} }} }}",
+            {"id": seeded_id(d.SEED_CREATED)},
+        )
+    assert found["order"]["total"]["currency"] == shown
+    assert {i["total"]["currency"] for i in found["order"]["items"]} == {shown}
+
+
+async def test_providers_lists_the_capabilities(gateway: Gateway) -> None:
+    found = await gateway.ok("{ providers { name configured capabilities } }")
+    [info] = [p for p in found["providers"] if p["name"] == "LIPALATER"]
+    assert info == {
+        "name": "LIPALATER",
+        "configured": True,
+        "capabilities": [
+            "CANCEL_ORDER",
+            "CONFIRM_ORDER",
+            "CONTRACT",
+            "CREDIT_STATUS",
+            "PLACE_ORDER",
+            "READ_ORDER",
+            "REPAYMENT_SCHEDULE",
+        ],
+    }
+
+
+async def test_unsupported_operations_name_the_provider(gateway: Gateway) -> None:
+    answer = await gateway.query(
+        """mutation($id: ID!) { refundOrder(input: {orderId: $id, amount: "1"}) {
+             userErrors { code } } }""",
+        {"id": seeded_id(d.SEED_COMPLETED)},
+    )
+    assert answer.codes == ["UNSUPPORTED_OPERATION"]
+    assert answer.errors[0]["extensions"]["provider"] == "LIPALATER"
+
+
+async def test_a_failed_read_back_still_answers_the_placed_order(gateway: Gateway) -> None:
+    faults = gateway.faults(P)
+    faults.only_paths, faults.error_rate = ["/detail/"], 1.0
+    order = await place(gateway)
+    # Created (once): the payload is the create answer, which carries no statuses.
+    assert len(gateway.calls(P, "/create", "POST")) == 1
+    assert (order["status"], order["paymentStatus"]) == ("UNKNOWN", None)
+    assert order["total"] == kes("63998.00")
+    assert [i["sku"] for i in order["items"]] == ["P1001", "P1007"]
