@@ -5,10 +5,11 @@ Kalixo keeps ``externalOrderCode`` unique per order, which makes it the idempote
 - a create refused with "externalOrderCode already exists" answers the order that holds the
   reference, when it holds the same products (another order under that reference is the
   caller's conflict, said as a refusal, never passed off as the order asked for);
-- a create whose answer timed out may have landed: the reference is looked up first, and only
-  when it is not there is the create sent once more (Kalixo refuses a second order under the
-  reference, so this cannot buy twice). When the lookup itself fails, or the second create
-  times out too and the lookup still finds nothing, :class:`OutcomeUnknown` says so.
+- a create whose answer was lost (a timeout, a connection dropped after sending) may have
+  landed: the reference is looked up first, and only when it is not there is the create sent
+  once more (Kalixo refuses a second order under the reference, so this cannot buy twice).
+  When the lookup itself fails, or the second create fails too and the lookup still finds
+  nothing, :class:`OutcomeUnknown` says so.
 """
 
 from __future__ import annotations
@@ -19,7 +20,14 @@ from collections import Counter
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from providers.errors import InvalidRequest, ProviderError, ProviderTimeout, Rejected
+from providers import errors as pe
+from providers.errors import (
+    InvalidRequest,
+    ProviderError,
+    ProviderTimeout,
+    ProviderUnavailable,
+    Rejected,
+)
 from providers.model import NewOrder, Order
 
 if TYPE_CHECKING:
@@ -50,17 +58,27 @@ async def place(k: Kalixo, new: NewOrder) -> Order:
     ref: str = body["externalOrderCode"]
     try:
         return await _create(k, body)
-    except ProviderTimeout:
-        log.warning("kalixo create timed out; looking its reference up", extra=_where(k))
-    found = await _lookup(k, ref)
+    except (ProviderTimeout, ProviderUnavailable) as lost:
+        if not _maybe_sent(lost):
+            raise
+        log.warning("kalixo create answer lost; looking its reference up", extra=_where(k))
+        cause = lost.message
+    found = await _lookup(k, ref, cause)
     if found is None:
         try:
             return await _create(k, body)
-        except ProviderTimeout:
-            found = await _lookup(k, ref)
+        except (ProviderTimeout, ProviderUnavailable) as again:
+            found = await _lookup(k, ref, again.message)
             if found is None:
-                raise _unknown(k, ref) from None
+                raise _unknown(k, ref, again.message) from None
     return _same(k, found, body)
+
+
+def _maybe_sent(exc: ProviderError) -> bool:
+    """Whether a create that failed this way may still have reached Kalixo."""
+    # NotSent (connect refused, circuit open): the shared client knows nothing left the gateway.
+    not_sent = getattr(pe, "NotSent", None)
+    return not (not_sent is not None and isinstance(exc, not_sent))
 
 
 async def _create(k: Kalixo, body: Record) -> Order:
@@ -76,23 +94,24 @@ async def _create(k: Kalixo, body: Record) -> Order:
             found = None
         if found is None:
             raise  # Kalixo's own refusal says it best
+        same = _same(k, found, body, refused)
         log.info("kalixo reference already placed; answering that order", extra=_where(k))
-        return _same(k, found, body, refused)
+        return same
 
 
-async def _lookup(k: Kalixo, ref: str) -> Order | None:
+async def _lookup(k: Kalixo, ref: str, cause: str) -> Order | None:
     try:
         return await k.find_order_by_reference(ref)
     except ProviderError:
-        raise _unknown(k, ref) from None
+        raise _unknown(k, ref, cause) from None
 
 
-def _unknown(k: Kalixo, ref: str) -> OutcomeUnknown:
+def _unknown(k: Kalixo, ref: str, cause: str) -> OutcomeUnknown:
     return OutcomeUnknown(
         k.name.value,
-        f"the order {ref!r} was sent but no answer came within {k.settings.timeout_s:g} s and "
-        "it could not be found yet: its outcome is unknown. Read it later, or place it again "
-        "with the same externalReference (Kalixo will not place it twice)",
+        f"the order {ref!r} was sent but its answer was lost ({cause}) and it could not be "
+        "found yet: its outcome is unknown. Read it later, or place it again with the same "
+        "externalReference (Kalixo will not place it twice)",
     )
 
 

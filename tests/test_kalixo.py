@@ -1,0 +1,711 @@
+"""Kalixo through the contract: place and read orders, PINs as secrets, idempotent creates."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pytest
+
+from graph import ids
+from graph.embedded import start_sandboxes
+from providers.model import ProviderName
+from providers.sandbox.kalixo import STATE, STATIC_TOKEN, KalixoState
+from providers.sandbox.kalixo_data import (
+    ERROR_PRODUCT_ID,
+    EXAMPLE_ORDER_ID,
+    EXAMPLE_PIN,
+    FAILING_PRODUCT_ID,
+    SEEDED_IDS,
+)
+from tests.conftest import started
+from tests.harness import Answer, Gateway
+
+PLACE = """
+mutation($in: PlaceOrderInput!) {
+  placeOrder(input: $in) {
+    order {
+      id number externalReference status providerStatus total { amount currency }
+      items { id productId quantity unitPrice { amount currency } total { amount } codes { code } }
+    }
+    userErrors { field message code providerCode }
+  }
+}"""
+
+READ = """
+query($n: String!) {
+  orderByNumber(provider: KALIXO, number: $n) {
+    id number externalReference status providerStatus total { amount currency }
+    items { id productId quantity unitPrice { amount currency } total { amount } codes { code } }
+  }
+}"""
+
+# The page's own example: products 2 and 6 at 32.99 and 8.39 GBP.
+EXAMPLE_ITEMS = [
+    {"productId": "2", "sku": "GB-EN-4251604177278", "unitPrice": "32.99", "quantity": 1},
+    {"productId": "6", "sku": "GB-EN-4251604133182", "unitPrice": "8.39", "quantity": 1},
+]
+
+
+def order_input(ref: str, items: list[dict[str, Any]] | None = None, **extra: Any) -> Any:
+    fields = {"provider": "KALIXO", "externalReference": ref, "currency": "GBP"}
+    return {"in": fields | {"items": EXAMPLE_ITEMS if items is None else items} | extra}
+
+
+def order_id(key: str) -> str:
+    return ids.encode("Order", ProviderName.KALIXO, key)
+
+
+def header(answer: Answer, name: str) -> str | None:
+    return {k.lower(): v for k, v in answer.headers.items()}.get(name.lower())
+
+
+def state(gw: Gateway) -> KalixoState:
+    return gw.sandboxes["kalixo"].app[STATE]
+
+
+def bodies(gw: Gateway, path: str) -> list[Any]:
+    return [json.loads(c.body) for c in gw.calls("kalixo", path)]
+
+
+@asynccontextmanager
+async def kalixo(
+    api_keys: dict[str, list[str]] | None = None, **section: Any
+) -> AsyncIterator[Gateway]:
+    """A gateway over the Kalixo sandbox alone, its section changed by ``section``."""
+    config, running = await start_sandboxes(names=("kalixo",))
+    config.providers["kalixo"].update(section)
+    for key in [k for k, v in section.items() if v is None]:
+        del config.providers["kalixo"][key]
+    if api_keys is not None:
+        config.server.api_keys = api_keys
+    try:
+        async with started(config, {s.name: s for s in running}) as gw:
+            yield gw
+    finally:
+        for s in running:
+            await s.close()
+
+
+# -- place ---------------------------------------------------------------------------------
+
+
+async def test_place_sends_the_pages_example_and_answers_the_order(gateway: Gateway) -> None:
+    answer = await gateway.query(PLACE, order_input("O-12345"))
+    assert answer.status == 200
+    assert not answer.errors, answer.errors
+    payload = answer.data["placeOrder"]
+    assert payload["userErrors"] == []
+    order = payload["order"]
+    key = order["number"]
+    codes = [c["code"] for item in order["items"] for c in item["codes"]]
+    assert order == {
+        "id": order_id(key),
+        "number": key,
+        "externalReference": "O-12345",
+        "status": "COMPLETED",  # every unit already has its PIN: issued only when completed
+        "providerStatus": None,  # place-order answers no status of its own
+        "total": {"amount": "41.38", "currency": "GBP"},
+        "items": [
+            {
+                "id": ids.encode("OrderItem", ProviderName.KALIXO, f"{key}/0"),
+                "productId": "2",
+                "quantity": 1,
+                "unitPrice": {"amount": "32.99", "currency": "GBP"},
+                "total": {"amount": "32.99"},
+                "codes": [{"code": codes[0]}],
+            },
+            {
+                "id": ids.encode("OrderItem", ProviderName.KALIXO, f"{key}/1"),
+                "productId": "6",
+                "quantity": 1,
+                "unitPrice": {"amount": "8.39", "currency": "GBP"},
+                "total": {"amount": "8.39"},
+                "codes": [{"code": codes[1]}],
+            },
+        ],
+    }
+    assert state(gateway).orders[int(key)].lines[0].pins == [codes[0]]
+    # Exactly the page's request shape: minor units as integers, sku and currency as strings.
+    assert bodies(gateway, "place-order") == [
+        {
+            "externalOrderCode": "O-12345",
+            "price": 4138,
+            "currency": "GBP",
+            "orderProducts": [
+                {
+                    "productId": 2,
+                    "price": 3299,
+                    "sku": "GB-EN-4251604177278",
+                    "currency": "GBP",
+                    "quantity": 1,
+                },
+                {
+                    "productId": 6,
+                    "price": 839,
+                    "sku": "GB-EN-4251604133182",
+                    "currency": "GBP",
+                    "quantity": 1,
+                },
+            ],
+        }
+    ]
+    assert len(gateway.calls("kalixo", "/auth/login")) == 1
+    assert len(gateway.calls("kalixo")) == 2  # one login, one create
+    assert header(answer, "Cache-Control") == "no-store"
+
+
+async def test_quantities_multiply_in_minor_units(gateway: Gateway) -> None:
+    items = [{"productId": "4", "sku": "GB-EN-4251604177292", "unitPrice": "19.99", "quantity": 3}]
+    placed = await gateway.ok(PLACE, order_input("Q-3", items, total="59.97"))
+    order = placed["placeOrder"]["order"]
+    assert order["total"] == {"amount": "59.97", "currency": "GBP"}
+    assert order["items"][0]["total"] == {"amount": "59.97"}
+    assert len(order["items"][0]["codes"]) == 3
+    [sent] = bodies(gateway, "place-order")
+    assert sent["price"] == 5997
+    assert sent["orderProducts"][0] | {"sku": None} == {
+        "productId": 4,
+        "price": 1999,
+        "sku": None,
+        "currency": "GBP",
+        "quantity": 3,
+    }
+
+
+async def test_total_mismatch_is_a_user_error_and_nothing_is_sent(gateway: Gateway) -> None:
+    gateway.clear_calls()
+    placed = await gateway.ok(PLACE, order_input("O-TOTAL", total="50.00"))
+    assert placed["placeOrder"]["order"] is None
+    [error] = placed["placeOrder"]["userErrors"]
+    assert error["code"] == "TOTAL_MISMATCH"
+    assert error["field"] == ["input", "total"]
+    assert gateway.calls("kalixo") == []  # not even a login
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"externalReference": None}, ["input", "externalReference"]),
+        ({"externalReference": "  "}, ["input", "externalReference"]),
+        ({"currency": None}, ["input", "currency"]),
+        ({"currency": "pounds"}, ["input", "currency"]),
+        ({"items": [{"sku": "X", "unitPrice": "1.00"}]}, ["input", "items", "0", "productId"]),
+        (
+            {"items": [{"productId": "two", "sku": "X", "unitPrice": "1.00"}]},
+            ["input", "items", "0", "productId"],
+        ),
+        ({"items": [{"productId": "2", "sku": "X"}]}, ["input", "items", "0", "unitPrice"]),
+        (
+            {"items": [{"productId": "2", "sku": "X", "unitPrice": "32.999"}]},
+            ["input", "items", "0", "unitPrice"],
+        ),
+        ({"items": [{"productId": "2", "unitPrice": "32.99"}]}, ["input", "items", "0", "sku"]),
+    ],
+)
+async def test_input_kalixo_cannot_take_is_bad_user_input_before_any_call(
+    gateway: Gateway, change: dict[str, Any], field: list[str]
+) -> None:
+    gateway.clear_calls()
+    variables = order_input("O-BAD")
+    variables["in"].update(change)
+    variables["in"] = {k: v for k, v in variables["in"].items() if v is not None}
+    placed = await gateway.ok(PLACE, variables)
+    assert placed["placeOrder"]["order"] is None
+    [error] = placed["placeOrder"]["userErrors"]
+    assert (error["code"], error["field"]) == ("BAD_USER_INPUT", field)
+    assert gateway.calls("kalixo") == []
+
+
+async def test_unknown_product_is_the_providers_refusal(gateway: Gateway) -> None:
+    items = [{"productId": "999", "sku": "X", "unitPrice": "1.00"}]
+    placed = await gateway.ok(PLACE, order_input("O-NOPE", items))
+    [error] = placed["placeOrder"]["userErrors"]
+    assert error["code"] == "REJECTED_BY_PROVIDER"
+    assert error["providerCode"] == "api_error"
+    assert "Product 999 not found" in error["message"]
+
+
+# -- idempotency on externalOrderCode ----------------------------------------------------------
+
+
+async def test_the_same_reference_twice_answers_the_same_order_bought_once(
+    gateway: Gateway,
+) -> None:
+    first = await gateway.ok(PLACE, order_input("O-DUP"))
+    second = await gateway.ok(PLACE, order_input("O-DUP"))
+    one, two = first["placeOrder"], second["placeOrder"]
+    assert two["userErrors"] == []
+    assert two["order"]["id"] == one["order"]["id"]
+    assert two["order"]["status"] == "COMPLETED"
+    assert two["order"]["providerStatus"] == "completed"  # read back: the provider's own value
+    assert two["order"]["items"] == one["order"]["items"]  # the same PINs, not new ones
+    # The second create is Kalixo's refusal; the order is found by its reference.
+    assert len(gateway.calls("kalixo", "place-order")) == 2
+    [lookup] = gateway.calls("kalixo", "retrieve-order")
+    assert lookup.query == {"externalOrderCode": "O-DUP"}
+    held = [o for o in state(gateway).orders.values() if o.external_code == "O-DUP"]
+    assert len(held) == 1
+
+
+async def test_a_reference_holding_other_products_is_refused(gateway: Gateway) -> None:
+    await gateway.ok(PLACE, order_input("O-TAKEN"))
+    other = [{"productId": "1", "sku": "GB-EN-4251604177261", "unitPrice": "10.99"}]
+    placed = await gateway.ok(PLACE, order_input("O-TAKEN", other))
+    assert placed["placeOrder"]["order"] is None
+    [error] = placed["placeOrder"]["userErrors"]
+    assert error["code"] == "REJECTED_BY_PROVIDER"
+    assert "already names order" in error["message"]
+    assert len([o for o in state(gateway).orders.values() if o.external_code == "O-TAKEN"]) == 1
+
+
+async def test_a_create_that_timed_out_is_looked_up_before_one_retry() -> None:
+    """The create lands after the gateway gave up on it: found by reference, not bought twice."""
+    async with kalixo(timeout_s=0.4) as gw:
+        await gw.ok(READ, {"n": "59400"})  # log in before the fault
+        gw.clear_calls()
+        faults = gw.faults("kalixo")
+        faults.latency_s, faults.only_paths = 0.6, ["place-order"]
+        started_at = time.monotonic()
+        placed = await gw.ok(PLACE, order_input("O-SLOW"))
+        order = placed["placeOrder"]["order"]
+        assert placed["placeOrder"]["userErrors"] == []
+        assert order["externalReference"] == "O-SLOW"
+        assert order["status"] == "COMPLETED"
+        # create (timed out), lookup (not there yet), create once more (timed out), lookup.
+        assert [c.path.rsplit("/", 1)[-1] for c in gw.calls("kalixo")] == [
+            "place-order",
+            "retrieve-order",
+            "place-order",
+            "retrieve-order",
+        ]
+        assert time.monotonic() - started_at < 1.5
+        await asyncio.sleep(0.5)  # the second create reaches the sandbox, and is refused
+        held = [o for o in state(gw).orders.values() if o.external_code == "O-SLOW"]
+        assert [str(o.order_id) for o in held] == [order["number"]]
+
+
+async def test_a_create_whose_answer_was_lost_is_found_without_a_retry() -> None:
+    async with kalixo(timeout_s=0.3) as gw:
+        await gw.ok(READ, {"n": "59400"})
+        gw.clear_calls()
+        faults = gw.faults("kalixo")
+        faults.drip_s, faults.only_paths = 0.05, ["place-order"]  # placed, answer too slow
+        placed = await gw.ok(PLACE, order_input("O-LOST"))
+        faults.drip_s = 0.0
+        order = placed["placeOrder"]["order"]
+        assert order["externalReference"] == "O-LOST"
+        assert len(gw.calls("kalixo", "place-order")) == 1
+        [lookup] = gw.calls("kalixo", "retrieve-order")
+        assert lookup.query == {"externalOrderCode": "O-LOST"}
+        held = [o for o in state(gw).orders.values() if o.external_code == "O-LOST"]
+        assert [str(o.order_id) for o in held] == [order["number"]]
+
+
+async def test_when_the_lookup_fails_too_the_outcome_is_unknown_and_not_retried() -> None:
+    async with kalixo(timeout_s=0.3) as gw:
+        await gw.ok(READ, {"n": "59400"})
+        gw.clear_calls()
+        faults = gw.faults("kalixo")
+        faults.latency_s, faults.only_paths = 0.5, ["/v1/orders/"]
+        answer = await gw.query(PLACE, order_input("O-LIMBO"))
+        assert answer.codes == ["PROVIDER_TIMEOUT"]
+        [error] = answer.errors
+        assert "outcome is unknown" in error["message"]
+        assert error["extensions"]["provider"] == "KALIXO"
+        assert answer.data is None  # placeOrder is non-null: the error takes the whole answer
+        assert len(gw.calls("kalixo", "place-order")) == 1  # no blind second create
+        assert len(gw.calls("kalixo", "retrieve-order")) == 1
+        # Once Kalixo answers again, placing the same reference answers the order it placed.
+        faults.latency_s = 0.0
+        await asyncio.sleep(0.4)
+        again = await gw.ok(PLACE, order_input("O-LIMBO"))
+        held = [o for o in state(gw).orders.values() if o.external_code == "O-LIMBO"]
+        assert [str(o.order_id) for o in held] == [again["placeOrder"]["order"]["number"]]
+
+
+# -- read ----------------------------------------------------------------------------------
+
+
+async def test_a_placed_order_reads_back_by_number_id_and_node(gateway: Gateway) -> None:
+    placed = await gateway.ok(PLACE, order_input("O-READ"))
+    oid = placed["placeOrder"]["order"]["id"]
+    number = placed["placeOrder"]["order"]["number"]
+    item_id = placed["placeOrder"]["order"]["items"][1]["id"]
+    gateway.clear_calls()
+    answer = await gateway.ok(
+        """query($n: String!, $id: ID!, $item: ID!) {
+          orderByNumber(provider: KALIXO, number: $n) { id externalReference status }
+          order(id: $id) { id number providerStatus }
+          node(id: $id) { id ... on Order { number } }
+          item: node(id: $item) { id ... on OrderItem { productId order { number } } }
+        }""",
+        {"n": number, "id": oid, "item": item_id},
+    )
+    assert answer == {
+        "orderByNumber": {"id": oid, "externalReference": "O-READ", "status": "COMPLETED"},
+        "order": {"id": oid, "number": number, "providerStatus": "completed"},
+        "node": {"id": oid, "number": number},
+        "item": {"id": item_id, "productId": "6", "order": {"number": number}},
+    }
+    # retrieve-order answers the number as a number (place-order gave a string): same id.
+    # One read for orderByNumber, one shared by order/node/item.order (one loader per request),
+    # one for the item node (an item is read through its order: lines have no endpoint).
+    calls = gateway.calls("kalixo", "retrieve-order")
+    assert [c.query for c in calls] == [{"id": number}] * 3
+
+
+async def test_the_pages_example_order_in_major_units(gateway: Gateway) -> None:
+    found = await gateway.ok(READ, {"n": str(EXAMPLE_ORDER_ID)})
+    order = found["orderByNumber"]
+    assert order["total"] == {"amount": "76.97", "currency": "GBP"}  # 1099 + 2 x 3299 pence
+    assert [(i["productId"], i["quantity"], i["unitPrice"]["amount"]) for i in order["items"]] == [
+        ("1", 1, "10.99"),
+        ("2", 2, "32.99"),
+    ]
+    assert [i["total"]["amount"] for i in order["items"]] == ["10.99", "65.98"]
+    assert [len(i["codes"]) for i in order["items"]] == [1, 2]
+    assert {c["code"] for i in order["items"] for c in i["codes"]} == {EXAMPLE_PIN}
+
+
+async def test_every_status_maps_and_keeps_the_providers_value(gateway: Gateway) -> None:
+    expected = {
+        "requested": "PENDING",
+        "processing": "PROCESSING",
+        "completed": "COMPLETED",
+        "cancelled": "CANCELLED",
+        "failed": "FAILED",
+        "error": "FAILED",
+    }
+    wanted = {f"o{n}": (n, status) for status, numbers in SEEDED_IDS.items() for n in numbers}
+    fields = " ".join(
+        f'{alias}: orderByNumber(provider: KALIXO, number: "{n}") '
+        "{ status providerStatus items { codes { code } } }"
+        for alias, (n, _) in wanted.items()
+    )
+    document = f"{{ {fields} }}"
+    found = await gateway.ok(document)
+    for alias, (_, status) in wanted.items():
+        order = found[alias]
+        assert (order["providerStatus"], order["status"]) == (status, expected[status])
+        has_codes = all(item["codes"] for item in order["items"])
+        assert has_codes == (status == "completed"), alias
+    assert len(gateway.calls("kalixo", "retrieve-order")) == len(wanted) == 12
+
+
+async def test_an_unknown_status_is_unknown_with_the_raw_value(gateway: Gateway) -> None:
+    order = state(gateway).orders[SEEDED_IDS["completed"][0]]
+    order.outcome = "on-hold"
+    found = await gateway.ok(READ, {"n": str(order.order_id)})
+    assert found["orderByNumber"]["status"] == "UNKNOWN"
+    assert found["orderByNumber"]["providerStatus"] == "on-hold"
+
+
+async def test_orders_move_from_requested_to_completed_with_codes_only_at_the_end(
+    gateway: Gateway,
+) -> None:
+    sandbox = state(gateway)
+    now = [time.time()]
+    sandbox.clock = lambda: now[0]
+    sandbox.processing_after_s, sandbox.completed_after_s = 10.0, 20.0
+    placed = await gateway.ok(PLACE, order_input("O-LIFE"))
+    order = placed["placeOrder"]["order"]
+    assert order["status"] == "PENDING"  # no PIN yet: not completed
+    assert all(item["codes"] == [] for item in order["items"])
+    seen = []
+    for step in (0, 10, 10):
+        now[0] += step
+        read = (await gateway.ok(READ, {"n": order["number"]}))["orderByNumber"]
+        seen.append((read["status"], sum(len(i["codes"]) for i in read["items"])))
+    assert seen == [("PENDING", 0), ("PROCESSING", 0), ("COMPLETED", 2)]
+
+
+@pytest.mark.parametrize(
+    ("product", "status", "raw"),
+    [(FAILING_PRODUCT_ID, "FAILED", "failed"), (ERROR_PRODUCT_ID, "FAILED", "error")],
+)
+async def test_orders_that_fail_have_no_codes(
+    gateway: Gateway, product: int, status: str, raw: str
+) -> None:
+    items = [{"productId": str(product), "sku": "GB-EN-0", "unitPrice": "1.00"}]
+    placed = await gateway.ok(PLACE, order_input(f"O-{raw}", items))
+    number = placed["placeOrder"]["order"]["number"]
+    read = (await gateway.ok(READ, {"n": number}))["orderByNumber"]
+    assert (read["status"], read["providerStatus"]) == (status, raw)
+    assert read["items"][0]["codes"] == []
+
+
+async def test_an_order_that_does_not_exist_is_not_found(gateway: Gateway) -> None:
+    answer = await gateway.query(READ, {"n": "99999"})
+    assert answer.codes == ["NOT_FOUND"]
+    assert answer.data == {"orderByNumber": None}
+    assert len(gateway.calls("kalixo", "retrieve-order")) == 1
+    gateway.clear_calls()
+    answer = await gateway.query(READ, {"n": "O-12345"})  # not a Kalixo id: no call at all
+    assert answer.codes == ["NOT_FOUND"]
+    assert gateway.calls("kalixo") == []
+    node = await gateway.ok("query($id: ID!) { node(id: $id) { id } }", {"id": order_id("99999")})
+    assert node == {"node": None}
+
+
+async def test_operations_kalixo_lacks_are_unsupported(gateway: Gateway) -> None:
+    answer = await gateway.query(
+        "mutation($id: ID!) { cancelOrder(input: {orderId: $id}) { userErrors { code } } }",
+        {"id": order_id(str(EXAMPLE_ORDER_ID))},
+    )
+    assert answer.codes == ["UNSUPPORTED_OPERATION"]
+    assert answer.errors[0]["extensions"]["provider"] == "KALIXO"
+    info = await gateway.ok("{ providers { name configured capabilities } }")
+    [mine] = [p for p in info["providers"] if p["name"] == "KALIXO"]
+    assert mine["configured"] is True
+    assert sorted(mine["capabilities"]) == ["PLACE_ORDER", "READ_ORDER"]
+
+
+# -- codes are secrets --------------------------------------------------------------------------
+
+CODES = """
+query($n: String!) {
+  orderByNumber(provider: KALIXO, number: $n) {
+    number status total { amount } items { productId codes { code } }
+  }
+}"""
+
+
+async def test_codes_need_pins_read_and_only_codes_are_withheld() -> None:
+    keys = {"reader": ["orders:read"], "pins": ["orders:read", "pins:read"]}
+    async with kalixo(api_keys=keys) as gw:
+        withheld = await gw.query(CODES, {"n": str(EXAMPLE_ORDER_ID)}, key="reader")
+        assert withheld.status == 200
+        assert withheld.codes == ["FORBIDDEN", "FORBIDDEN"]
+        assert sorted(tuple(e["path"]) for e in withheld.errors) == [
+            ("orderByNumber", "items", 0, "codes"),
+            ("orderByNumber", "items", 1, "codes"),
+        ]
+        assert {e["extensions"].get("scope") for e in withheld.errors} == {"pins:read"}
+        assert withheld.data == {
+            "orderByNumber": {
+                "number": str(EXAMPLE_ORDER_ID),
+                "status": "COMPLETED",
+                "total": {"amount": "76.97"},
+                "items": [{"productId": "1", "codes": None}, {"productId": "2", "codes": None}],
+            }
+        }
+        assert EXAMPLE_PIN not in json.dumps(withheld.body)
+        assert header(withheld, "Cache-Control") != "no-store"
+
+        shown = await gw.query(CODES, {"n": str(EXAMPLE_ORDER_ID)}, key="pins")
+        assert not shown.errors
+        codes = [c["code"] for i in shown.data["orderByNumber"]["items"] for c in i["codes"]]
+        assert codes == [EXAMPLE_PIN] * 3
+        assert header(shown, "Cache-Control") == "no-store"
+
+
+async def test_no_store_only_when_a_code_is_in_the_answer(gateway: Gateway) -> None:
+    example = str(EXAMPLE_ORDER_ID)
+    without = await gateway.query(READ.replace("codes { code }", ""), {"n": example})
+    assert not without.errors
+    assert header(without, "Cache-Control") != "no-store"
+    requested = str(SEEDED_IDS["requested"][0])
+    empty = await gateway.query(CODES, {"n": requested})
+    assert not empty.errors
+    assert all(i["codes"] == [] for i in empty.data["orderByNumber"]["items"])
+    assert header(empty, "Cache-Control") != "no-store"
+    served = await gateway.query(CODES, {"n": example})
+    assert header(served, "Cache-Control") == "no-store"
+
+
+async def test_no_code_reaches_a_log_line_an_error_or_raw(
+    gateway: Gateway, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    placed = await gateway.ok(PLACE, order_input("O-CANARY"))
+    number = placed["placeOrder"]["order"]["number"]
+    canaries = [c["code"] for i in placed["placeOrder"]["order"]["items"] for c in i["codes"]]
+    canaries.append(EXAMPLE_PIN)
+    assert len(canaries) == 3
+    assert all(len(c) == 29 for c in canaries)
+    answers = [
+        await gateway.query(
+            """query($n: String!, $e: String!) {
+              a: orderByNumber(provider: KALIXO, number: $n) {
+                raw items { raw codes { code } }
+              }
+              b: orderByNumber(provider: KALIXO, number: $e) { raw items { raw } }
+            }""",
+            {"n": number, "e": str(EXAMPLE_ORDER_ID)},
+        ),
+        # error paths: a duplicate, a conflicting reuse, a malformed answer
+        await gateway.query(PLACE, order_input("O-CANARY")),
+        await gateway.query(
+            PLACE, order_input("O-CANARY", [{"productId": "1", "sku": "X", "unitPrice": "10.99"}])
+        ),
+    ]
+    gateway.faults("kalixo").malformed = True
+    answers.append(await gateway.query(CODES, {"n": number}))
+    gateway.faults("kalixo").malformed = False
+    read = answers[0].data
+    raws = [
+        read["a"]["raw"],
+        read["b"]["raw"],
+        *(i["raw"] for o in read.values() for i in o["items"]),
+    ]
+    assert raws[0]["products"][0] == {"price": 3299, "productId": 2, "quantity": 1}
+    assert read["a"]["items"][0]["codes"]  # served to this key, yet nowhere else
+    assert answers[3].codes == ["PROVIDER_ERROR"]
+    texts = [json.dumps(raws), *(json.dumps(a.errors) for a in answers)]
+    texts.append(json.dumps(answers[2].data))  # the refused reuse (the duplicate holds codes)
+    texts += [r.getMessage() for r in caplog.records]
+    texts += [repr(vars(r)) for r in caplog.records]
+    assert caplog.records  # the upstream calls were logged
+    for canary in canaries:
+        for text in texts:
+            assert canary not in text
+            assert canary.replace("-", "") not in text
+
+
+# -- auth ---------------------------------------------------------------------------------
+
+
+async def test_wrong_password_is_a_provider_error_without_the_password() -> None:
+    async with kalixo(password="not-the-password") as gw:
+        answer = await gw.query(READ, {"n": str(EXAMPLE_ORDER_ID)})
+        assert answer.codes == ["PROVIDER_ERROR"]
+        [error] = answer.errors
+        assert error["extensions"]["httpStatus"] == 401
+        assert error["extensions"]["provider"] == "KALIXO"
+        assert "Invalid email or password" in error["message"]
+        assert "not-the-password" not in json.dumps(answer.body)
+        assert answer.data == {"orderByNumber": None}
+        assert len(gw.calls("kalixo", "/auth/login")) == 1
+        assert gw.calls("kalixo", "/orders/") == []
+
+
+async def test_a_static_token_skips_login() -> None:
+    async with kalixo(token=STATIC_TOKEN, email=None, password=None) as gw:
+        await gw.ok(READ, {"n": str(EXAMPLE_ORDER_ID)})
+        await gw.ok(PLACE, order_input("O-STATIC"))
+        assert gw.calls("kalixo", "/auth/") == []
+        assert len(gw.calls("kalixo")) == 2
+
+
+async def test_a_refused_static_token_is_a_provider_error_tried_once() -> None:
+    async with kalixo(token="not-a-kalixo-token", email=None, password=None) as gw:
+        answer = await gw.query(READ, {"n": str(EXAMPLE_ORDER_ID)})
+        assert answer.codes == ["PROVIDER_ERROR"]
+        assert answer.errors[0]["extensions"]["httpStatus"] == 401
+        assert "not-a-kalixo-token" not in json.dumps(answer.body)
+        assert len(gw.calls("kalixo")) == 1
+
+
+async def test_one_login_serves_many_reads(gateway: Gateway) -> None:
+    numbers = [n for pair in SEEDED_IDS.values() for n in pair]
+    await asyncio.gather(*(gateway.ok(READ, {"n": str(n)}) for n in numbers))
+    assert len(gateway.calls("kalixo", "/auth/login")) == 1
+
+
+async def test_an_expired_token_is_refreshed_once(gateway: Gateway) -> None:
+    sandbox = state(gateway)
+    now = [time.time()]
+    sandbox.clock = lambda: now[0]
+    await gateway.ok(READ, {"n": str(EXAMPLE_ORDER_ID)})
+    now[0] += sandbox.access_ttl_s + 1  # the access token is dead, the refresh token is not
+    await gateway.ok(READ, {"n": str(EXAMPLE_ORDER_ID)})
+    await gateway.ok(READ, {"n": str(EXAMPLE_ORDER_ID)})
+    assert len(gateway.calls("kalixo", "/auth/login")) == 1
+    assert len(gateway.calls("kalixo", "/auth/refresh")) == 1
+    assert len(gateway.calls("kalixo", "retrieve-order")) == 4  # one refused, then renewed
+
+
+async def test_a_short_lived_token_is_refreshed_before_it_is_used(gateway: Gateway) -> None:
+    state(gateway).access_ttl_s = 20.0  # inside the connector's renewal margin
+    await gateway.ok(READ, {"n": str(EXAMPLE_ORDER_ID)})
+    await gateway.ok(READ, {"n": str(EXAMPLE_ORDER_ID)})
+    assert len(gateway.calls("kalixo", "/auth/login")) == 1
+    assert len(gateway.calls("kalixo", "/auth/refresh")) == 1
+    assert len(gateway.calls("kalixo", "retrieve-order")) == 2  # none refused
+
+
+async def test_a_refused_refresh_falls_back_to_login(gateway: Gateway) -> None:
+    sandbox = state(gateway)
+    now = [time.time()]
+    sandbox.clock = lambda: now[0]
+    await gateway.ok(READ, {"n": str(EXAMPLE_ORDER_ID)})
+    now[0] += sandbox.refresh_ttl_s + 1  # both tokens dead at the provider
+    await gateway.ok(READ, {"n": str(EXAMPLE_ORDER_ID)})
+    assert len(gateway.calls("kalixo", "/auth/login")) == 2
+    assert len(gateway.calls("kalixo", "/auth/refresh")) == 1
+
+
+# -- provider failures ---------------------------------------------------------------------
+
+
+async def test_a_malformed_answer_is_a_provider_error(gateway: Gateway) -> None:
+    await gateway.ok(READ, {"n": str(EXAMPLE_ORDER_ID)})
+    gateway.faults("kalixo").malformed = True
+    answer = await gateway.query(READ, {"n": str(EXAMPLE_ORDER_ID)})
+    assert answer.codes == ["PROVIDER_ERROR"]
+    assert answer.errors[0]["extensions"]["retryable"] is True
+    assert answer.data == {"orderByNumber": None}
+
+
+async def test_a_wrong_shape_answer_is_a_provider_error(gateway: Gateway) -> None:
+    await gateway.ok(READ, {"n": str(EXAMPLE_ORDER_ID)})
+    gateway.faults("kalixo").wrong_shape = True
+    answer = await gateway.query(READ, {"n": str(EXAMPLE_ORDER_ID)})
+    assert answer.codes == ["PROVIDER_ERROR"]
+
+
+async def test_a_provider_5xx_is_a_retryable_provider_error(gateway: Gateway) -> None:
+    faults = gateway.faults("kalixo")
+    faults.error_rate, faults.error_status, faults.only_paths = 1.0, 503, ["/v1/orders/"]
+    read = await gateway.query(READ, {"n": str(EXAMPLE_ORDER_ID)})
+    assert read.codes == ["PROVIDER_ERROR"]
+    extensions = read.errors[0]["extensions"]
+    assert (extensions["httpStatus"], extensions["retryable"]) == (503, True)
+    assert extensions["provider"] == "KALIXO"
+    assert read.data == {"orderByNumber": None}
+
+
+async def test_a_create_answered_5xx_is_not_sent_again() -> None:
+    async with kalixo(retries=0) as gw:  # retries: the shared client's own GET retries, off
+        faults = gw.faults("kalixo")
+        faults.error_rate, faults.error_status, faults.only_paths = 1.0, 500, ["/v1/orders/"]
+        placed = await gw.query(PLACE, order_input("O-500"))
+        assert placed.codes == ["PROVIDER_ERROR"]
+        assert placed.errors[0]["extensions"]["httpStatus"] == 500
+        read = await gw.query(READ, {"n": str(EXAMPLE_ORDER_ID)})
+        assert read.codes == ["PROVIDER_ERROR"]
+        assert len(gw.calls("kalixo", "place-order")) == 1
+        assert len(gw.calls("kalixo", "retrieve-order")) == 1
+
+
+async def test_a_create_whose_connection_dropped_is_looked_up_then_tried_once_more() -> None:
+    async with kalixo() as gw:
+        await gw.ok(READ, {"n": "59400"})
+        gw.clear_calls()
+        faults = gw.faults("kalixo")
+        faults.reset, faults.only_paths = True, ["place-order"]
+        answer = await gw.query(PLACE, order_input("O-RESET"))
+        assert answer.codes == ["PROVIDER_TIMEOUT"]
+        assert "outcome is unknown" in answer.errors[0]["message"]
+        assert [c.path.rsplit("/", 1)[-1] for c in gw.calls("kalixo")] == [
+            "place-order",
+            "retrieve-order",
+            "place-order",
+            "retrieve-order",
+        ]
+        assert not [o for o in state(gw).orders.values() if o.external_code == "O-RESET"]
+
+
+async def test_one_failing_order_leaves_the_others_in_the_answer(gateway: Gateway) -> None:
+    answer = await gateway.query(
+        f'{{ a: orderByNumber(provider: KALIXO, number: "{EXAMPLE_ORDER_ID}") {{ number }}'
+        ' b: orderByNumber(provider: KALIXO, number: "99999") { number } }'
+    )
+    assert answer.data == {"a": {"number": str(EXAMPLE_ORDER_ID)}, "b": None}
+    assert answer.codes == ["NOT_FOUND"]
