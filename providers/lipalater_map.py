@@ -182,6 +182,8 @@ def order(r: Record, currency: str, zone: tzinfo, member_id: str) -> Order:
         if amount is not None:
             extra[label] = {"amount": f"{amount.amount}", "currency": amount.currency}
     extra.update({name: r[name] for name in ORDER_TEXT_EXTRA if text(r.get(name)) is not None})
+    if not r.get("installPlanId"):  # 0 until the order is confirmed with a plan
+        extra.pop("installPlanId", None)
     products = r.get("orderProductList")
     return Order(
         provider=PROVIDER,
