@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
+from cross_web import HTTPException
 from graphql import GraphQLError
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -18,12 +19,23 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
+from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 
 from graph.config import Config
 from graph.context import Context
 from graph.errors import extensions_for
 from graph.gateway import Gateway
+from graph.http_policy import (
+    GRAPHQL_RESPONSE_JSON,
+    JSON,
+    MEDIA_TYPE_KEY,
+    HttpPolicy,
+    HttpRefusal,
+    content_type,
+    cors_middleware,
+    error_response,
+)
 from graph.schema import build_schema
 from providers.http import REQUEST_ID
 from providers.redact import SECRETS
@@ -33,6 +45,7 @@ log = logging.getLogger("commerce_graph.http")
 
 _REQUEST_ID_OK = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 INTERNAL_MESSAGE = "Internal server error"
+_RAN = "graphql_ran"  # scope key: per operation, whether it reached execution
 
 
 def format_error(error: GraphQLError, *, production: bool, request_id: str) -> dict[str, Any]:
@@ -53,14 +66,18 @@ def format_error(error: GraphQLError, *, production: bool, request_id: str) -> d
         extensions = formatted.get("extensions") or {}
         extensions.setdefault("code", "BAD_USER_INPUT" if error.path is None else "FORBIDDEN")
         formatted["extensions"] = extensions
+        if production:
+            # "Did you mean ..." names fields, arguments and enum values: a map of the schema.
+            formatted["message"] = formatted["message"].split(" Did you mean")[0]
     return formatted
 
 
 class GraphQLView(GraphQL[Context, None]):
     def __init__(self, gateway: Gateway, **kwargs: Any) -> None:
         production = gateway.config.server.production
+        self.limits = gateway.config.server.limits
         super().__init__(
-            build_schema(production=production),
+            build_schema(production=production, limits=self.limits),
             graphql_ide=None if production else "graphiql",
             **kwargs,
         )
@@ -78,7 +95,11 @@ class GraphQLView(GraphQL[Context, None]):
         )
 
     async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
-        data: GraphQLHTTPResponse = {"data": result.data}
+        data: GraphQLHTTPResponse = {}
+        ran = not is_request_error(result)
+        request.scope.setdefault(_RAN, []).append(ran)
+        if ran:
+            data["data"] = result.data
         if result.errors:
             request_id = request.scope.get("request_id", "")
             data["errors"] = [
@@ -91,6 +112,70 @@ class GraphQLView(GraphQL[Context, None]):
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        media_type = scope.get(MEDIA_TYPE_KEY, JSON)
+        try:
+            response = await self.run(Request(scope, receive))
+        except HTTPException as exc:
+            response = refusal_response(exc, media_type)
+        if response.media_type == JSON:  # a GraphQL result (not GraphiQL's page)
+            response.headers["content-type"] = content_type(media_type)
+            # Under the GraphQL media type, one operation that never ran (no "data") is a 400.
+            if media_type == GRAPHQL_RESPONSE_JSON and scope.get(_RAN) == [False]:
+                response.status_code = 400
+        await response(scope, receive, send)
+
+    async def parse_http_body(self, request: Any) -> Any:
+        parsed = await super().parse_http_body(request)
+        for one in parsed if isinstance(parsed, list) else [parsed]:
+            if not isinstance(one.operation_name, str | None):
+                raise HttpRefusal(400, "operationName must be a string or null")
+        return parsed
+
+    def _validate_batch_request(self, request_data: list[Any], protocol: Any) -> None:
+        if not self.limits.batching:
+            raise HttpRefusal(400, "query batching is off: send one operation per request")
+        if len(request_data) > self.limits.batch_limit:
+            raise HttpRefusal(
+                400,
+                f"a batch of {len(request_data)} operations exceeds batch_limit = "
+                f"{self.limits.batch_limit}",
+                "QUERY_TOO_COMPLEX",
+                limit="batch_limit",
+                maximum=self.limits.batch_limit,
+            )
+        super()._validate_batch_request(request_data, protocol)
+
+
+def is_request_error(result: ExecutionResult) -> bool:
+    """Errors before execution (parse, validation, limits, variables): no ``data`` entry."""
+    return (
+        result.data is None
+        and bool(result.errors)
+        and all(e.path is None for e in result.errors or ())
+    )
+
+
+def refusal_response(exc: HTTPException, media_type: str) -> Response:
+    """Strawberry's plain-text HTTP refusals, as GraphQL error bodies with a code."""
+    if isinstance(exc, HttpRefusal):
+        return error_response(
+            exc.status_code, exc.reason, exc.code, media_type, exc.headers, **exc.extensions
+        )
+    if isinstance(exc.__cause__, InvalidOperationTypeError):
+        # A GET must not change anything: mutations only over POST (GraphQL over HTTP).
+        return error_response(
+            405,
+            "mutations are only accepted over POST",
+            "BAD_USER_INPUT",
+            media_type,
+            {"Allow": "POST"},
+        )
+    return error_response(exc.status_code, exc.reason, "BAD_USER_INPUT", media_type)
 
 
 def _wants_ide(scope: Scope) -> bool:
@@ -170,12 +255,14 @@ def create_app(config: Config) -> Starlette:
         finally:
             await gateway.close()
 
-    graphql = RequestId(AuthGate(GraphQLView(gateway), gateway))
+    limits = config.server.limits
+    graphql = RequestId(HttpPolicy(AuthGate(GraphQLView(gateway), gateway), limits))
     app = Starlette(
         routes=[
             Route("/", _root),
             Route("/graphql", graphql, methods=["GET", "POST", "OPTIONS"]),
         ],
+        middleware=cors_middleware(config.server.cors_origins),
         lifespan=lifespan,
     )
     app.state.gateway = gateway

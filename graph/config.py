@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from graph.auth import ALL_SCOPES
+from graph.limits import Limits
 
 ENV_VAR = "COMMERCE_GRAPH_CONFIG"
 DEV_KEY = "dev-key"
@@ -37,6 +38,7 @@ class ServerConfig:
     host: str = "127.0.0.1"
     port: int = 8000
     cors_origins: list[str] = field(default_factory=list)
+    limits: Limits = field(default_factory=Limits)  # max_depth, max_cost, batching, ...
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -72,6 +74,7 @@ class Config:
                 host=str(server.pop("host", "127.0.0.1")),
                 port=int(server.pop("port", 8000)),
                 cors_origins=list(server.pop("cors_origins", [])),
+                limits=_limits(server),
                 extra=server,
             ),
             providers,
@@ -90,6 +93,13 @@ class Config:
         """The file named by ``--config`` or the environment; ``None``: use the embedded default."""
         chosen = path or os.environ.get(ENV_VAR)
         return cls.load(chosen) if chosen else None
+
+
+def _limits(server: dict[str, Any]) -> Limits:
+    try:
+        return Limits.pop_from(server)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def embedded(sandboxes: dict[str, tuple[str, dict[str, str]]]) -> Config:

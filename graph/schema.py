@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Any
 
 import strawberry
@@ -13,9 +14,11 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from graph.errors import extensions_for
+from graph.limits import Limits, QueryLimits
 from graph.types.address import CustomerAddress
 from graph.types.order import Order, OrderItem
 from graph.types.plan import CancellationPlan
+from providers.http import REQUEST_ID
 from resolvers.lists import CancellationPlansQuery, CustomerAddressesQuery
 from resolvers.mutations import OrderMutations
 from resolvers.nodes import NodeQuery
@@ -45,19 +48,26 @@ class Schema(strawberry.Schema):
             if original is None or isinstance(original, GraphQLError) or extensions_for(original):
                 log.info("graphql error", extra={"error": error.message, "path": error.path})
             else:
-                log.error("unexpected error", exc_info=original, extra={"path": error.path})
+                # The client sees a masked message; the request id ties it to this line.
+                extra = {"path": error.path, "requestId": REQUEST_ID.get()}
+                log.error("unexpected error", exc_info=original, extra=extra)
 
 
-def build_schema(*, production: bool = False) -> Schema:
-    extensions: list[Any] = (
-        [AddValidationRules([NoSchemaIntrospectionCustomRule])] if production else []
-    )
+def build_schema(*, production: bool = False, limits: Limits | None = None) -> Schema:
+    limits = limits or Limits()
+    # Factories, not instances: strawberry builds each extension afresh for every operation.
+    extensions: list[Any] = [QueryLimits.factory(limits)]
+    if production:
+        extensions.append(partial(AddValidationRules, [NoSchemaIntrospectionCustomRule]))
     return Schema(
         query=Query,
         mutation=Mutation,
         types=[Order, OrderItem, CancellationPlan, CustomerAddress],
         extensions=extensions,
-        config=StrawberryConfig(disable_field_suggestions=production),
+        config=StrawberryConfig(
+            disable_field_suggestions=production,
+            batching_config={"max_operations": limits.batch_limit} if limits.batching else None,
+        ),
     )
 
 

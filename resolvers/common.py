@@ -27,6 +27,11 @@ def page_window(first: int | None, after: str | None, max_page: int = MAX_PAGE) 
     return offset_after(after), limit
 
 
+def max_page(ctx: Context) -> int:
+    """The configured ``[server].max_page_size`` (the limits refuse more before execution)."""
+    return ctx.gateway.config.server.limits.max_page_size
+
+
 def provider_for(
     ctx: Context, capability: Capability, name: ProviderName | None, what: str
 ) -> Provider:

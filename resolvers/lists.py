@@ -12,7 +12,7 @@ from graph.types.common import Connection, Provider, connection
 from graph.types.plan import CancellationPlan
 from providers.base import Capability
 from providers.model import AddressFilter, CancellationPlanFilter, ProviderName
-from resolvers.common import page_window, provider_for
+from resolvers.common import max_page, page_window, provider_for
 
 
 def _name(provider: Provider | None) -> ProviderName | None:
@@ -50,7 +50,7 @@ class CancellationPlansQuery:
         after: str | None = None,
     ) -> Connection[CancellationPlan]:
         flt = filter or CancellationPlanFilterInput()
-        offset, limit = page_window(first, after)
+        offset, limit = page_window(first, after, max_page(info.context))
         name = _name(flt.provider)
         order_key = None
         if flt.order_id is not None:
@@ -75,7 +75,7 @@ class CustomerAddressesQuery:
         after: str | None = None,
     ) -> Connection[CustomerAddress]:
         flt = filter or CustomerAddressFilterInput()
-        offset, limit = page_window(first, after)
+        offset, limit = page_window(first, after, max_page(info.context))
         provider = provider_for(
             info.context, Capability.CUSTOMER_ADDRESSES, _name(flt.provider), "customer addresses"
         )

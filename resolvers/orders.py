@@ -16,7 +16,7 @@ from graph.types.order import Order
 from providers.base import Capability
 from providers.model import OrderFilter as DomainOrderFilter
 from providers.model import OrderRef
-from resolvers.common import page_window, provider_for
+from resolvers.common import max_page, page_window, provider_for
 
 
 @strawberry.input(description="Filters pushed down to the provider's own query parameters.")
@@ -76,7 +76,7 @@ class OrdersQuery:
         after: str | None = None,
     ) -> Connection[Order]:
         flt = filter or OrderFilter()
-        offset, limit = page_window(first, after)
+        offset, limit = page_window(first, after, max_page(info.context))
         name = None if flt.provider is None else flt.provider
         provider = provider_for(info.context, Capability.LIST_ORDERS, name, "listing orders")
         page = await provider.list_orders(flt.to_domain(), offset, limit)

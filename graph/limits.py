@@ -1,0 +1,301 @@
+"""Query limits: a document too long, too deep, too wide or too costly is refused before it runs.
+
+:class:`QueryLimits` is a schema extension with two checkpoints:
+
+- before parsing, the document is lexed once: more than ``max_tokens`` tokens, or braces nested
+  far beyond ``max_depth``, is refused without building an AST (a hostile document never
+  reaches the recursive parser);
+- after validation (so fragments exist and have no cycles), the operation that will run is
+  measured with its variables: field depth, aliases and estimated cost through fragments, and
+  every ``first:`` against ``max_page_size``.
+
+A refusal raises :class:`QueryTooComplex` (or :class:`BadUserInput` for a page size), which
+strawberry turns into an error without ``data``; nothing has been resolved, so no provider was
+called. Introspection fields are not measured: the schema bounds them, and production mode
+turns them off.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, fields
+from functools import partial
+from typing import Any
+
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLObjectType,
+    GraphQLSchema,
+    InlineFragmentNode,
+    ListValueNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    Source,
+    TokenKind,
+    VariableNode,
+    get_named_type,
+    get_nullable_type,
+    is_list_type,
+    value_from_ast_untyped,
+)
+from graphql.language import Lexer
+from graphql.utilities import get_operation_ast
+from strawberry.extensions import SchemaExtension
+
+from graph.errors import BadUserInput, QueryTooComplex
+
+DEFAULT_PAGE = 20  # what a connection returns without ``first`` (resolvers/common.py)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The ``[server]`` limits; every one can be set in the config file."""
+
+    max_depth: int = 12
+    max_aliases: int = 50
+    max_tokens: int = 4000
+    max_cost: int = 20000
+    max_page_size: int = 100
+    default_list_size: int = 10  # the cost of a list whose size no argument says
+    max_body_bytes: int = 1_000_000
+    batching: bool = False
+    batch_limit: int = 10
+
+    @classmethod
+    def pop_from(cls, server: dict[str, Any]) -> Limits:
+        """The limits among ``[server]``'s keys (taken out of it); a wrong type is refused."""
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name not in server:
+                continue
+            value = server.pop(f.name)
+            wanted = bool if f.name == "batching" else int
+            if type(value) is not wanted or (wanted is int and value < 1):
+                kind = "true or false" if wanted is bool else "a positive integer"
+                raise ValueError(f"[server].{f.name} must be {kind}, not {value!r}")
+            values[f.name] = value
+        return cls(**values)
+
+
+def too_complex(message: str, limit_name: str, limit: int, **found: int) -> QueryTooComplex:
+    return QueryTooComplex(
+        f"{message} ({limit_name} = {limit})", limit=limit_name, maximum=limit, **found
+    )
+
+
+def lexical_check(query: str, limits: Limits) -> None:
+    """Count tokens and brace nesting without parsing; stop at the first limit crossed."""
+    lexer = Lexer(Source(query))
+    tokens = nesting = 0
+    # Input objects nest braces too, so the lexical guard is looser than the real depth check.
+    max_nesting = 2 * limits.max_depth + 8
+    try:
+        token = lexer.advance()
+        while token.kind != TokenKind.EOF:
+            tokens += 1
+            if tokens > limits.max_tokens:
+                raise too_complex(
+                    f"query has more than {limits.max_tokens} tokens",
+                    "max_tokens",
+                    limits.max_tokens,
+                )
+            if token.kind == TokenKind.BRACE_L:
+                nesting += 1
+                if nesting > max_nesting:
+                    raise too_complex(
+                        f"query nests more than {max_nesting} levels of braces",
+                        "max_depth",
+                        limits.max_depth,
+                    )
+            elif token.kind == TokenKind.BRACE_R:
+                nesting -= 1
+            token = lexer.advance()
+    except GraphQLError:
+        return  # a syntax error: the parser reports it properly
+
+
+@dataclass
+class Measure:
+    depth: int = 0
+    aliases: int = 0
+    cost: int = 0
+
+
+class Measurer:
+    """Depth, aliases and cost of one operation; each fragment is measured once (memoized), so
+    a fragment spread many times costs nothing extra to measure."""
+
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        fragments: Mapping[str, FragmentDefinitionNode],
+        variables: Mapping[str, Any],
+        limits: Limits,
+    ) -> None:
+        self.schema = schema
+        self.fragments = fragments
+        self.variables = variables
+        self.limits = limits
+        self._memo: dict[tuple[str, int | None], Measure] = {}
+
+    def argument(self, node: FieldNode, name: str) -> Any:
+        for arg in node.arguments or ():
+            if arg.name.value == name:
+                if isinstance(arg.value, VariableNode):
+                    return self.variables.get(arg.value.name.value)
+                return value_from_ast_untyped(arg.value, dict(self.variables))
+        return None
+
+    def list_hint(self, node: FieldNode) -> int | None:
+        """The size a field's arguments give its list: ``first``, or the longest list argument."""
+        first = self.argument(node, "first")
+        if isinstance(first, int) and not isinstance(first, bool):
+            if first > self.limits.max_page_size:
+                raise BadUserInput(
+                    f"{node.name.value}(first: {first}): first may be at most "
+                    f"{self.limits.max_page_size} (max_page_size = {self.limits.max_page_size})",
+                    argument="first",
+                    limit="max_page_size",
+                    maximum=self.limits.max_page_size,
+                )
+            return max(first, 0)
+        for arg in node.arguments or ():
+            if isinstance(arg.value, ListValueNode | VariableNode):
+                value = self.argument(node, arg.name.value)
+                if isinstance(value, list):
+                    return len(value)
+        return None
+
+    def selections(
+        self, selection_set: SelectionSetNode | None, parent: Any, hint: int | None
+    ) -> Measure:
+        total = Measure()
+        if selection_set is None:
+            return total
+        for sel in selection_set.selections:
+            if isinstance(sel, FieldNode):
+                part = self.field(sel, parent, hint)
+            elif isinstance(sel, InlineFragmentNode):
+                cond = sel.type_condition
+                inner = self.schema.get_type(cond.name.value) if cond else parent
+                part = self.selections(sel.selection_set, inner, hint)
+            elif isinstance(sel, FragmentSpreadNode):
+                part = self.fragment(sel.name.value, hint)
+            else:  # pragma: no cover - graphql-core has no other selection kinds
+                continue
+            total.depth = max(total.depth, part.depth)
+            total.aliases += part.aliases
+            total.cost += part.cost
+        return total
+
+    def fragment(self, name: str, hint: int | None) -> Measure:
+        key = (name, hint)
+        if key not in self._memo:
+            definition = self.fragments[name]
+            parent = self.schema.get_type(definition.type_condition.name.value)
+            self._memo[key] = self.selections(definition.selection_set, parent, hint)
+        return self._memo[key]
+
+    def field(self, node: FieldNode, parent: Any, hint: int | None) -> Measure:
+        name = node.name.value
+        if name.startswith("__"):
+            return Measure(aliases=1 if node.alias else 0)
+        field_def = parent.fields.get(name) if isinstance(parent, GraphQLObjectType) else None
+        if field_def is None:
+            field_def = getattr(parent, "fields", {}).get(name)
+        own_hint = self.list_hint(node)
+        is_list = field_def is not None and is_list_type(get_nullable_type(field_def.type))
+        if is_list:
+            size = own_hint if own_hint is not None else hint
+            multiplier = self.limits.default_list_size if size is None else size
+            child_hint = None
+        else:
+            multiplier = 1
+            connection = field_def is not None and get_named_type(field_def.type).name.endswith(
+                "Connection"
+            )
+            child_hint = (
+                own_hint if own_hint is not None else (DEFAULT_PAGE if connection else None)
+            )
+        child_type = get_named_type(field_def.type) if field_def is not None else None
+        inner = self.selections(node.selection_set, child_type, child_hint)
+        return Measure(
+            depth=1 + inner.depth,
+            aliases=(1 if node.alias else 0) + inner.aliases,
+            cost=1 + multiplier * inner.cost,
+        )
+
+
+def measure(
+    schema: GraphQLSchema,
+    operation: OperationDefinitionNode,
+    fragments: Mapping[str, FragmentDefinitionNode],
+    variables: Mapping[str, Any],
+    limits: Limits,
+) -> Measure:
+    root = schema.get_root_type(operation.operation)
+    return Measurer(schema, fragments, variables, limits).selections(
+        operation.selection_set, root, None
+    )
+
+
+def enforce(found: Measure, limits: Limits) -> None:
+    if found.depth > limits.max_depth:
+        raise too_complex(
+            f"query depth {found.depth} is over the limit",
+            "max_depth",
+            limits.max_depth,
+            found=found.depth,
+        )
+    if found.aliases > limits.max_aliases:
+        raise too_complex(
+            f"query uses {found.aliases} aliases, over the limit",
+            "max_aliases",
+            limits.max_aliases,
+            found=found.aliases,
+        )
+    if found.cost > limits.max_cost:
+        raise too_complex(
+            f"query's estimated cost {found.cost} is over the limit",
+            "max_cost",
+            limits.max_cost,
+            found=found.cost,
+        )
+
+
+class QueryLimits(SchemaExtension):
+    """Refuses a document over the configured limits before anything is resolved."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+
+    def on_parse(self) -> Iterator[None]:
+        query = self.execution_context.query
+        if query and self.execution_context.graphql_document is None:
+            lexical_check(query, self.limits)
+        yield
+
+    def on_validate(self) -> Iterator[None]:
+        yield
+        ctx = self.execution_context
+        document = ctx.graphql_document
+        if ctx.pre_execution_errors or document is None:
+            return  # invalid documents (fragment cycles included) are answered by validation
+        operation = get_operation_ast(document, ctx.operation_name)
+        if operation is None:
+            return
+        fragments = {
+            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+        }
+        schema = ctx.schema._schema
+        enforce(
+            measure(schema, operation, fragments, ctx.variables or {}, self.limits), self.limits
+        )
+
+    @classmethod
+    def factory(cls, limits: Limits) -> partial[QueryLimits]:
+        """A per-request extension factory (strawberry builds a fresh one per operation)."""
+        return partial(cls, limits)
