@@ -1,0 +1,153 @@
+"""Secrets stay secret: field scopes on every path a value can take, and a log canary."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+
+from graph.embedded import start_sandboxes
+from providers.sandbox import akinon, kalixo, lipalater, lipalater_purchases
+from providers.sandbox import frontpayment_data as fp
+from providers.sandbox import kalixo_data as kx
+from providers.sandbox import lipalater_data as ll
+from providers.sandbox import lipalater_purchases_data as lp
+from tests.conftest import started
+from tests.harness import Gateway
+
+AKINON_ORDER = '{ orderByNumber(provider: AKINON, number: "45243493") { id items { id } } }'
+KALIXO_ORDER = f'orderByNumber(provider: KALIXO, number: "{kx.EXAMPLE_ORDER_ID}")'
+
+
+def forbidden_paths(body: dict[str, Any]) -> set[tuple[Any, ...]]:
+    return {
+        tuple(e["path"])
+        for e in body.get("errors") or []
+        if e.get("extensions", {}).get("code") == "FORBIDDEN"
+    }
+
+
+async def test_scopes_hold_through_node_nodes_fragments_and_aliases() -> None:
+    config, running = await start_sandboxes(("akinon", "kalixo"))
+    config.server.api_keys = {"dev-key": config.server.api_keys["dev-key"], "r": ["orders:read"]}
+    async with started(config, {s.name: s for s in running}) as gw:
+        item = (await gw.ok(AKINON_ORDER))["orderByNumber"]["items"][0]["id"]
+        paths = {
+            "node": (
+                "query($i: ID!) { node(id: $i) { ... on OrderItem { codes { code } } } }",
+                {("node", "codes")},
+            ),
+            "nodes + named fragment": (
+                "query($i: ID!) { nodes(ids: [$i, $i]) { ...C } }\n"
+                "fragment C on OrderItem { sku codes { code } }",
+                {("nodes", 0, "codes"), ("nodes", 1, "codes")},
+            ),
+            "aliases": (
+                "query($i: ID!) { x: node(id: $i) { ... on OrderItem { pins: codes { code } "
+                "o: order { r: raw } } } }",
+                {("x", "pins"), ("x", "o", "r")},
+            ),
+            "item.order.items": (
+                "query($i: ID!) { node(id: $i) { ... on OrderItem { order { items { codes "
+                "{ code } } shippingAddress { identityNumber taxNumber } } } } }",
+                None,
+            ),
+        }
+        for name, (document, expected) in paths.items():
+            answer = await gw.query(document, {"i": item}, key="r")
+            got = forbidden_paths(answer.body)
+            assert got, name
+            assert len(got) == len(answer.errors), (name, answer.errors)
+            if expected is not None:
+                assert got == expected, name
+        pii = forbidden_paths(
+            (await gw.query(paths["item.order.items"][0], {"i": item}, key="r")).body
+        )
+        assert ("node", "order", "shippingAddress", "identityNumber") in pii
+        assert ("node", "order", "shippingAddress", "taxNumber") in pii
+        # Kalixo PINs: refused to a key without pins:read, and never in raw for any key.
+        refused = await gw.query(
+            f"{{ {KALIXO_ORDER} {{ items {{ codes {{ code }} }} }} }}", key="r"
+        )
+        assert {p[-1] for p in forbidden_paths(refused.body)} == {"codes"}
+        assert kx.EXAMPLE_PIN not in str(refused.body)
+        raw = await gw.ok(f"{{ {KALIXO_ORDER} {{ raw items {{ order {{ raw }} }} }} }}")
+        assert raw["orderByNumber"]["raw"]
+        assert kx.EXAMPLE_PIN not in str(raw)
+        assert "'pin'" not in str(raw).lower()  # the key itself is scrubbed from raw
+    for s in running:
+        await s.close()
+
+
+def known_secrets(gw: Gateway) -> set[str]:
+    """Every credential in the config, the tokens the sandboxes issued, and the PINs."""
+    secret_keys = ("password", "secret", "token", "api_key", "key")
+    found = {
+        str(value)
+        for section in gw.config.providers.values()
+        for name, value in section.items()
+        if any(k in name for k in secret_keys) and isinstance(value, str) and len(value) >= 6
+    }
+    apps = {name: s.app for name, s in gw.sandboxes.items()}
+    if (key := apps["akinon"][akinon.STATE].key) is not None:
+        found.add(key)
+    found |= set(apps["lipalater"][lipalater.STATE].tokens)
+    found |= set(apps["lipalater_purchases"][lipalater_purchases.STATE].tokens)
+    state = apps["kalixo"][kalixo.STATE]
+    found |= {pin for order in state.orders.values() for line in order.lines for pin in line.pins}
+    return found
+
+
+CANARY_RUN = [
+    (AKINON_ORDER, None),
+    (f"{{ {KALIXO_ORDER} {{ id raw items {{ sku }} }} }}", None),
+    ('{ orderByNumber(provider: KALIXO, number: "1") { id } }', None),
+    (
+        "query($n: String!) { orderByNumber(provider: LIPALATER, number: $n, "
+        'customerId: "100001") { id raw } }',
+        {"n": str(ll.FIRST_ORDER_NO)},
+    ),
+    (
+        "query($n: String!) { orderByNumber(provider: LIPALATER_PURCHASES, number: $n) { id } }",
+        {"n": lp.EXAMPLE_ORDER_ID},
+    ),
+    (
+        "query($n: String!) { orderByNumber(provider: FRONTPAYMENT, number: $n) { id raw } }",
+        {"n": fp.EXAMPLE_UUID},
+    ),
+    ('{ orderByNumber(provider: FRONTPAYMENT, number: "ODR000000000") { id } }', None),
+    ("{ orders(first: 5) { nodes { number raw } } }", None),
+]
+
+
+async def test_log_canary_finds_no_secret_in_logs_or_errors(
+    gateway: Gateway, caplog: pytest.LogCaptureFixture
+) -> None:
+    answers = []
+    with caplog.at_level(logging.DEBUG):
+        for document, variables in CANARY_RUN:
+            answers.append(await gateway.query(document, variables))
+        place = await gateway.query(
+            """mutation($in: PlaceOrderInput!) { placeOrder(input: $in) {
+                order { id } userErrors { code message } } }""",
+            {
+                "in": {
+                    "provider": "KALIXO",
+                    "externalReference": "O-CANARY",
+                    "currency": "GBP",
+                    "items": [{"productId": "2", "sku": "S", "unitPrice": "32.99", "quantity": 1}],
+                }
+            },
+        )
+        answers.append(place)
+    secrets = known_secrets(gateway)
+    assert kx.EXAMPLE_PIN in secrets
+    assert len(secrets) >= 8  # credentials of five providers, issued tokens, PINs
+    logged = "\n".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records)
+    assert len(caplog.records) > 10
+    errors = str([a.errors for a in answers])
+    assert any(a.errors for a in answers)  # the unknown orders answered errors
+    bodies = str([a.body for a in answers])  # no `codes` asked for: no PIN in the data either
+    leaked = {s for s in secrets if s in logged or s in errors or s in bodies}
+    assert leaked == set()
