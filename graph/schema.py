@@ -9,7 +9,7 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 from graphql.validation import NoSchemaIntrospectionCustomRule
-from strawberry.extensions import AddValidationRules
+from strawberry.extensions import AddValidationRules, ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
@@ -56,7 +56,10 @@ class Schema(strawberry.Schema):
 def build_schema(*, production: bool = False, limits: Limits | None = None) -> Schema:
     limits = limits or Limits()
     # Factories, not instances: strawberry builds each extension afresh for every operation.
-    extensions: list[Any] = [QueryLimits.factory(limits)]
+    # Clients send the same few documents again and again: parse and validate each once (bounded
+    # LRU caches shared by all requests). After QueryLimits, whose lexical check sees the text
+    # first. Measured: tests/benchmarks (README "Benchmark").
+    extensions: list[Any] = [QueryLimits.factory(limits), ParserCache, ValidationCache]
     if production:
         extensions.append(partial(AddValidationRules, [NoSchemaIntrospectionCustomRule]))
     return Schema(

@@ -1,0 +1,1 @@
+"""The benchmark: ``python -m tests.benchmarks.run`` (see README, "Benchmark")."""

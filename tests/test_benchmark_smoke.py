@@ -1,0 +1,58 @@
+"""Keeps the benchmark from rotting: its modules import, and the baseline answers W1 exactly
+as the gateway does, with the same single upstream request."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from tests.benchmarks import procs, report, run
+from tests.benchmarks.workloads import W1
+
+
+def test_w1_baseline_matches_gateway_and_load_runs() -> None:
+    sandbox_proc, sandboxes = procs.start_sandboxes()
+    targets = []
+    try:
+        port = procs.free_port()
+        config = procs.gateway_config(sandboxes, port, Path(tempfile.mkdtemp()) / "g.toml")
+        targets.append(procs.start_gateway(config, port))
+        targets.append(procs.start_baseline(sandboxes, procs.free_port(), sorted(sandboxes)))
+        gateway, baseline = targets
+        answers = [run.upstream_calls(sandboxes, t.url, W1.document) for t in targets]
+        assert answers[0] == answers[1]
+        assert answers[0][1] == 1
+        assert answers[0][0]["data"]["orderByNumber"]["number"] == "45243493"
+        figures = run.cell(gateway, W1, 0.0, 2, argparse_like(requests=10, duration=3.0))
+        assert figures["requests"] == 10
+        assert figures["errors"] == 0
+        assert gateway.peak_rss_mb() > 0
+        assert "| target |" in report.markdown(
+            {
+                "machine": {"python": "3", "cpus": 2},
+                "notes": [],
+                "peak_rss_mb": {"gateway": 1.0, "baseline": 1.0},
+                "wall_s": 1,
+                "workloads": {
+                    "W1": {
+                        "title": W1.title,
+                        "depth": 1,
+                        "same_json": True,
+                        "upstream_calls": {"gateway": 1, "baseline": 1},
+                        "cells": [
+                            {"latency_ms": 0, "concurrency": 2, "gateway": figures,
+                             "baseline": figures}
+                        ],
+                    }
+                },
+            }
+        )  # fmt: skip
+    finally:
+        for target in targets:
+            target.stop()
+        sandbox_proc.stop()
+
+
+class argparse_like:  # noqa: N801 - stands in for argparse.Namespace
+    def __init__(self, **values: object) -> None:
+        self.__dict__.update(values)
