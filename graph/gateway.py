@@ -10,6 +10,7 @@ from providers.base import Provider
 from providers.http import HttpClient
 from providers.model import ProviderName
 from providers.registry import build_all
+from providers.resilience import Circuit
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +31,11 @@ class Gateway:
     def health(self, name: ProviderName) -> Health:
         if name not in self.providers:
             return Health("NOT_CONFIGURED")
-        return Health("UP", "CLOSED")
+        circuit = self.http.circuit(name.value)
+        if circuit is Circuit.OPEN:
+            return Health("CIRCUIT_OPEN", circuit.value)
+        # Half-open: the reset time has passed and the next call is the probe.
+        return Health("DEGRADED" if circuit is Circuit.HALF_OPEN else "UP", circuit.value)
 
     async def close(self) -> None:
         for provider in self.providers.values():

@@ -2,6 +2,8 @@
 
     ProviderError                   base: provider name, message, request id
     ├── ProviderUnavailable         connection refused or reset, circuit open
+    │   └── NotSent                 nothing left the gateway: connect failed, circuit open
+    │       └── CircuitOpen         the provider's circuit breaker is open
     ├── ProviderTimeout             the call's total deadline passed
     ├── BadResponse                 malformed JSON or a body of the wrong shape
     ├── NotConfigured               the provider has no section in the config
@@ -48,6 +50,14 @@ class ProviderError(Exception):
 
 class ProviderUnavailable(ProviderError):
     retryable = True
+
+
+class NotSent(ProviderUnavailable):
+    """The request never reached the provider, so sending it again cannot do anything twice."""
+
+
+class CircuitOpen(NotSent):
+    """Failing fast: the provider failed too often lately (see ``providers/resilience.py``)."""
 
 
 class ProviderTimeout(ProviderError):

@@ -5,6 +5,12 @@ for it. The client owns what all providers share: the session and its connection
 deadline per call (a dripping body cannot outlive it), a concurrency cap per provider, the
 request id sent upstream and the one that comes back, JSON decoding with orjson, and one log
 line per call that never holds a header, a body or a query value.
+
+Resilience (``providers/resilience.py``) lives here too, so every connector gets it by calling
+``self.up.request``: a circuit breaker per provider, retries with jittered backoff under a retry
+budget, ``Retry-After`` honoured. Only a GET is retried (after a 429, a 5xx, a reset); any
+other method only when the connect failed and nothing was sent. The deadline covers the whole
+call, retries and waits included.
 """
 
 from __future__ import annotations
@@ -13,20 +19,31 @@ import asyncio
 import contextvars
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
 import orjson
 
-from providers.errors import BadResponse, ProviderTimeout, ProviderUnavailable
+from providers.errors import (
+    BadResponse,
+    CircuitOpen,
+    NotSent,
+    ProviderTimeout,
+    ProviderUnavailable,
+)
 from providers.redact import SECRETS
+from providers.resilience import Circuit, CircuitBreaker, Policy, RetryBudget, backoff, retry_after
 
 log = logging.getLogger("commerce_graph.upstream")
 
 # The gateway request this upstream call serves; set by the graph layer per request.
 REQUEST_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+# The client's name for the operation it runs (GraphQL operationName), for the same log lines.
+OPERATION: contextvars.ContextVar[str | None] = contextvars.ContextVar("operation", default=None)
+# Told of every attempt: provider, method, path, status (or timeout/...), seconds. Metrics use it.
+UpstreamObserver = Callable[[str, str, str, "int | str", float], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +54,7 @@ class UpstreamSettings:
     base_url: str
     timeout_s: float = 10.0
     max_concurrency: int = 64
+    policy: Policy = Policy()
 
 
 @dataclass(slots=True)
@@ -59,6 +77,11 @@ class UpstreamResponse:
                 http_status=self.status,
             ) from None
 
+    @property
+    def retry_after(self) -> float | None:
+        """The ``Retry-After`` header in seconds, for ``error_for_status(retry_after=...)``."""
+        return retry_after(self.headers.get("Retry-After"))
+
 
 class HttpClient:
     """Owns the shared session; hands each connector its :class:`Upstream`."""
@@ -67,6 +90,9 @@ class HttpClient:
         self._pool_size = pool_size
         self._keepalive_s = keepalive_s
         self._session: aiohttp.ClientSession | None = None
+        # One breaker per provider, shared by every Upstream made for it.
+        self._breakers: dict[str, CircuitBreaker] = {}
+        self.observers: list[UpstreamObserver] = []
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -89,6 +115,18 @@ class HttpClient:
     def upstream(self, settings: UpstreamSettings) -> Upstream:
         return Upstream(self, settings)
 
+    def breaker(self, settings: UpstreamSettings) -> CircuitBreaker:
+        policy = settings.policy
+        return self._breakers.setdefault(
+            settings.provider,
+            CircuitBreaker(settings.provider, policy.circuit_failures, policy.circuit_reset_s),
+        )
+
+    def circuit(self, provider: str) -> Circuit:
+        """The provider's circuit state (``CLOSED`` for one never called)."""
+        found = self._breakers.get(provider)
+        return found.state if found else Circuit.CLOSED
+
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
@@ -103,8 +141,12 @@ class Upstream:
         self.settings = settings
         self.provider = settings.provider
         self._base = settings.base_url.rstrip("/")
-        self._timeout = aiohttp.ClientTimeout(total=settings.timeout_s)
         self._cap = asyncio.Semaphore(settings.max_concurrency)
+        self.policy = settings.policy
+        self.breaker = client.breaker(settings)
+        self.budget = RetryBudget(
+            self.policy.retry_budget, self.policy.retry_floor, self.policy.budget_window_s
+        )
 
     def url(self, path: str) -> str:
         return path if path.startswith("http") else f"{self._base}{path}"
@@ -122,8 +164,11 @@ class Upstream:
         """Send one request; answer whatever status came back, raise only for transport faults.
 
         ``path`` is appended to the base URL unless it is already absolute (a ``next`` link).
+        The provider's ``timeout_s`` bounds the whole call, retries included. A GET is tried
+        again after a 429 (waiting ``Retry-After`` when it fits the deadline), a 500/502/503/504
+        or a broken connection; any method after a connect that sent nothing. The last answer
+        is returned as it came, so the connector still picks the error class.
         """
-        url = self.url(path)
         send_headers = dict(headers or {})
         request_id = REQUEST_ID.get()
         if request_id:
@@ -131,21 +176,84 @@ class Upstream:
         body = orjson.dumps(json) if json is not None else data
         if json is not None:
             send_headers.setdefault("Content-Type", "application/json")
+        deadline = asyncio.get_running_loop().time() + self.settings.timeout_s
+        read = method.upper() in _READS
+        self.budget.request()
+        attempt = 0
+        while True:
+            try:
+                response = await self._attempt(
+                    method, path, params, body, send_headers, deadline, attempt
+                )
+            except CircuitOpen:
+                raise  # retrying would only turn a fast failure into a slow one
+            except NotSent:
+                delay = self._retry_delay(attempt, None, deadline)
+                if delay is None:
+                    raise
+            except ProviderUnavailable:
+                # The request may have reached the provider: only a read is safe to repeat.
+                delay = self._retry_delay(attempt, None, deadline) if read else None
+                if delay is None:
+                    raise
+            else:
+                if not read or response.status not in _RETRY_STATUSES:
+                    return response
+                delay = self._retry_delay(attempt, response.retry_after, deadline)
+                if delay is None:
+                    return response
+            attempt += 1
+            await asyncio.sleep(delay)
+
+    def _retry_delay(self, attempt: int, hinted: float | None, deadline: float) -> float | None:
+        """How long to wait before attempt ``attempt + 1``; ``None``: do not try again."""
+        if attempt >= self.policy.retries:
+            return None
+        delay = hinted if hinted is not None else backoff(attempt, self.policy)
+        # A wait that leaves no time for the next attempt would only burn the deadline.
+        if asyncio.get_running_loop().time() + delay + _MIN_ATTEMPT_S >= deadline:
+            return None
+        if not self.budget.try_retry():
+            return None
+        return delay
+
+    async def _attempt(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str] | None,
+        body: Any,
+        headers: dict[str, str],
+        deadline: float,
+        attempt: int,
+    ) -> UpstreamResponse:
+        """One attempt within the call's deadline; its outcome is the breaker's verdict."""
         started = time.perf_counter()
-        status: int | str = "error"
+        status: int | str = "circuit_open"
+        verdict: bool | None = None
         try:
-            async with self._cap:
+            self.breaker.admit()
+        except CircuitOpen:
+            self._log(method, path, status, started, attempt)
+            raise
+        status = "error"
+        remaining = max(deadline - asyncio.get_running_loop().time(), 0.001)
+        try:
+            # asyncio's deadline as well as aiohttp's: the cap's queue and a dripping body both
+            # count, and nothing outlives the provider's timeout_s.
+            async with asyncio.timeout_at(deadline), self._cap:
                 async with self._client.session.request(
                     method,
-                    url,
+                    self.url(path),
                     params=params,
                     data=body,
-                    headers=send_headers,
-                    timeout=self._timeout,
+                    headers=headers,
+                    timeout=aiohttp.ClientTimeout(total=remaining),
                     allow_redirects=False,
                 ) as response:
                     raw = await response.read()
                     status = response.status
+                    verdict = response.status < 500
                     return UpstreamResponse(
                         status=response.status,
                         headers=response.headers,
@@ -154,28 +262,53 @@ class Upstream:
                         provider=self.provider,
                     )
         except TimeoutError:
-            status = "timeout"
+            status, verdict = "timeout", False
             raise ProviderTimeout(
                 self.provider,
                 f"{self.provider} did not answer within {self.settings.timeout_s:g} s",
             ) from None
+        except aiohttp.ClientConnectorError as exc:
+            status, verdict = "unavailable", False
+            raise NotSent(
+                self.provider, SECRETS.redact(f"{self.provider} unreachable: {type(exc).__name__}")
+            ) from None
         except aiohttp.ClientError as exc:
-            status = "unavailable"
+            status, verdict = "unavailable", False
             raise ProviderUnavailable(
                 self.provider, SECRETS.redact(f"{self.provider} unreachable: {type(exc).__name__}")
             ) from None
         finally:
-            log.info(
-                "upstream call",
-                extra={
-                    "provider": self.provider,
-                    "method": method,
-                    "endpoint": _endpoint(path),
-                    "status": status,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                    "request_id": request_id,
-                },
-            )
+            if verdict is True:
+                self.breaker.success()
+            elif verdict is False:
+                self.breaker.failure()
+            else:
+                self.breaker.release()
+            self._log(method, path, status, started, attempt)
+
+    def _log(self, method: str, path: str, status: int | str, started: float, attempt: int) -> None:
+        seconds = time.perf_counter() - started
+        for observe in self._client.observers:
+            observe(self.provider, method, path, status, seconds)
+        log.info(
+            "upstream call",
+            extra={
+                "provider": self.provider,
+                "method": method,
+                "endpoint": _endpoint(path),
+                "status": status,
+                "attempt": attempt,
+                "duration_ms": round(seconds * 1000, 2),
+                "request_id": REQUEST_ID.get(),
+                "operation": OPERATION.get(),
+            },
+        )
+
+
+_READS = frozenset({"GET", "HEAD"})
+_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+# Time an attempt needs at least; a retry that would leave less is not made.
+_MIN_ATTEMPT_S = 0.05
 
 
 def _endpoint(path: str) -> str:

@@ -7,8 +7,11 @@ from typing import Any
 
 from providers.http import UpstreamSettings
 from providers.redact import SECRETS
+from providers.resilience import Policy
 
-COMMON_KEYS = frozenset({"base_url", "timeout_s", "max_concurrency", "currency", "token"})
+COMMON_KEYS = frozenset(
+    {"base_url", "timeout_s", "max_concurrency", "currency", "token"} | Policy.keys()
+)
 
 
 class SettingsError(ValueError):
@@ -24,6 +27,7 @@ class ProviderSettings:
     currency: str | None = None
     token: str | None = None
     values: dict[str, Any] = field(default_factory=dict)
+    policy: Policy = Policy()  # retries, retry budget, circuit breaker
 
     @classmethod
     def parse(cls, name: str, section: dict[str, Any]) -> ProviderSettings:
@@ -41,6 +45,7 @@ class ProviderSettings:
                 currency=section.get("currency"),
                 token=token,
                 values={k: v for k, v in section.items() if k not in COMMON_KEYS},
+                policy=Policy.parse(section),
             )
         except (TypeError, ValueError) as exc:
             raise SettingsError(f"[providers.{name}]: {exc}") from None
@@ -62,7 +67,9 @@ class ProviderSettings:
 
     @property
     def upstream(self) -> UpstreamSettings:
-        return UpstreamSettings(self.name, self.base_url, self.timeout_s, self.max_concurrency)
+        return UpstreamSettings(
+            self.name, self.base_url, self.timeout_s, self.max_concurrency, self.policy
+        )
 
     def public(self) -> dict[str, Any]:
         return {"base_url": self.base_url, "timeout_s": self.timeout_s, "currency": self.currency}

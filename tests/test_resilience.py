@@ -1,0 +1,216 @@
+"""Slow and failing providers: the fault matrix, Retry-After, the circuit breaker.
+
+One query reads one order from every provider (aliases). For each provider whose connector is
+built, each fault is injected into that provider alone: the answer must come within its
+deadline plus a margin, with a typed error beside its part and every other provider's data
+intact.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from graph import ids
+from graph.embedded import start_sandboxes
+from providers.model import ProviderName
+from providers.registry import connector_built
+from providers.sandbox.faults import Faults
+from tests.conftest import started
+from tests.harness import Answer, Gateway
+
+PURCHASE_ITEM = "e87a57de-4fe3-447e-bfdf-89b9a1a6cd4f"
+
+# alias -> (provider, the field that reads its order, what a good answer holds)
+READS: dict[str, tuple[ProviderName, str, Callable[[Any], bool]]] = {
+    "akinon": (
+        ProviderName.AKINON,
+        'orderByNumber(provider: AKINON, number: "45243493") { number }',
+        lambda v: v == {"number": "45243493"},
+    ),
+    "frontpayment": (
+        ProviderName.FRONTPAYMENT,
+        'orderByNumber(provider: FRONTPAYMENT, number: "ODR986760186") { number }',
+        lambda v: v == {"number": "ODR986760186"},
+    ),
+    "kalixo": (
+        ProviderName.KALIXO,
+        'orderByNumber(provider: KALIXO, number: "59400") { number }',
+        lambda v: v == {"number": "59400"},
+    ),
+    "lipalater": (
+        ProviderName.LIPALATER,
+        'orderByNumber(provider: LIPALATER, number: "8800000001", customerId: "100001") { number }',
+        lambda v: v == {"number": "8800000001"},
+    ),
+    "lipalater_purchases": (
+        ProviderName.LIPALATER_PURCHASES,
+        f'node(id: "{ids.encode("OrderItem", ProviderName.LIPALATER_PURCHASES, PURCHASE_ITEM)}")'
+        " { id }",
+        lambda v: isinstance(v, dict) and bool(v.get("id")),
+    ),
+}
+EVERY_READ = "{ " + " ".join(f"{alias}: {field}" for alias, (_, field, _) in READS.items()) + " }"
+BUILT = [alias for alias, (name, _, _) in READS.items() if connector_built(name)]
+
+TIMEOUT_S = 0.4  # the faulted provider's deadline
+MARGIN_S = 1.0  # generous: two cores shared by several engineers
+
+
+@dataclass(frozen=True)
+class Fault:
+    name: str
+    knobs: dict[str, Any]
+    code: str
+    http_status: int | None = None
+
+
+FAULTS = [
+    Fault("timeout", {"hang": True}, "PROVIDER_TIMEOUT"),
+    Fault("500", {"error_rate": 1.0, "error_status": 500}, "PROVIDER_ERROR", 500),
+    Fault("503", {"error_rate": 1.0, "error_status": 503}, "PROVIDER_ERROR", 503),
+    Fault(
+        "429",
+        {"error_rate": 1.0, "error_status": 429, "retry_after": 30},
+        "RATE_LIMITED",
+        429,
+    ),
+    Fault("malformed JSON", {"malformed": True}, "PROVIDER_ERROR"),
+    Fault("wrong shape", {"wrong_shape": True}, "PROVIDER_ERROR"),
+    Fault("connection reset", {"reset": True}, "PROVIDER_UNAVAILABLE"),
+    Fault("slow drip", {"drip_s": 0.05}, "PROVIDER_TIMEOUT"),
+]
+
+
+@asynccontextmanager
+async def gateway_with(settings: dict[str, dict[str, Any]]) -> AsyncIterator[Gateway]:
+    """Every sandbox and a gateway whose provider sections get ``settings`` merged in."""
+    config, running = await start_sandboxes()
+    for name, extra in settings.items():
+        if name in config.providers:
+            config.providers[name].update(extra)
+    try:
+        async with started(config, {s.name: s for s in running}) as gw:
+            yield gw
+    finally:
+        for s in running:
+            # A hung handler never finishes, and aiohttp's cleanup would wait 60 s for it.
+            s.runner._shutdown_timeout = 0.2
+            await s.close()
+
+
+def others_intact(answer: Answer, faulted: str) -> list[str]:
+    """The aliases, other than ``faulted``, whose data is missing or wrong."""
+    data = answer.data or {}
+    return [alias for alias in BUILT if alias != faulted and not READS[alias][2](data.get(alias))]
+
+
+@pytest.mark.parametrize("alias", BUILT)
+async def test_fault_matrix(alias: str) -> None:
+    name = READS[alias][0].value
+    # The breaker would open mid-matrix and turn later faults into fast failures; it has its
+    # own test below.
+    settings = {name: {"timeout_s": TIMEOUT_S, "circuit_failures": 10_000}}
+    async with gateway_with(settings) as gw:
+        warm = await gw.query(EVERY_READ)  # logs in, so faults hit the reads
+        assert not others_intact(warm, ""), warm.body
+        assert READS[alias][2](warm.data[alias]), warm.body
+        problems = []
+        for fault in FAULTS:
+            gw.faults(name).update(fault.knobs)
+            started_at = time.perf_counter()
+            answer = await gw.query(EVERY_READ)
+            elapsed = time.perf_counter() - started_at
+            gw.faults(name).update(dataclasses.asdict(Faults()))
+            errors = [e for e in answer.errors if e.get("path", [None])[0] == alias]
+            ext = errors[0].get("extensions", {}) if errors else {}
+            want = {"code": fault.code, "provider": name.upper(), "retryable": True}
+            if fault.http_status is not None:
+                want["httpStatus"] = fault.http_status
+            got = {k: ext.get(k) for k in want}
+            if (
+                answer.status != 200
+                or (answer.data or {}).get(alias) is not None
+                or len(errors) != 1
+                or got != want
+                or others_intact(answer, alias)
+                or elapsed > TIMEOUT_S + MARGIN_S
+                or len(answer.errors) != 1
+            ):
+                problems.append(
+                    f"{fault.name}: {elapsed:.2f}s got {got} want {want}; "
+                    f"broken {others_intact(answer, alias)}; {answer.body}"
+                )
+        assert not problems, "\n".join(problems)
+
+
+async def test_retry_after_is_honoured_within_the_deadline() -> None:
+    async with gateway_with({"akinon": {"timeout_s": 1.8, "retries": 2}}) as gw:
+        document = "{ a: " + READS["akinon"][1] + " }"
+        await gw.ok(document)
+        gw.clear_calls()
+        gw.faults("akinon").update({"error_rate": 1.0, "error_status": 429, "retry_after": 1})
+        started_at = time.perf_counter()
+        answer = await gw.query(document)
+        elapsed = time.perf_counter() - started_at
+        # 429, wait 1 s, 429; a second wait of 1 s would leave under 1 s: not made.
+        assert answer.codes == ["RATE_LIMITED"]
+        assert answer.errors[0]["extensions"]["httpStatus"] == 429
+        assert len(gw.calls("akinon", "/orders/", "GET")) == 2
+        assert 0.9 < elapsed < 1.8 + MARGIN_S
+
+        gw.clear_calls()
+        gw.faults("akinon").update({"error_status": 503, "retry_after": None})
+        answer = await gw.query(document)
+        # A read is tried 1 + retries times after a 5xx, with jittered backoff.
+        assert answer.codes == ["PROVIDER_ERROR"]
+        assert len(gw.calls("akinon", "/orders/", "GET")) == 3
+
+
+HEALTH = "{ providers { name health { status circuit } } }"
+
+
+def health_of(data: Any, provider: str) -> dict[str, Any]:
+    return next(p["health"] for p in data["providers"] if p["name"] == provider)
+
+
+async def test_circuit_opens_fails_fast_and_a_probe_closes_it() -> None:
+    settings = {
+        "akinon": {"timeout_s": 2, "retries": 0, "circuit_failures": 3, "circuit_reset_s": 0.5}
+    }
+    async with gateway_with(settings) as gw:
+        document = "{ a: " + READS["akinon"][1] + " }"
+        await gw.ok(document)
+        assert health_of(await gw.ok(HEALTH), "AKINON") == {"status": "UP", "circuit": "CLOSED"}
+
+        gw.faults("akinon").update({"error_rate": 1.0, "error_status": 500})
+        for _ in range(3):
+            assert (await gw.query(document)).codes == ["PROVIDER_ERROR"]
+        assert health_of(await gw.ok(HEALTH), "AKINON") == {
+            "status": "CIRCUIT_OPEN",
+            "circuit": "OPEN",
+        }
+
+        # Open: fast, and nothing reaches the provider.
+        gw.clear_calls()
+        gw.faults("akinon").update({"error_rate": 0.0, "latency_s": 1.0})
+        started_at = time.perf_counter()
+        answer = await gw.query(document)
+        assert time.perf_counter() - started_at < 0.3
+        assert answer.codes == ["PROVIDER_UNAVAILABLE"]
+        assert "circuit open" in answer.errors[0]["message"]
+        assert gw.calls("akinon") == []
+
+        # After circuit_reset_s one probe goes through; its success closes the circuit.
+        gw.faults("akinon").update({"latency_s": 0.0})
+        await asyncio.sleep(0.55)
+        await gw.ok(document)
+        assert len(gw.calls("akinon")) == 1
+        assert health_of(await gw.ok(HEALTH), "AKINON") == {"status": "UP", "circuit": "CLOSED"}
