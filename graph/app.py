@@ -15,17 +15,22 @@ from graphql import GraphQLError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.asgi import GraphQL
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 
+from graph import observe, ops
+from graph.apq import PersistedQueries
 from graph.config import Config
 from graph.context import Context
 from graph.errors import extensions_for
 from graph.gateway import Gateway
+from graph.graphiql import ASSET_DIR, URL_PREFIX
+from graph.graphiql import page as graphiql_page
 from graph.http_policy import (
     GRAPHQL_RESPONSE_JSON,
     JSON,
@@ -36,6 +41,7 @@ from graph.http_policy import (
     cors_middleware,
     error_response,
 )
+from graph.metrics import Metrics
 from graph.schema import build_schema
 from providers.http import REQUEST_ID
 from providers.redact import SECRETS
@@ -73,7 +79,14 @@ def format_error(error: GraphQLError, *, production: bool, request_id: str) -> d
 
 
 class GraphQLView(GraphQL[Context, None]):
-    def __init__(self, gateway: Gateway, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        gateway: Gateway,
+        *,
+        metrics: Metrics | None = None,
+        persisted: PersistedQueries | None = None,
+        **kwargs: Any,
+    ) -> None:
         production = gateway.config.server.production
         self.limits = gateway.config.server.limits
         super().__init__(
@@ -83,12 +96,17 @@ class GraphQLView(GraphQL[Context, None]):
         )
         self.gateway = gateway
         self.production = production
+        self.metrics = metrics or Metrics()
+        self.persisted = persisted or PersistedQueries()
+        # Names each operation for its log lines and metrics (graph/observe.py).
+        schema: Any = self.schema
+        schema.extensions = (*schema.extensions, observe.OperationName)
 
     async def get_context(self, request: Any, response: Any) -> Context:
         return Context(
             gateway=self.gateway,
             principal=request.scope.get("principal"),
-            loaders=Loaders(self.gateway.providers),
+            loaders=Loaders(self.gateway.providers, self.metrics.observe_batch),
             request_id=request.scope.get("request_id", ""),
             request=request,
             response=response,
@@ -96,6 +114,7 @@ class GraphQLView(GraphQL[Context, None]):
 
     async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
         data: GraphQLHTTPResponse = {}
+        observe.record_result(request.scope, result)
         ran = not is_request_error(result)
         request.scope.setdefault(_RAN, []).append(ran)
         if ran:
@@ -112,6 +131,34 @@ class GraphQLView(GraphQL[Context, None]):
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
+
+    async def execute_single(  # noqa: PLR0917 - strawberry's signature
+        self,
+        request: Any,
+        request_adapter: Any,
+        sub_response: Any,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        """Persisted queries first (graph/apq.py): a hash becomes its document, or an error."""
+        observe.record_name(request.scope, request_data.operation_name)
+        resolved = self.persisted.resolve(request_data)
+        if isinstance(resolved, ExecutionResult):
+            return resolved
+        return await super().execute_single(
+            request, request_adapter, sub_response, context, root_value, resolved
+        )
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        # A GET carrying a persisted query's hash is an API call, whatever its Accept says.
+        return super().should_render_graphql_ide(request) and not request.query_params.get(
+            "extensions"
+        )
+
+    @property
+    def graphql_ide_html(self) -> str:
+        return graphiql_page()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -256,14 +303,23 @@ def create_app(config: Config) -> Starlette:
             await gateway.close()
 
     limits = config.server.limits
-    graphql = RequestId(HttpPolicy(AuthGate(GraphQLView(gateway), gateway), limits))
+    metrics = Metrics(gateway.health)
+    gateway.http.observers += [metrics.observe_upstream, observe.note_upstream]
+    view = GraphQLView(
+        gateway, metrics=metrics, persisted=PersistedQueries.from_config(config.server)
+    )
+    graphql = RequestId(observe.Observe(HttpPolicy(AuthGate(view, gateway), limits), metrics))
     app = Starlette(
         routes=[
             Route("/", _root),
             Route("/graphql", graphql, methods=["GET", "POST", "OPTIONS"]),
+            *ops.routes(gateway, metrics),
+            # GraphiQL's own JS and CSS, when vendored (graph/graphiql.py)
+            Mount(URL_PREFIX, StaticFiles(directory=ASSET_DIR, check_dir=False)),
         ],
         middleware=cors_middleware(config.server.cors_origins),
         lifespan=lifespan,
     )
     app.state.gateway = gateway
+    app.state.metrics = metrics
     return app

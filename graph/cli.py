@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
+from urllib.parse import quote
 
 import uvicorn
 
-from graph import logs
+from graph import graphiql, logs, workers
 from graph.app import create_app
-from graph.config import DEV_KEY, Config, ConfigError
+from graph.apq import PersistedQueries
+from graph.config import DEV_KEY, ENV_VAR, Config, ConfigError
 from graph.embedded import start_sandboxes
 from graph.schema import sdl
 from providers.sandbox import RunningSandbox
@@ -29,18 +32,50 @@ async def _serve(args: argparse.Namespace) -> None:
         uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False)
     )
     if config.embedded:
-        print(  # noqa: T201 - the one thing serve says to a person
-            f"Commerce Graph on its embedded default: {len(running)} sandbox providers\n"
-            f"  GraphiQL:   http://{host}:{port}/graphql\n"
-            f"  API key:    {DEV_KEY}   (send Authorization: Bearer {DEV_KEY})\n"
-            + "".join(f"  sandbox {s.name}: {s.base_url}\n" for s in running),
-            flush=True,
-        )
+        _banner(host, port, running)
     try:
         await server.serve()
     finally:
         for s in running:
             await s.close()
+
+
+def _banner(host: str, port: int, running: list[RunningSandbox], workers: int = 1) -> None:
+    # The GraphiQL link carries the development key in its headers editor, ready to run.
+    headers = quote(f'{{"Authorization": "Bearer {DEV_KEY}"}}')
+    print(  # noqa: T201 - the one thing serve says to a person
+        f"Commerce Graph on its embedded default: {len(running)} sandbox providers"
+        + (f", {workers} worker processes" if workers > 1 else "")
+        + "\n"
+        f"  GraphiQL:   http://{host}:{port}/graphql?headers={headers}\n"
+        f"  API key:    {DEV_KEY}   (send Authorization: Bearer {DEV_KEY})\n"
+        + "".join(f"  sandbox {s.name}: {s.base_url}\n" for s in running),
+        flush=True,
+    )
+
+
+def _serve_workers(args: argparse.Namespace) -> None:
+    """Several processes on one port (uvicorn's supervisor); see graph/workers.py."""
+    config = Config.from_env(args.config)
+    if config is not None:
+        PersistedQueries.from_config(config.server)  # a bad file fails here, not N times
+        os.environ[ENV_VAR] = os.path.abspath(args.config or os.environ[ENV_VAR])
+    host = args.host or (config.server.host if config else "127.0.0.1")
+    port = args.port if args.port is not None else (config.server.port if config else 8000)
+    run = dict(
+        host=host,
+        port=port,
+        workers=args.workers,
+        factory=True,
+        log_config=None,
+        access_log=False,
+    )
+    if config is not None:
+        uvicorn.run(workers.FACTORY, **run)
+        return
+    with workers.sandboxes_for_workers() as running:
+        _banner(host, port, running, args.workers)
+        uvicorn.run(workers.FACTORY, **run)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,15 +88,32 @@ def main(argv: list[str] | None = None) -> int:
     )
     serve.add_argument("--host", default=None)
     serve.add_argument("--port", type=int, default=None)
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="gateway processes sharing the port (default 1); see README, Running several",
+    )
     commands.add_parser("export-schema", help="print the schema as SDL")
+    commands.add_parser(
+        "vendor-graphiql",
+        help="fetch GraphiQL's JS/CSS with npm into graph/static (GraphiQL without a CDN)",
+    )
     args = parser.parse_args(argv)
 
     if args.command == "export-schema":
         sys.stdout.write(sdl())
         return 0
+    if args.command == "vendor-graphiql":
+        for path in graphiql.vendor():
+            print(path)  # noqa: T201
+        return 0
     logs.configure()
     try:
-        asyncio.run(_serve(args))
+        if args.workers > 1:
+            _serve_workers(args)
+        else:
+            asyncio.run(_serve(args))
     except (ConfigError, SettingsError) as exc:
         print(f"commerce-graph: {exc}", file=sys.stderr)  # noqa: T201
         return 2

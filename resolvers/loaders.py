@@ -44,12 +44,25 @@ def _guarded(fn: BatchFn) -> BatchFn:
     return batch
 
 
+def _counted(fn: BatchFn, count: Callable[[int], None]) -> BatchFn:
+    async def batch(keys: Sequence[Any]) -> Sequence[Any]:
+        count(len(keys))
+        return await fn(keys)
+
+    return batch
+
+
 class Loaders:
     """The request's loaders, keyed by provider and kind (``"orders_by_key"``, ...)."""
 
-    def __init__(self, providers: dict[ProviderName, Provider]) -> None:
+    def __init__(
+        self,
+        providers: dict[ProviderName, Provider],
+        on_batch: Callable[[ProviderName, str, int], None] | None = None,
+    ) -> None:
         self.providers = providers
         self._loaders: dict[tuple[ProviderName, str], DataLoader[Any, Any]] = {}
+        self._on_batch = on_batch  # told each batch's size (the metrics histogram)
 
     def provider(self, name: ProviderName) -> Provider:
         try:
@@ -66,6 +79,9 @@ class Loaders:
         loader = self._loaders.get((name, kind))
         if loader is None:
             fn = batch or getattr(self.provider(name), kind)
+            on_batch = self._on_batch
+            if on_batch is not None:
+                fn = _counted(fn, lambda size: on_batch(name, kind, size))
             loader = DataLoader(_guarded(fn), max_batch_size=MAX_BATCH)  # type: ignore[arg-type]
             self._loaders[(name, kind)] = loader
         return loader

@@ -1,0 +1,150 @@
+"""Automatic persisted queries (the protocol Apollo clients speak), and an allowlist mode.
+
+A client sends ``extensions: {persistedQuery: {version: 1, sha256Hash: "<hex>"}}`` without the
+document. Known hash: the gateway runs the document it registered for it. Unknown: the answer
+is ``PersistedQueryNotFound`` (code ``PERSISTED_QUERY_NOT_FOUND``), and the client sends the
+hash with the document once; the gateway checks the hash and registers it (a bounded LRU, per
+process). GET works the same way, with ``extensions`` in the query string.
+
+``[server] persisted_only = true`` turns this into an allowlist: only the documents in
+``[server] persisted_queries = "file.json"`` run (by hash, or sent in full), nothing is
+registered from the wire, and anything else answers ``PERSISTED_QUERY_NOT_IN_LIST``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import re
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+from graphql import GraphQLError
+from strawberry.http import GraphQLRequestData
+from strawberry.types import ExecutionResult
+
+from graph.config import ConfigError, ServerConfig
+from graph.errors import BadUserInput, GatewayError
+
+_HASH = re.compile(r"^[0-9a-f]{64}$")
+DEFAULT_CACHE_SIZE = 10_000
+
+
+class PersistedQueryNotFound(GatewayError):
+    code = "PERSISTED_QUERY_NOT_FOUND"
+
+
+class PersistedQueryNotInList(GatewayError):
+    code = "PERSISTED_QUERY_NOT_IN_LIST"
+
+
+def sha256(document: str) -> str:
+    return hashlib.sha256(document.encode()).hexdigest()
+
+
+def load_manifest(path: str | Path) -> dict[str, str]:
+    """Hash -> document from a JSON file: ``{"<sha256>": "<document>", ...}`` or Apollo's
+    persisted query manifest (``{"operations": [{"id": ..., "body": ...}]}``). Every hash is
+    checked against its document, so a stale file fails at startup, not per request."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"[server].persisted_queries: cannot read {path}: {exc}") from None
+    if isinstance(data, dict) and isinstance(data.get("operations"), list):
+        pairs = [(op.get("id"), op.get("body")) for op in data["operations"]]
+    elif isinstance(data, dict):
+        pairs = list(data.items())
+    else:
+        raise ConfigError(f"[server].persisted_queries: {path} must hold a JSON object")
+    manifest: dict[str, str] = {}
+    for digest, document in pairs:
+        if not isinstance(document, str) or digest != sha256(document):
+            raise ConfigError(
+                f"[server].persisted_queries: {str(digest)[:16]}... in {path} is not the"
+                " sha256 of its document"
+            )
+        manifest[digest] = document
+    return manifest
+
+
+def _failure(error: GatewayError) -> ExecutionResult:
+    return ExecutionResult(data=None, errors=[GraphQLError(error.message, original_error=error)])
+
+
+class PersistedQueries:
+    """Resolves a request's document from its hash, registering and refusing as configured."""
+
+    def __init__(
+        self,
+        manifest: dict[str, str] | None = None,
+        *,
+        persisted_only: bool = False,
+        cache_size: int = DEFAULT_CACHE_SIZE,
+    ) -> None:
+        self.manifest = dict(manifest or {})
+        self.persisted_only = persisted_only
+        self.cache_size = cache_size
+        self._cache: OrderedDict[str, str] = OrderedDict()
+
+    @classmethod
+    def from_config(cls, server: ServerConfig) -> PersistedQueries:
+        extra = server.extra
+        only = extra.get("persisted_only", False)
+        if not isinstance(only, bool):
+            raise ConfigError("[server].persisted_only must be true or false")
+        path = extra.get("persisted_queries")
+        manifest = load_manifest(path) if path else {}
+        if only and not manifest:
+            raise ConfigError(
+                "[server].persisted_only = true needs [server].persisted_queries = FILE"
+            )
+        size = extra.get("apq_cache_size", DEFAULT_CACHE_SIZE)
+        if not isinstance(size, int) or size < 0:
+            raise ConfigError("[server].apq_cache_size must be a whole number >= 0")
+        return cls(manifest, persisted_only=only, cache_size=size)
+
+    def resolve(self, data: GraphQLRequestData) -> GraphQLRequestData | ExecutionResult:
+        """The request with its document filled in, or the error result to answer instead."""
+        ext: Any = (data.extensions or {}).get("persistedQuery")
+        if ext is None:
+            if self.persisted_only and (
+                data.query is None or sha256(data.query) not in self.manifest
+            ):
+                return _failure(PersistedQueryNotInList(_NOT_IN_LIST))
+            return data
+        digest = ext.get("sha256Hash") if isinstance(ext, dict) else None
+        if not isinstance(ext, dict) or ext.get("version") != 1:
+            return _failure(BadUserInput("Unsupported persisted query version"))
+        if not isinstance(digest, str) or not _HASH.match(digest):
+            return _failure(BadUserInput("persistedQuery.sha256Hash must be 64 hex digits"))
+        if data.query is not None:
+            if sha256(data.query) != digest:
+                return _failure(BadUserInput("provided sha does not match query"))
+            if self.persisted_only:
+                if digest not in self.manifest:
+                    return _failure(PersistedQueryNotInList(_NOT_IN_LIST))
+            else:
+                self._remember(digest, data.query)
+            return data
+        document = self.manifest.get(digest)
+        if document is None and self.persisted_only:
+            return _failure(PersistedQueryNotInList(_NOT_IN_LIST))
+        if document is None:
+            document = self._cache.get(digest)
+            if document is None:
+                return _failure(PersistedQueryNotFound("PersistedQueryNotFound"))
+            self._cache.move_to_end(digest)
+        return dataclasses.replace(data, query=document)
+
+    def _remember(self, digest: str, document: str) -> None:
+        if self.cache_size == 0 or digest in self.manifest:
+            return
+        self._cache[digest] = document
+        self._cache.move_to_end(digest)
+        while len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)
+
+
+_NOT_IN_LIST = "this gateway runs only registered documents ([server].persisted_only)"

@@ -1,0 +1,130 @@
+"""Prometheus metrics: one registry per app, so two apps in one process never mix their counts.
+
+Everything the gateway counts lives on :class:`Metrics`. The graph layer feeds it per GraphQL
+request (:meth:`Metrics.observe_request`), the shared upstream client per call
+(:meth:`Metrics.observe_upstream`), the loaders per batch (:meth:`Metrics.observe_batch`); open
+circuits are read from ``Gateway.health`` at scrape time, so the gauge is never stale.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from urllib.parse import urlsplit
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from providers.model import ProviderName
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+# Client-chosen operation names are label values: past this many distinct ones, "other".
+MAX_OPERATION_NAMES = 200
+_NAME_OK = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+# A path segment that carries an id (digits, and not a short version like v1 or i1).
+_ID_SEGMENT = re.compile(r"^(?=.*\d)(?![a-z]\d{1,2}$).+$")
+
+_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+_BATCH_BUCKETS = (1, 2, 5, 10, 20, 50, 100)
+
+
+def endpoint_label(path: str) -> str:
+    """A path as a bounded label: no host, no query, ids replaced by ``{id}``."""
+    parts = urlsplit(path) if "://" in path else urlsplit("http://x" + path.split("?", 1)[0])
+    segments = ["{id}" if _ID_SEGMENT.match(s) else s for s in parts.path.split("/")]
+    return "/".join(segments) or "/"
+
+
+class _CircuitCollector(Collector):
+    """``commerce_graph_circuit_open{provider}``: 1 while a provider's circuit is open."""
+
+    def __init__(self, health: Callable[[ProviderName], object]) -> None:
+        self._health = health
+
+    def collect(self) -> Iterator[Metric]:
+        gauge = GaugeMetricFamily(
+            "commerce_graph_circuit_open",
+            "1 while the provider's circuit breaker is open (calls are refused)",
+            labels=["provider"],
+        )
+        for name in ProviderName:
+            status = getattr(self._health(name), "status", "")
+            if status == "NOT_CONFIGURED":
+                continue
+            circuit = getattr(self._health(name), "circuit", None)
+            gauge.add_metric([name.value], 1.0 if circuit == "OPEN" else 0.0)
+        yield gauge
+
+
+class Metrics:
+    """The app's instruments, on a registry of its own."""
+
+    def __init__(self, health: Callable[[ProviderName], object] | None = None) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter(
+            "commerce_graph_requests",
+            "GraphQL requests by operation name and outcome",
+            ["operation", "outcome"],
+            registry=self.registry,
+        )
+        self.request_seconds = Histogram(
+            "commerce_graph_request_duration_seconds",
+            "GraphQL request latency, from the first byte in to the last byte out",
+            ["operation"],
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.upstream = Counter(
+            "commerce_graph_upstream_requests",
+            "Calls to provider APIs by provider, endpoint and status (or timeout/unavailable)",
+            ["provider", "endpoint", "status"],
+            registry=self.registry,
+        )
+        self.upstream_seconds = Histogram(
+            "commerce_graph_upstream_duration_seconds",
+            "Provider API call latency",
+            ["provider", "endpoint"],
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.batch_size = Histogram(
+            "commerce_graph_dataloader_batch_size",
+            "Keys per dataloader batch (one connector call each)",
+            ["provider", "kind"],
+            buckets=_BATCH_BUCKETS,
+            registry=self.registry,
+        )
+        self._operations: set[str] = set()
+        if health is not None:
+            self.registry.register(_CircuitCollector(health))
+
+    def operation_label(self, name: str | None) -> str:
+        if not name:
+            return "anonymous"
+        if not _NAME_OK.match(name):
+            return "other"
+        if name not in self._operations:
+            if len(self._operations) >= MAX_OPERATION_NAMES:
+                return "other"
+            self._operations.add(name)
+        return name
+
+    def observe_request(self, operation: str | None, outcome: str, seconds: float) -> None:
+        label = self.operation_label(operation)
+        self.requests.labels(label, outcome).inc()
+        self.request_seconds.labels(label).observe(seconds)
+
+    def observe_upstream(
+        self, provider: str, method: str, path: str, status: int | str, seconds: float
+    ) -> None:
+        endpoint = f"{method} {endpoint_label(path)}"
+        self.upstream.labels(provider, endpoint, str(status)).inc()
+        self.upstream_seconds.labels(provider, endpoint).observe(seconds)
+
+    def observe_batch(self, provider: ProviderName, kind: str, size: int) -> None:
+        self.batch_size.labels(provider.value, kind).observe(size)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

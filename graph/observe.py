@@ -1,0 +1,151 @@
+"""One GraphQL request, observed: one JSON log line and its metrics.
+
+:class:`Observe` wraps the ``/graphql`` endpoint (inside ``RequestId``, outside ``AuthGate``, so
+a refused key is counted too). What only GraphQL knows travels to it on the ASGI scope:
+:class:`OperationName` (a schema extension) writes the operation's name and type once the
+document is parsed, and :func:`record_result` the outcome of each result. Upstream calls made
+for the request are counted by :func:`note_upstream`, an observer of the shared client.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from graphql import GraphQLError
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionResult
+
+from graph.errors import extensions_for
+from graph.metrics import Metrics
+from providers.http import OPERATION
+
+log = logging.getLogger("commerce_graph.request")
+
+_KEY = "commerce_graph.observed"
+# The providers called for the current request, in call order (one entry per attempt).
+_CALLS: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
+    "upstream_calls", default=None
+)
+
+
+def _observed(scope: Scope) -> dict[str, Any]:
+    found: dict[str, Any] = scope.setdefault(_KEY, {})
+    return found
+
+
+class OperationName(SchemaExtension):
+    """Names the operation for the request's log lines and metrics, once it is parsed."""
+
+    def on_validate(self) -> Iterator[None]:
+        # Parsed by now: a document that fails validation is still named in its log line.
+        ec = self.execution_context
+        request = getattr(ec.context, "request", None)
+        if request is not None and ec.graphql_document is not None:
+            observed = _observed(request.scope)
+            observed["operation"] = ec.operation_name
+            try:
+                observed["type"] = ec.operation_type.value
+            except RuntimeError:  # no such operation in the document
+                pass
+        yield
+
+    def on_execute(self) -> Iterator[None]:
+        token = OPERATION.set(self.execution_context.operation_name)
+        try:
+            yield
+        finally:
+            OPERATION.reset(token)
+
+
+def record_name(scope: Scope, operation_name: str | None) -> None:
+    """The operation name the client sent (the parsed document may name it later)."""
+    if operation_name:
+        _observed(scope).setdefault("operation", operation_name)
+
+
+def record_result(scope: Scope, result: ExecutionResult) -> None:
+    """The outcome of one result: ``ok``, ``partial`` (data and errors) or ``error``."""
+    observed = _observed(scope)
+    if not result.errors:
+        observed["outcome"] = "ok"
+        return
+    observed["outcome"] = "partial" if result.data else "error"
+    observed["codes"] = sorted(
+        {
+            str((e.extensions or {}).get("code") or _code_of(e))
+            for e in result.errors
+            if isinstance(e, GraphQLError)
+        }
+    )
+
+
+def _code_of(error: GraphQLError) -> str:
+    known = extensions_for(error.original_error)
+    if known is not None:
+        return str(known[1]["code"])
+    return "BAD_USER_INPUT" if error.original_error is None else "INTERNAL_SERVER_ERROR"
+
+
+def note_upstream(provider: str, method: str, path: str, status: int | str, seconds: float) -> None:
+    """An observer for the shared client: remembers which providers the request called."""
+    calls = _CALLS.get()
+    if calls is not None:
+        calls.append(provider)
+
+
+class Observe:
+    """Times each GraphQL request, counts it, and logs one line for it."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] == "OPTIONS":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        calls: list[str] = []
+        token = _CALLS.set(calls)
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            _CALLS.reset(token)
+            self._done(scope, status, time.perf_counter() - started, calls)
+
+    def _done(self, scope: Scope, status: int, seconds: float, calls: list[str]) -> None:
+        observed = scope.get(_KEY, {})
+        outcome = observed.get("outcome")
+        if outcome is None:
+            if status < 400:
+                return  # the GraphiQL page: not a GraphQL request
+            outcome = "unauthenticated" if status == 401 else "rejected"
+        operation = observed.get("operation")
+        self.metrics.observe_request(operation, outcome, seconds)
+        log.info(
+            "graphql request",
+            extra={
+                "request_id": scope.get("request_id"),
+                "operation": operation,
+                "operation_type": observed.get("type"),
+                "outcome": outcome,
+                "status": status,
+                "error_codes": observed.get("codes", []),
+                "providers": sorted(set(calls)),
+                "upstream_calls": len(calls),
+                "duration_ms": round(seconds * 1000, 2),
+            },
+        )

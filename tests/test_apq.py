@@ -1,0 +1,126 @@
+"""Automatic persisted queries over HTTP (Apollo's protocol), and the allowlist mode."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from graph.config import DEV_KEY, ConfigError
+from graph.embedded import start_sandboxes
+from providers.sandbox.akinon_data import EXAMPLE_ORDER_NUMBER
+from tests.conftest import started
+from tests.harness import Gateway
+
+QUERY = "query Order($n: String!) { orderByNumber(provider: AKINON, number: $n) { number } }"
+DIGEST = hashlib.sha256(QUERY.encode()).hexdigest()
+OTHER = "{ providers { name } }"
+AUTH = {"Authorization": f"Bearer {DEV_KEY}"}
+
+
+def persisted(digest: str = DIGEST) -> dict[str, Any]:
+    return {"persistedQuery": {"version": 1, "sha256Hash": digest}}
+
+
+async def post(gw: Gateway, body: dict[str, Any]) -> dict[str, Any]:
+    async with gw.session.post(gw.url, json=body, headers=AUTH) as response:
+        result: dict[str, Any] = await response.json(content_type=None)
+        return result
+
+
+async def get(gw: Gateway, **params: Any) -> tuple[int, dict[str, Any]]:
+    query = {k: json.dumps(v) if isinstance(v, dict) else v for k, v in params.items()}
+    headers = AUTH | {"Accept": "application/json"}
+    async with gw.session.get(gw.url, params=query, headers=headers) as response:
+        return response.status, await response.json(content_type=None)
+
+
+def codes(body: dict[str, Any]) -> list[str]:
+    return [e["extensions"]["code"] for e in body.get("errors", [])]
+
+
+async def test_hash_miss_then_register_then_hit(gateway: Gateway) -> None:
+    variables = {"n": EXAMPLE_ORDER_NUMBER}
+    miss = await post(gateway, {"variables": variables, "extensions": persisted()})
+    assert miss["errors"][0]["message"] == "PersistedQueryNotFound"
+    assert codes(miss) == ["PERSISTED_QUERY_NOT_FOUND"]
+    assert gateway.calls("akinon", "/orders/") == []
+
+    registered = await post(
+        gateway, {"query": QUERY, "variables": variables, "extensions": persisted()}
+    )
+    assert registered["data"]["orderByNumber"]["number"] == EXAMPLE_ORDER_NUMBER
+
+    hit = await post(gateway, {"variables": variables, "extensions": persisted()})
+    assert "errors" not in hit
+    assert hit["data"]["orderByNumber"]["number"] == EXAMPLE_ORDER_NUMBER
+
+
+async def test_get_with_extensions_in_the_query_string(gateway: Gateway) -> None:
+    variables = {"n": EXAMPLE_ORDER_NUMBER}
+    status, miss = await get(gateway, variables=variables, extensions=persisted())
+    assert codes(miss) == ["PERSISTED_QUERY_NOT_FOUND"]
+    status, first = await get(gateway, query=QUERY, variables=variables, extensions=persisted())
+    assert status == 200
+    assert first["data"]["orderByNumber"]["number"] == EXAMPLE_ORDER_NUMBER
+    status, hit = await get(gateway, variables=variables, extensions=persisted())
+    assert status == 200
+    assert hit["data"]["orderByNumber"]["number"] == EXAMPLE_ORDER_NUMBER
+
+
+async def test_a_hash_that_does_not_match_is_refused_and_not_registered(
+    gateway: Gateway,
+) -> None:
+    wrong = hashlib.sha256(b"something else").hexdigest()
+    body = {"query": OTHER, "extensions": persisted(wrong)}
+    answer = await post(gateway, body)
+    assert codes(answer) == ["BAD_USER_INPUT"]
+    assert "does not match" in answer["errors"][0]["message"]
+    again = await post(gateway, {"extensions": persisted(wrong)})
+    assert codes(again) == ["PERSISTED_QUERY_NOT_FOUND"]
+    bad_version = await post(gateway, {"extensions": {"persistedQuery": {"version": 2}}})
+    assert codes(bad_version) == ["BAD_USER_INPUT"]
+
+
+async def test_persisted_only_runs_registered_documents_alone(tmp_path: Path) -> None:
+    manifest = tmp_path / "persisted.json"
+    manifest.write_text(json.dumps({DIGEST: QUERY}))
+    config, running = await start_sandboxes(("akinon",))
+    config.server.extra.update(persisted_only=True, persisted_queries=str(manifest))
+    try:
+        async with started(config, {s.name: s for s in running}) as gw:
+            variables = {"n": EXAMPLE_ORDER_NUMBER}
+            by_hash = await post(gw, {"variables": variables, "extensions": persisted()})
+            assert by_hash["data"]["orderByNumber"]["number"] == EXAMPLE_ORDER_NUMBER
+            in_full = await post(gw, {"query": QUERY, "variables": variables})
+            assert in_full["data"]["orderByNumber"]["number"] == EXAMPLE_ORDER_NUMBER
+
+            other = hashlib.sha256(OTHER.encode()).hexdigest()
+            refused = [
+                await post(gw, {"query": OTHER}),
+                await post(gw, {"query": OTHER, "extensions": persisted(other)}),
+                await post(gw, {"extensions": persisted(other)}),  # registration is off
+            ]
+            for answer in refused:
+                assert codes(answer) == ["PERSISTED_QUERY_NOT_IN_LIST"], answer
+                assert answer.get("data") is None
+    finally:
+        for s in running:
+            await s.close()
+
+
+async def test_a_manifest_whose_hash_is_wrong_fails_at_startup(tmp_path: Path) -> None:
+    manifest = tmp_path / "persisted.json"
+    manifest.write_text(json.dumps({"0" * 64: QUERY}))
+    config, running = await start_sandboxes(("akinon",))
+    config.server.extra.update(persisted_only=True, persisted_queries=str(manifest))
+    try:
+        with pytest.raises(ConfigError, match="not the sha256"):
+            async with started(config):
+                pass
+    finally:
+        for s in running:
+            await s.close()

@@ -1,0 +1,260 @@
+"""Operations over HTTP: /healthz, /readyz, /metrics, the JSON log lines, --workers."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from typing import Any
+
+import aiohttp
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from graph.config import DEV_KEY
+from graph.logs import JsonFormatter
+from providers.sandbox.akinon_data import EXAMPLE_ORDER_NUMBER, PLAN_ORDER_NUMBER
+from providers.sandbox.kalixo_data import EXAMPLE_PIN
+from tests.harness import Gateway
+
+ONE_ORDER = """
+query OneOrder($n: String!) {
+  orderByNumber(provider: AKINON, number: $n) { id number items { sku } }
+}"""
+TWO_ORDERS = f"""
+query TwoOrders {{
+  a: orderByNumber(provider: AKINON, number: "{EXAMPLE_ORDER_NUMBER}") {{ number }}
+  b: orderByNumber(provider: AKINON, number: "{PLAN_ORDER_NUMBER}") {{ number }}
+}}"""
+
+
+def base(gw: Gateway) -> str:
+    return gw.url.rsplit("/graphql", 1)[0]
+
+
+async def get(gw: Gateway, path: str) -> tuple[int, Any]:
+    async with gw.session.get(base(gw) + path) as response:
+        text = await response.text()
+        if response.content_type == "application/json":
+            return response.status, json.loads(text)
+        return response.status, text
+
+
+async def scrape(gw: Gateway) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    """Every sample on /metrics, keyed by name and labels."""
+    status, text = await get(gw, "/metrics")
+    assert status == 200
+    return {
+        (s.name, frozenset(s.labels.items())): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
+def delta(before: dict[Any, float], after: dict[Any, float], name: str, **labels: str) -> float:
+    """How much the samples named ``name`` whose labels include ``labels`` moved."""
+
+    def total(samples: dict[Any, float]) -> float:
+        want = set(labels.items())
+        return sum(v for (n, ls), v in samples.items() if n == name and want <= ls)
+
+    return total(after) - total(before)
+
+
+async def test_healthz_needs_no_key_and_says_ok(gateway: Gateway) -> None:
+    status, body = await get(gateway, "/healthz")
+    assert (status, body["status"]) == (200, "ok")
+
+
+async def test_readyz_probes_every_configured_provider(gateway: Gateway) -> None:
+    status, body = await get(gateway, "/readyz")
+    assert status == 200, body
+    assert body["status"] == "ready"
+    assert set(body["providers"]) == set(gateway.sandboxes)
+    for entry in body["providers"].values():
+        assert entry["reachable"] is True
+        assert entry["circuit"] == "CLOSED"
+
+
+async def test_readyz_is_degraded_when_a_provider_is_down_and_stays_fast(
+    gateway: Gateway,
+) -> None:
+    await gateway.sandboxes["kalixo"].close()
+    started = time.perf_counter()
+    status, body = await get(gateway, "/readyz")
+    assert time.perf_counter() - started < 3.0  # bounded by readiness_timeout_s (2 s)
+    assert status == 200
+    assert body["status"] == "degraded"
+    assert body["providers"]["kalixo"]["reachable"] is False
+    assert body["providers"]["akinon"]["reachable"] is True
+
+
+async def test_metrics_count_a_known_query_exactly(gateway: Gateway) -> None:
+    await gateway.ok(ONE_ORDER, {"n": EXAMPLE_ORDER_NUMBER})  # warm: login, connections
+    gateway.clear_calls()
+    before = await scrape(gateway)
+
+    await gateway.ok(ONE_ORDER, {"n": EXAMPLE_ORDER_NUMBER})
+    await gateway.ok(TWO_ORDERS)
+    answer = await gateway.query("{ nope }")
+    assert answer.codes == ["BAD_USER_INPUT"]
+    unauthenticated = await gateway.query(ONE_ORDER, {"n": "1"}, key=None)
+    assert unauthenticated.status == 401
+
+    after = await scrape(gateway)
+    requests = "commerce_graph_requests_total"
+    assert delta(before, after, requests, operation="OneOrder", outcome="ok") == 1
+    assert delta(before, after, requests, operation="TwoOrders", outcome="ok") == 1
+    assert delta(before, after, requests, operation="anonymous", outcome="error") == 1
+    assert delta(before, after, requests, outcome="unauthenticated") == 1
+    assert delta(before, after, requests) == 4
+    latency = "commerce_graph_request_duration_seconds_count"
+    assert delta(before, after, latency, operation="OneOrder") == 1
+
+    # Upstream: exactly what the sandbox saw, by endpoint and status.
+    akinon_calls = gateway.calls("akinon")
+    upstream = "commerce_graph_upstream_requests_total"
+    assert delta(before, after, upstream, provider="akinon") == len(akinon_calls) > 0
+    assert delta(before, after, upstream, provider="akinon", status="200") == len(akinon_calls)
+    assert delta(before, after, upstream, provider="kalixo") == 0
+    upstream_latency = "commerce_graph_upstream_duration_seconds_count"
+    assert delta(before, after, upstream_latency, provider="akinon") == len(akinon_calls)
+    endpoints = {dict(ls)["endpoint"] for (n, ls), v in after.items() if n == upstream}
+    assert all("45243493" not in e for e in endpoints), endpoints  # ids are not labels
+
+    # TwoOrders asked for two orders in one tick: one batch of 2.
+    batch = "commerce_graph_dataloader_batch_size"
+    labels = {"provider": "akinon", "kind": "orders_by_ref"}
+    assert delta(before, after, f"{batch}_count", **labels) == 2  # OneOrder's 1, TwoOrders' 2
+    assert delta(before, after, f"{batch}_sum", **labels) == 3
+
+    circuits = {
+        dict(ls)["provider"]: v
+        for (n, ls), v in after.items()
+        if n == "commerce_graph_circuit_open"
+    }
+    assert circuits == {name: 0.0 for name in gateway.sandboxes}
+
+
+async def test_one_log_line_per_request_and_per_upstream_call(
+    gateway: Gateway, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    place = """
+    mutation Place($input: PlaceOrderInput!) {
+      placeOrder(input: $input) { order { id items { codes { code } } } userErrors { code } }
+    }"""
+    order = {
+        "provider": "KALIXO",
+        "externalReference": "log-test-1",
+        "currency": "GBP",
+        "items": [
+            {"productId": "2", "sku": "GB-EN-4251604177278", "unitPrice": "32.99", "quantity": 1}
+        ],
+    }
+    answer = await gateway.query(place, {"input": order}, headers={"X-Request-ID": "req-log-1"})
+    assert answer.headers["X-Request-ID"] == "req-log-1"
+    assert answer.data["placeOrder"]["userErrors"] == [], answer.body
+    pins = [c["code"] for i in answer.data["placeOrder"]["order"]["items"] for c in i["codes"]]
+    assert pins
+    await gateway.ok(ONE_ORDER, {"n": EXAMPLE_ORDER_NUMBER}, headers={"X-Request-ID": "req-log-2"})
+
+    formatter = JsonFormatter()
+    lines = [json.loads(formatter.format(r)) for r in caplog.records]
+    requests = [x for x in lines if x["message"] == "graphql request"]
+    assert [(x["request_id"], x["operation"]) for x in requests] == [
+        ("req-log-1", "Place"),
+        ("req-log-2", "OneOrder"),
+    ]
+    assert requests[1]["outcome"] == "ok"
+    assert requests[1]["status"] == 200
+    assert requests[1]["providers"] == ["akinon"]
+    assert requests[1]["duration_ms"] > 0
+    upstream = [x for x in lines if x["message"] == "upstream call"]
+    mine = [x for x in upstream if x["request_id"] == "req-log-2"]
+    assert mine
+    assert all(x["operation"] == "OneOrder" for x in mine)
+    assert all({"provider", "status", "duration_ms", "endpoint"} <= set(x) for x in mine)
+    assert requests[1]["upstream_calls"] == len(mine)
+    kalixo = [x for x in upstream if x["request_id"] == "req-log-1"]
+    assert kalixo
+    assert {x["provider"] for x in kalixo} == {"kalixo"}
+
+    # Never a secret, a token, a PIN or the development key in any line.
+    text = "\n".join(formatter.format(r) for r in caplog.records)
+    secrets = [DEV_KEY, EXAMPLE_PIN, *pins] + [
+        v for s in gateway.sandboxes.values() for v in s.credentials.values() if len(v) > 5
+    ]
+    for secret in secrets:
+        assert secret not in text
+    assert "Bearer" not in text
+    assert "Authorization" not in text
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _children(pid: int) -> list[int]:
+    with open(f"/proc/{pid}/task/{pid}/children") as f:
+        return [int(p) for p in f.read().split()]
+
+
+async def test_serve_with_workers_runs_several_processes_on_one_port() -> None:
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k != "COMMERCE_GRAPH_CONFIG"}
+    proc = await asyncio.create_subprocess_exec(
+        *[sys.executable, "-m", "graph.cli", "serve", "--workers", "2", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        async with aiohttp.ClientSession() as session:
+            deadline = time.monotonic() + 20
+            while True:
+                try:
+                    async with session.get(f"{url}/healthz") as r:
+                        if r.status == 200:
+                            break
+                except aiohttp.ClientError:
+                    pass
+                assert time.monotonic() < deadline, "workers did not come up"
+                assert proc.returncode is None, "serve --workers exited"
+                await asyncio.sleep(0.1)
+            body = {"query": ONE_ORDER, "variables": {"n": EXAMPLE_ORDER_NUMBER}}
+            headers = {"Authorization": f"Bearer {DEV_KEY}"}
+            for _ in range(4):
+                async with session.post(f"{url}/graphql", json=body, headers=headers) as r:
+                    answer = await r.json()
+                assert answer["data"]["orderByNumber"]["number"] == EXAMPLE_ORDER_NUMBER
+        # uvicorn's supervisor and its workers (plus the resource tracker of multiprocessing)
+        workers = [c for c in _children(proc.pid) if b"spawn_main" in _cmdline(c)]
+        assert len(workers) == 2
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            await asyncio.wait_for(proc.wait(), 15)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+        assert proc.stdout is not None
+        printed = await proc.stdout.read()
+    assert b"2 worker processes" in printed
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read()
+    except OSError:
+        return b""
