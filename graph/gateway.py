@@ -8,7 +8,9 @@ from graph.auth import ApiKeys
 from graph.config import Config
 from providers.base import Provider
 from providers.http import HttpClient
+from providers.idempotency import SqliteStore
 from providers.model import ProviderName
+from providers.place_once import PlaceOnce
 from providers.registry import build_all
 from providers.resilience import Circuit
 
@@ -27,6 +29,12 @@ class Gateway:
         self.api_keys = ApiKeys(config.server.api_keys)
         self.http = HttpClient()
         self.providers: dict[ProviderName, Provider] = build_all(config.providers, self.http)
+        extra = config.server.extra
+        self.place_once = PlaceOnce(
+            idempotency_store(config),
+            lease_s=float(extra.get("idempotency_lease_s", 120.0)),
+            wait_s=float(extra.get("idempotency_wait_s", 30.0)),
+        )
 
     def health(self, name: ProviderName) -> Health:
         if name not in self.providers:
@@ -41,3 +49,17 @@ class Gateway:
         for provider in self.providers.values():
             await provider.close()
         await self.http.close()
+        await self.place_once.store.close()
+
+
+# The embedded sandboxes forget their orders on restart, so their records live in memory too.
+DEFAULT_IDEMPOTENCY_DB = "commerce-graph-idempotency.sqlite3"
+
+
+def idempotency_store(config: Config) -> SqliteStore:
+    """``[server].idempotency_db``: a SQLite file (``:memory:`` for none); by default
+    ``commerce-graph-idempotency.sqlite3`` in the working directory, or memory when embedded."""
+    default = ":memory:" if config.embedded else DEFAULT_IDEMPOTENCY_DB
+    path = str(config.server.extra.get("idempotency_db", default))
+    retention = float(config.server.extra.get("idempotency_retention_s", 86_400.0))
+    return SqliteStore(path, retention_s=retention)

@@ -8,10 +8,13 @@ operation, is a GraphQL error with its ``extensions.code``.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any, TypeVar, cast
 
+import orjson
 import strawberry
 from strawberry.scalars import JSON
 
@@ -25,6 +28,7 @@ from providers import errors as pe
 from providers import model
 from providers.base import Provider
 from providers.model import ProviderName
+from providers.place_once import PlaceOnceError
 from providers.redact import SECRETS
 
 T = TypeVar("T")
@@ -241,6 +245,24 @@ async def on_item(info: Info, item_id: str, act: Action) -> OrderItemPayload:
     )
 
 
+def idempotency_key(ctx: Context, new: PlaceOrderInput) -> str | None:
+    """The idempotencyKey (one caller's namespace), else the provider's externalReference."""
+    provider = new.provider.value
+    if new.idempotency_key:
+        caller = ctx.principal.name if ctx.principal else ""
+        return f"{provider}:key:{caller}:{new.idempotency_key}"
+    if new.external_reference:
+        return f"{provider}:ref:{new.external_reference}"
+    return None
+
+
+def fingerprint(new: PlaceOrderInput) -> str:
+    """A hash of the input without its key: the same key with another input is a conflict."""
+    fields = {k: v for k, v in dataclasses.asdict(new).items() if k != "idempotency_key"}
+    canonical = orjson.dumps(fields, default=str, option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(canonical).hexdigest()
+
+
 def _check_new_order(new: PlaceOrderInput) -> list[UserError]:
     problems: list[UserError] = []
     if not new.items:
@@ -299,11 +321,21 @@ class OrderMutations:
             items=[i.to_domain() for i in input.items],
             total=input.total,
         )
+        key = idempotency_key(info.context, input)
         try:
-            placed = await attempt(provider.place_order(new), ["input"])
+            placed = await attempt(
+                info.context.gateway.place_once.place(provider, key, fingerprint(input), new),
+                ["input"],
+            )
         except MutationFailed as failed:
             return OrderPayload(order=None, user_errors=failed.errors)
-        return OrderPayload(order=Order.from_model(placed), user_errors=[])
+        except PlaceOnceError as refused:
+            error = UserError(field=refused.field, message=refused.message, code=refused.code)
+            return OrderPayload(order=None, user_errors=[error])
+        if placed.order is None:  # a retry after success: the first order, re-read
+            order = await reread_order(info.context, input.provider, placed.order_key)
+            return OrderPayload(order=order, user_errors=[])
+        return OrderPayload(order=Order.from_model(placed.order), user_errors=[])
 
     @strawberry.mutation(permission_classes=[CanWriteOrders])
     async def confirm_order(self, info: Info, input: ConfirmOrderInput) -> OrderPayload:

@@ -1,0 +1,196 @@
+"""Placing an order at most once per idempotency key, whatever retries and lost answers do.
+
+:class:`PlaceOnce` sits between ``placeOrder`` and the connector's ``place_order``:
+
+- a key seen before with another input: ``IDEMPOTENCY_CONFLICT``;
+- a key whose create succeeded: the order it made (the caller re-reads it by its key);
+- a key whose create is running in this process: wait for it and share its outcome; running
+  in another process (or past ``wait_s``): ``IDEMPOTENCY_IN_PROGRESS``;
+- a create that may have landed (timeout, reset, 5xx, an unreadable answer): the order is
+  looked up by its reference (``find_order_by_reference``) before anything is sent again.
+  Found: that is the answer. Not found or cannot tell: ``OUTCOME_UNKNOWN``, and the key stays
+  ``UNKNOWN``; the next attempt with it looks the order up again first, and sends the create
+  only when the provider says there is no such order. A provider that cannot be asked keeps
+  answering ``OUTCOME_UNKNOWN`` for that key: never a blind second create.
+- a definite failure (a 4xx refusal, bad input, nothing sent): the record is dropped, so the
+  same key may be tried again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from dataclasses import dataclass
+
+from providers import errors as pe
+from providers.base import Provider
+from providers.idempotency import IdempotencyStore, State
+from providers.model import NewOrder, Order
+
+CONFLICT = "IDEMPOTENCY_CONFLICT"
+IN_PROGRESS = "IDEMPOTENCY_IN_PROGRESS"
+OUTCOME_UNKNOWN = "OUTCOME_UNKNOWN"
+
+
+class PlaceOnceError(Exception):
+    """A placeOrder answer the caller acts on; ``code`` is the userErrors code."""
+
+    def __init__(self, code: str, message: str, field: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.field = field
+
+
+@dataclass(frozen=True, slots=True)
+class Placed:
+    order_key: str
+    order: Order | None  # None: replayed from the record; re-read the order by its key
+    replayed: bool = False
+
+
+_NOT_FOUND = object()  # the provider says no order holds the reference
+
+
+class PlaceOnce:
+    """Idempotent order creation over an :class:`IdempotencyStore`."""
+
+    def __init__(
+        self, store: IdempotencyStore, *, lease_s: float = 120.0, wait_s: float = 30.0
+    ) -> None:
+        self.store = store
+        self.lease_s = lease_s
+        self.wait_s = wait_s
+        # Creates running in this process, so a concurrent retry waits instead of refusing.
+        self._running: dict[str, tuple[str, asyncio.Future[Placed]]] = {}
+        self._gate = asyncio.Lock()
+
+    async def place(
+        self, provider: Provider, key: str | None, fingerprint: str, new: NewOrder
+    ) -> Placed:
+        if key is None:
+            return await self._create(provider, None, new)
+        future: asyncio.Future[Placed] = asyncio.get_running_loop().create_future()
+        async with self._gate:  # the check and the claim as one step within this process
+            running = self._running.get(key)
+            if running is None:
+                claim = await self.store.begin(key, fingerprint, self.lease_s)
+                if claim.owned:
+                    self._running[key] = (fingerprint, future)
+        if running is not None:
+            if running[0] != fingerprint:
+                raise _conflict()
+            return await self._wait(running[1])
+        if not claim.owned:
+            record = claim.record
+            if record.fingerprint != fingerprint:
+                raise _conflict()
+            if record.state is State.DONE and record.order_key is not None:
+                return Placed(record.order_key, None, replayed=True)
+            raise PlaceOnceError(
+                IN_PROGRESS,
+                "an order with this idempotency key is being placed right now; "
+                "ask again in a moment",
+                ["input", "idempotencyKey"],
+            )
+        try:
+            placed = await self._owned(provider, key, new, reconcile=claim.previous is not None)
+        except BaseException as exc:
+            shared = exc if isinstance(exc, Exception) else _unknown(provider, new)
+            future.set_exception(shared)
+            future.exception()  # retrieved: no "never retrieved" warning when nobody waits
+            raise
+        else:
+            future.set_result(placed)
+            return placed
+        finally:
+            self._running.pop(key, None)
+
+    async def _wait(self, future: asyncio.Future[Placed]) -> Placed:
+        try:
+            placed = await asyncio.wait_for(asyncio.shield(future), self.wait_s)
+        except TimeoutError:
+            raise PlaceOnceError(
+                IN_PROGRESS,
+                f"an order with this idempotency key is still being placed after "
+                f"{self.wait_s:g} s; ask again later",
+                ["input", "idempotencyKey"],
+            ) from None
+        return dataclasses.replace(placed, replayed=True)
+
+    async def _owned(self, provider: Provider, key: str, new: NewOrder, reconcile: bool) -> Placed:
+        """Run the create this key now owns; the record ends DONE, UNKNOWN or dropped."""
+        try:
+            if reconcile:
+                # A create under this key may have landed earlier: ask before sending again.
+                found = await self._lookup(provider, new)
+                if isinstance(found, Order):
+                    await self.store.complete(key, found.key)
+                    return Placed(found.key, found, replayed=True)
+                if found is not _NOT_FOUND:
+                    raise _unknown(provider, new)
+            placed = await self._create(provider, key, new)
+        except PlaceOnceError as exc:
+            await self.store.fail(key, unknown=exc.code == OUTCOME_UNKNOWN)
+            raise
+        except BaseException as exc:
+            await asyncio.shield(self.store.fail(key, unknown=_may_have_landed(exc)))
+            raise
+        await self.store.complete(key, placed.order_key)
+        return placed
+
+    async def _create(self, provider: Provider, key: str | None, new: NewOrder) -> Placed:
+        try:
+            order = await provider.place_order(new)
+        except Exception as exc:
+            if not _may_have_landed(exc):
+                raise
+            found = await self._lookup(provider, new)
+            if isinstance(found, Order):
+                return Placed(found.key, found)
+            raise _unknown(provider, new, exc) from None
+        return Placed(order.key, order)
+
+    async def _lookup(self, provider: Provider, new: NewOrder) -> object:
+        """The order holding the reference, ``_NOT_FOUND``, or ``None``: cannot tell."""
+        if not new.external_reference:
+            return None
+        try:
+            found = await provider.find_order_by_reference(new.external_reference)
+        except pe.ProviderError:
+            return None
+        return _NOT_FOUND if found is None else found
+
+
+def _may_have_landed(exc: BaseException) -> bool:
+    """Whether a create that ended in ``exc`` may still have made the order."""
+    if isinstance(exc, pe.StatusError):
+        return isinstance(exc, pe.ServerError)  # a refusal made nothing; a 5xx may have
+    definite = (pe.NotSent, pe.InvalidRequest, pe.UnsupportedOperation, pe.NotConfigured)
+    return not isinstance(exc, definite)
+
+
+def _conflict() -> PlaceOnceError:
+    return PlaceOnceError(
+        CONFLICT,
+        "this idempotency key (or external reference) was used for a different order",
+        ["input", "idempotencyKey"],
+    )
+
+
+def _unknown(
+    provider: Provider, new: NewOrder, cause: BaseException | None = None
+) -> PlaceOnceError:
+    why = f" ({cause.message})" if isinstance(cause, pe.ProviderError) else ""
+    if new.external_reference:
+        then = (
+            "ask again with the same idempotencyKey or externalReference: the order is looked "
+            "up before anything is sent again"
+        )
+    else:
+        then = "read the provider's orders before placing it again"
+    return PlaceOnceError(
+        OUTCOME_UNKNOWN,
+        f"{provider.name.value}: the order was sent but its outcome is unknown{why}; {then}",
+        ["input"],
+    )
