@@ -44,6 +44,9 @@ REQUEST_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("request
 OPERATION: contextvars.ContextVar[str | None] = contextvars.ContextVar("operation", default=None)
 # Told of every attempt: provider, method, path, status (or timeout/...), seconds. Metrics use it.
 UpstreamObserver = Callable[[str, str, str, "int | str", float], None]
+# Headers made anew for each attempt: a provider that signs a timestamp and a nonce (Lipa
+# Later) must not have a retry resend the first attempt's signature.
+HeaderFactory = Callable[[], Mapping[str, str]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,23 +162,28 @@ class Upstream:
         params: Mapping[str, str] | None = None,
         json: Any = None,
         data: Any = None,
-        headers: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | HeaderFactory | None = None,
     ) -> UpstreamResponse:
         """Send one request; answer whatever status came back, raise only for transport faults.
 
         ``path`` is appended to the base URL unless it is already absolute (a ``next`` link).
+        ``headers`` may be a function, called once per attempt (for per-request signatures).
         The provider's ``timeout_s`` bounds the whole call, retries included. A GET is tried
         again after a 429 (waiting ``Retry-After`` when it fits the deadline), a 500/502/503/504
         or a broken connection; any method after a connect that sent nothing. The last answer
         is returned as it came, so the connector still picks the error class.
         """
-        send_headers = dict(headers or {})
         request_id = REQUEST_ID.get()
-        if request_id:
-            send_headers.setdefault("X-Request-ID", request_id)
         body = orjson.dumps(json) if json is not None else data
-        if json is not None:
-            send_headers.setdefault("Content-Type", "application/json")
+
+        def headers_for_attempt() -> dict[str, str]:
+            send = dict((headers() if callable(headers) else headers) or {})
+            if request_id:
+                send.setdefault("X-Request-ID", request_id)
+            if json is not None:
+                send.setdefault("Content-Type", "application/json")
+            return send
+
         deadline = asyncio.get_running_loop().time() + self.settings.timeout_s
         read = method.upper() in _READS
         self.budget.request()
@@ -183,7 +191,7 @@ class Upstream:
         while True:
             try:
                 response = await self._attempt(
-                    method, path, params, body, send_headers, deadline, attempt
+                    method, path, params, body, headers_for_attempt(), deadline, attempt
                 )
             except CircuitOpen:
                 raise  # retrying would only turn a fast failure into a slow one

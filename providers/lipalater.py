@@ -130,24 +130,28 @@ class LipaLater(BaseProvider):
         params: dict[str, str] | None,
         body: bytes | None,
     ) -> UpstreamResponse:
-        timestamp, nonce = str(int(time.time())), secrets.token_hex(16)
         text = body.decode() if body else ""
-        headers = {
-            "Authorization": authorization,
-            "Content-Type": "application/json",
-            "Noncestr": nonce,
-            "Timestamp": timestamp,
-            "Sign": self.signer(
-                self._app_secret,
-                method,
-                self._prefix + path,
-                (params or {}).items(),
-                timestamp,
-                nonce,
-                text,
-            ),
-        }
-        return await self.up.request(method, path, params=params, data=body, headers=headers)
+
+        def signed() -> dict[str, str]:
+            # Called by the shared client for every attempt: a retry carries a fresh signature.
+            timestamp, nonce = str(int(time.time())), secrets.token_hex(16)
+            return {
+                "Authorization": authorization,
+                "Content-Type": "application/json",
+                "Noncestr": nonce,
+                "Timestamp": timestamp,
+                "Sign": self.signer(
+                    self._app_secret,
+                    method,
+                    self._prefix + path,
+                    (params or {}).items(),
+                    timestamp,
+                    nonce,
+                    text,
+                ),
+            }
+
+        return await self.up.request(method, path, params=params, data=body, headers=signed)
 
     async def _fetch_token(self) -> Any:
         response = await self._send(
