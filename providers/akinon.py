@@ -23,7 +23,7 @@ from typing import Any
 
 from providers.auth import TokenCache
 from providers.base import BaseProvider, Batch, Capability
-from providers.errors import BadResponse, NotFound, StatusError, error_for_status
+from providers.errors import BadResponse, NotFound, StatusError
 from providers.http import HttpClient, Upstream, UpstreamResponse
 from providers.model import (
     Address,
@@ -147,14 +147,7 @@ class Akinon(BaseProvider):
                     if key != "code":
                         field, message = [key], f"{key}: {'; '.join(map(str, _as_list(value)))}"
                         break
-        return error_for_status(
-            self.name.value,
-            response.status,
-            message,
-            code=code,
-            field=field,
-            request_id=response.request_id,
-        )
+        return response.error(message, code=code, field=field)
 
     async def _get_page(self, path: str, params: dict[str, str] | None) -> Record:
         body = (await self._call("GET", path, params)).json()

@@ -34,7 +34,6 @@ from providers.errors import (
     NotFound,
     Rejected,
     StatusError,
-    error_for_status,
 )
 from providers.http import HttpClient, Upstream, UpstreamResponse
 from providers.model import (
@@ -125,15 +124,7 @@ class FrontPayment(BaseProvider):
                 message = f"{message}: {details}"
             elif isinstance(errors, list) and errors:
                 message = f"{message}: {'; '.join(map(str, errors))}"
-        return error_for_status(
-            self.name.value,
-            status,
-            message,
-            code=code,
-            field=field,
-            request_id=response.request_id,
-            body=body,
-        )
+        return response.error(message, status=status, code=code, field=field, body=body)
 
     async def _details(self, uuid: str) -> Record | None:
         """The order's ``data``, or ``None`` when Front Payment does not know it."""

@@ -32,6 +32,8 @@ from providers.errors import (
     NotSent,
     ProviderTimeout,
     ProviderUnavailable,
+    StatusError,
+    error_for_status,
 )
 from providers.redact import SECRETS
 from providers.resilience import Circuit, CircuitBreaker, Policy, RetryBudget, backoff, retry_after
@@ -82,8 +84,30 @@ class UpstreamResponse:
 
     @property
     def retry_after(self) -> float | None:
-        """The ``Retry-After`` header in seconds, for ``error_for_status(retry_after=...)``."""
+        """The ``Retry-After`` header in seconds."""
         return retry_after(self.headers.get("Retry-After"))
+
+    def error(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        field: list[str] | None = None,
+        body: Any = None,
+    ) -> StatusError:
+        """The tree's error for this answer: its status (or the envelope's), request id and
+        ``Retry-After`` filled in, so every connector reports them alike."""
+        return error_for_status(
+            self.provider,
+            status if status is not None else self.status,
+            message,
+            code=code,
+            field=field,
+            request_id=self.request_id,
+            retry_after=self.retry_after,
+            body=body,
+        )
 
 
 class HttpClient:

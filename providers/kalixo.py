@@ -33,7 +33,7 @@ import orjson
 
 from providers.auth import Token, TokenCache
 from providers.base import BaseProvider, Batch, Capability
-from providers.errors import BadResponse, NotFound, ProviderError, error_for_status
+from providers.errors import BadResponse, NotFound, ProviderError
 from providers.http import HttpClient, Upstream, UpstreamResponse
 from providers.kalixo_place import exponent, place
 from providers.model import (
@@ -182,13 +182,7 @@ class Kalixo(BaseProvider):
             phrase = _phrase(response.status)
             parts = [p for p in (text, detail) if p and p != phrase] or [text or phrase]
             message = ": ".join(dict.fromkeys(p for p in parts if p))
-        return error_for_status(
-            self.name.value,
-            response.status,
-            message,
-            code=code,
-            request_id=response.request_id,
-        )
+        return response.error(message, code=code)
 
     async def retrieve(self, params: dict[str, str]) -> Record | None:
         """One retrieve-order answer; ``None`` when Kalixo says there is no such order."""

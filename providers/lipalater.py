@@ -49,7 +49,6 @@ from providers.errors import (
     Rejected,
     ServerError,
     StatusError,
-    error_for_status,
 )
 from providers.http import HttpClient, Upstream, UpstreamResponse
 from providers.lipalater_sign import Signer, sign
@@ -213,12 +212,7 @@ class LipaLater(BaseProvider):
             except BadResponse:
                 parsed = None
             detail = parsed.get("msg") or parsed.get("detail") if isinstance(parsed, dict) else None
-            return error_for_status(
-                self.name.value,
-                response.status,
-                str(detail or f"HTTP {response.status}"),
-                request_id=response.request_id,
-            )
+            return response.error(str(detail or f"HTTP {response.status}"))
         message = str(body.get("msg") or "request refused")
         kwargs: dict[str, Any] = {
             "http_status": response.status,

@@ -37,7 +37,6 @@ from providers.errors import (
     ProviderError,
     Rejected,
     StatusError,
-    error_for_status,
 )
 from providers.http import HttpClient, Upstream, UpstreamResponse
 from providers.lipalater_purchases_request import purchases_request
@@ -173,16 +172,7 @@ class LipaLaterPurchases(BaseProvider):
         except BadResponse:
             body = None
         message, code, field = m.problem(body)
-        retry_after = response.headers.get("Retry-After")
-        return error_for_status(
-            self.name.value,
-            response.status,
-            message or f"HTTP {response.status}",
-            code=code,
-            field=field,
-            request_id=response.request_id,
-            retry_after=float(retry_after) if retry_after and retry_after.isdigit() else None,
-        )
+        return response.error(message or f"HTTP {response.status}", code=code, field=field)
 
     def _data(self, response: UpstreamResponse, kind: type[T]) -> tuple[T, str | None]:
         """The envelope's ``data`` (of ``kind``) and its ``order_id``; anything else is bad."""

@@ -70,6 +70,7 @@ class Fault:
     knobs: dict[str, Any]
     code: str
     http_status: int | None = None
+    extensions: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 FAULTS = [
@@ -81,6 +82,7 @@ FAULTS = [
         {"error_rate": 1.0, "error_status": 429, "retry_after": 30},
         "RATE_LIMITED",
         429,
+        {"retryAfter": 30},
     ),
     Fault("malformed JSON", {"malformed": True}, "PROVIDER_ERROR"),
     Fault("wrong shape", {"wrong_shape": True}, "PROVIDER_ERROR"),
@@ -134,6 +136,7 @@ async def test_fault_matrix(alias: str) -> None:
             want = {"code": fault.code, "provider": name.upper(), "retryable": True}
             if fault.http_status is not None:
                 want["httpStatus"] = fault.http_status
+            want.update(fault.extensions)
             got = {k: ext.get(k) for k in want}
             if (
                 answer.status != 200
