@@ -8,14 +8,14 @@ names the same order twice asks its provider once.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Hashable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from typing import Any, TypeVar
 
 from aiodataloader import DataLoader
 
 from providers.base import Provider
 from providers.errors import NotConfigured
-from providers.model import ProviderName
+from providers.model import Order, ProviderName
 
 K = TypeVar("K", bound=Hashable)
 BatchFn = Callable[[Sequence[Any]], Awaitable[Sequence[Any]]]
@@ -88,6 +88,12 @@ class Loaders:
 
     async def load(self, name: ProviderName, kind: str, key: Any) -> Any:
         return await self.get(name, kind).load(key)
+
+    def known_orders(self, orders: Iterable[Order]) -> None:
+        """Orders read some other way (by number, in a list, just placed): a later read by key
+        in the same request (``order(id:)``, an item's ``order``) is answered from them."""
+        for order in orders:
+            self.get(order.provider, "orders_by_key").prime(order.key, order)
 
     def forget(self, name: ProviderName, kind: str, key: Any) -> None:
         """Drop a cached answer, so a read after a mutation sees the new state."""

@@ -65,6 +65,8 @@ class OrdersQuery:
         name = provider
         ref = OrderRef(number, customer_id)
         found = await info.context.loaders.load(name, "orders_by_ref", ref)
+        if found is not None:
+            info.context.loaders.known_orders([found])
         return _found(Order.maybe(found), f"{number!r} at {name.name}")
 
     @strawberry.field(permission_classes=[CanReadOrders])
@@ -80,4 +82,5 @@ class OrdersQuery:
         name = None if flt.provider is None else flt.provider
         provider = provider_for(info.context, Capability.LIST_ORDERS, name, "listing orders")
         page = await provider.list_orders(flt.to_domain(), offset, limit)
+        info.context.loaders.known_orders(page.items)
         return connection([Order.from_model(o) for o in page.items], page)

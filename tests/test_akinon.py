@@ -306,3 +306,20 @@ async def test_a_revoked_key_logs_in_again_once(gateway: Gateway) -> None:
     found = await gateway.ok(document)
     assert found["orderByNumber"]["number"] == "45243493"
     assert len(gateway.calls("akinon", "/auth/login/")) == 2
+
+
+async def test_an_order_read_by_number_or_listed_answers_its_items_order(
+    gateway: Gateway,
+) -> None:
+    answer = await gateway.ok(
+        '{ orderByNumber(provider: AKINON, number: "45243493") { items { order { number } } } }'
+    )
+    assert answer["orderByNumber"]["items"] == [{"order": {"number": "45243493"}}]
+    assert len(gateway.calls("akinon", "/orders/")) == 1
+    gateway.clear_calls()
+    listed = await gateway.ok(
+        "{ orders(first: 3) { nodes { number items { order { number } } } } }"
+    )
+    for node in listed["orders"]["nodes"]:
+        assert {i["order"]["number"] for i in node["items"]} == {node["number"]}
+    assert len(gateway.calls("akinon", "/orders/")) == 1
