@@ -68,7 +68,6 @@ async def kalixo(**section: Any) -> AsyncIterator[Gateway]:
             yield gw
     finally:
         for s in running:
-            s.runner._shutdown_timeout = 0.2  # a delayed handler must not hold cleanup 60 s
             await s.close()
 
 

@@ -103,8 +103,6 @@ async def gateway_with(settings: dict[str, dict[str, Any]]) -> AsyncIterator[Gat
             yield gw
     finally:
         for s in running:
-            # A hung handler never finishes, and aiohttp's cleanup would wait 60 s for it.
-            s.runner._shutdown_timeout = 0.2
             await s.close()
 
 

@@ -53,7 +53,8 @@ async def start(
     """Start the named sandbox on ``host:port`` (0: any free port) and say where it listens."""
     module = load(name)
     app: web.Application = module.create_app(faults=faults, seed=seed)
-    runner = web.AppRunner(app, access_log=None)
+    # A request held by the hang knob never finishes: cleanup must not wait aiohttp's 60 s.
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.2)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
