@@ -52,7 +52,9 @@ def user_error(
         return UserError(field=where, message=SECRETS.redact(exc.message), code="BAD_USER_INPUT")
     code = "NOT_FOUND" if isinstance(exc, pe.NotFound) else "REJECTED_BY_PROVIDER"
     return UserError(
-        field=field or exc.field,
+        # The connector's own path into the input (["input", "items", "1", "itemType"]) says
+        # more than the mutation's default.
+        field=exc.field or field,
         message=SECRETS.redact(f"{exc.provider}: {exc.message}"),
         code=code,
         provider_code=exc.code,

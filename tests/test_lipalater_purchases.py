@@ -185,6 +185,7 @@ async def test_a_bad_enum_is_the_providers_refusal_as_a_user_error(lp: Gateway) 
     [error] = payload["userErrors"]
     assert error["code"] == "REJECTED_BY_PROVIDER"
     assert error["providerCode"] == "validation-error"
+    assert error["field"] == ["input", "items", "1", "itemType"]
     assert "items[1].item_type: must be one of: phone" in error["message"]
     assert len(lp.calls(LP, PURCHASES, "POST")) == 1
     assert len(purchases(lp)) == 3 + 20  # nothing was created
