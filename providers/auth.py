@@ -31,7 +31,9 @@ class TokenCache:
         self._fetch = fetch
         self._margin_s = margin_s
         self._token: Token | None = None
-        self._lock = asyncio.Lock()
+        # The fetch under way, shared by everyone who asks meanwhile: they get its token, or
+        # its error (one refused login is one request, however many callers were waiting).
+        self._inflight: asyncio.Future[Token] | None = None
         self.fetches = 0
 
     def _fresh(self, token: Token | None) -> bool:
@@ -42,13 +44,18 @@ class TokenCache:
         if self._fresh(token):
             assert token is not None
             return token.value
-        async with self._lock:
-            if not self._fresh(self._token):
-                self.fetches += 1
-                self._token = await self._fetch()
-                SECRETS.add(self._token.value)
-            assert self._token is not None
-            return self._token.value
+        if self._inflight is None:
+            self.fetches += 1
+            self._inflight = asyncio.ensure_future(self._fetch())
+            self._inflight.add_done_callback(self._fetched)
+        # shield: a caller that gives up does not cancel the fetch the others wait for.
+        return (await asyncio.shield(self._inflight)).value
+
+    def _fetched(self, done: asyncio.Future[Token]) -> None:
+        self._inflight = None
+        if not done.cancelled() and done.exception() is None:
+            self._token = done.result()
+            SECRETS.add(self._token.value)
 
     def invalidate(self, value: str) -> None:
         if self._token is not None and self._token.value == value:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 
 import pytest
 
 from graph import ids
+from graph.embedded import start_sandboxes
 from providers.model import ProviderName
 from providers.sandbox import akinon_data as data
 from providers.sandbox.akinon import STATE
+from tests.conftest import started
 from tests.harness import Gateway
 
 ORDER_FIELDS = """
@@ -323,3 +326,18 @@ async def test_an_order_read_by_number_or_listed_answers_its_items_order(
     for node in listed["orders"]["nodes"]:
         assert {i["order"]["number"] for i in node["items"]} == {node["number"]}
     assert len(gateway.calls("akinon", "/orders/")) == 1
+
+
+async def test_concurrent_requests_share_one_refused_login() -> None:
+    config, running = await start_sandboxes(("akinon",))
+    config.providers["akinon"]["password"] = "not-the-password"
+    async with started(config, {s.name: s for s in running}) as gw:
+        gw.faults("akinon").update({"latency_s": 0.3, "only_paths": ["/auth/login/"]})
+        document = '{ orderByNumber(provider: AKINON, number: "45243493") { number } }'
+        answers = await asyncio.gather(*(gw.query(document) for _ in range(4)))
+        assert [a.codes for a in answers] == [["PROVIDER_ERROR"]] * 4
+        assert all("not-the-password" not in str(a.body) for a in answers)
+        assert len(gw.calls("akinon", "/auth/login/")) == 1
+        assert gw.calls("akinon", "/orders/") == []
+    for s in running:
+        await s.close()
