@@ -5,6 +5,7 @@
     │   └── NotSent                 nothing left the gateway: connect failed, circuit open
     │       └── CircuitOpen         the provider's circuit breaker is open
     ├── ProviderTimeout             the call's total deadline passed
+    │   └── OutcomeUnknown          a create's answer lost, and a lookup could not tell
     ├── BadResponse                 malformed JSON or a body of the wrong shape
     ├── NotConfigured               the provider has no section in the config
     ├── InvalidRequest              the caller's input cannot be sent (checked before sending)
@@ -62,6 +63,11 @@ class CircuitOpen(NotSent):
 
 class ProviderTimeout(ProviderError):
     retryable = True
+
+
+class OutcomeUnknown(ProviderTimeout):
+    """A create was sent, its answer was lost, and the connector's own lookup by reference
+    could not tell whether it landed: nothing more can be learnt by asking again now."""
 
 
 class BadResponse(ProviderError):

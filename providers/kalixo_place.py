@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from providers import errors as pe
 from providers.errors import (
     InvalidRequest,
+    OutcomeUnknown,
     ProviderError,
     ProviderTimeout,
     ProviderUnavailable,
@@ -49,10 +50,6 @@ def exponent(currency: str) -> int:
     return EXPONENTS.get(currency.upper(), 2)
 
 
-class OutcomeUnknown(ProviderTimeout):
-    """A create was sent, and whether Kalixo placed the order cannot be told yet."""
-
-
 async def place(k: Kalixo, new: NewOrder) -> Order:
     body = order_body(k, new)
     ref: str = body["externalOrderCode"]
@@ -77,8 +74,7 @@ async def place(k: Kalixo, new: NewOrder) -> Order:
 def _maybe_sent(exc: ProviderError) -> bool:
     """Whether a create that failed this way may still have reached Kalixo."""
     # NotSent (connect refused, circuit open): the shared client knows nothing left the gateway.
-    not_sent = getattr(pe, "NotSent", None)
-    return not (not_sent is not None and isinstance(exc, not_sent))
+    return not isinstance(exc, pe.NotSent)
 
 
 async def _create(k: Kalixo, body: Record) -> Order:

@@ -142,6 +142,8 @@ class PlaceOnce:
     async def _create(self, provider: Provider, key: str | None, new: NewOrder) -> Placed:
         try:
             order = await provider.place_order(new)
+        except pe.OutcomeUnknown as exc:
+            raise _unknown(provider, new, exc) from None  # the connector has looked it up
         except Exception as exc:
             if not _may_have_landed(exc):
                 raise
