@@ -10,7 +10,13 @@ import orjson
 
 from providers.redact import SECRETS
 
-_STANDARD = frozenset(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
+# Record attributes that are not a call's ``extra``; uvicorn's ``color_message`` (the message
+# again, with terminal colour codes) has no place in a JSON line either.
+_STANDARD = frozenset(vars(logging.makeLogRecord({})).keys()) | {
+    "message",
+    "asctime",
+    "color_message",
+}
 
 
 class JsonFormatter(logging.Formatter):
