@@ -90,7 +90,10 @@ class GraphQLView(GraphQL[Context, None]):
         production = gateway.config.server.production
         self.limits = gateway.config.server.limits
         super().__init__(
-            build_schema(production=production, limits=self.limits),
+            # observe.OperationName names each operation for its log lines and metrics.
+            build_schema(
+                production=production, limits=self.limits, extensions=[observe.OperationName]
+            ),
             graphql_ide=None if production else "graphiql",
             **kwargs,
         )
@@ -98,9 +101,6 @@ class GraphQLView(GraphQL[Context, None]):
         self.production = production
         self.metrics = metrics or Metrics()
         self.persisted = persisted or PersistedQueries()
-        # Names each operation for its log lines and metrics (graph/observe.py).
-        schema: Any = self.schema
-        schema.extensions = (*schema.extensions, observe.OperationName)
 
     async def get_context(self, request: Any, response: Any) -> Context:
         return Context(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
@@ -53,20 +54,24 @@ class Schema(strawberry.Schema):
                 log.error("unexpected error", exc_info=original, extra=extra)
 
 
-def build_schema(*, production: bool = False, limits: Limits | None = None) -> Schema:
+def build_schema(
+    *, production: bool = False, limits: Limits | None = None, extensions: Sequence[Any] = ()
+) -> Schema:
+    """The served schema; ``extensions`` are added after the gateway's own (the app's
+    operation naming for logs and metrics, say)."""
     limits = limits or Limits()
     # Factories, not instances: strawberry builds each extension afresh for every operation.
     # Clients send the same few documents again and again: parse and validate each once (bounded
     # LRU caches shared by all requests). After QueryLimits, whose lexical check sees the text
     # first. Measured: tests/benchmarks (README "Benchmark").
-    extensions: list[Any] = [QueryLimits.factory(limits), ParserCache, ValidationCache]
+    own: list[Any] = [QueryLimits.factory(limits), ParserCache, ValidationCache]
     if production:
-        extensions.append(partial(AddValidationRules, [NoSchemaIntrospectionCustomRule]))
+        own.append(partial(AddValidationRules, [NoSchemaIntrospectionCustomRule]))
     return Schema(
         query=Query,
         mutation=Mutation,
         types=[Order, OrderItem, CancellationPlan, CustomerAddress],
-        extensions=extensions,
+        extensions=[*own, *extensions],
         config=StrawberryConfig(
             disable_field_suggestions=production,
             batching_config={"max_operations": limits.batch_limit} if limits.batching else None,
