@@ -341,3 +341,22 @@ async def test_concurrent_requests_share_one_refused_login() -> None:
         assert gw.calls("akinon", "/orders/") == []
     for s in running:
         await s.close()
+
+
+async def test_akinon_refusing_a_static_token_is_a_provider_error_401() -> None:
+    config, running = await start_sandboxes(("akinon",))
+    section = config.providers["akinon"]
+    section.pop("username")
+    section.pop("password")
+    section["token"] = "a-token-akinon-never-issued"
+    async with started(config, {s.name: s for s in running}) as gw:
+        answer = await gw.query('{ orderByNumber(provider: AKINON, number: "45243493") { id } }')
+        [error] = answer.errors
+        assert error["extensions"]["code"] == "PROVIDER_ERROR"
+        assert (error["extensions"]["httpStatus"], error["extensions"]["retryable"]) == (401, False)
+        assert "Invalid token." in error["message"]
+        assert "a-token-akinon-never-issued" not in str(answer.body)
+        assert len(gw.calls("akinon", "/orders/")) == 1  # a static token is not retried
+        assert gw.calls("akinon", "/auth/login/") == []
+    for s in running:
+        await s.close()
