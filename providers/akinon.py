@@ -16,6 +16,7 @@ Quirks kept here and nowhere else:
 from __future__ import annotations
 
 import uuid
+from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -61,6 +62,7 @@ STATUS = {
 STATUS_CODE = {status: code for code, status in STATUS.items()}
 
 Record = dict[str, Any]
+_CURRENCY_MEMORY = 50_000  # orders whose currency is remembered (about 5 MB at most)
 
 
 def from_settings(settings: ProviderSettings, http: HttpClient) -> Akinon:
@@ -91,6 +93,9 @@ class Akinon(BaseProvider):
         self._tokens = TokenCache(self._login)
         # Paths whose ``__in`` filter the provider ignored: batch those one key at a time.
         self._no_in: set[str] = set()
+        # Order id -> currency, from every order read. A cancellation plan carries amounts but
+        # no currency: it takes its order's. An order's currency never changes.
+        self._currency_of: OrderedDict[str, str] = OrderedDict()
 
     def public_settings(self) -> dict[str, Any]:
         return self.settings.public()
@@ -256,14 +261,22 @@ class Akinon(BaseProvider):
     async def plans_by_order(self, order_keys: Sequence[str]) -> Batch[list[CancellationPlan]]:
         path = f"{API}/cancellation-plans/"
         grouped: dict[str, list[CancellationPlan]] = {k: [] for k in order_keys}
-        for record in await self._where_in(path, "order", order_keys, "order"):
-            grouped.setdefault(record["order"], []).append(self._plan(record))
+        for plan in await self._plans(await self._where_in(path, "order", order_keys, "order")):
+            grouped.setdefault(plan.order_key, []).append(plan)
         return [grouped[k] for k in order_keys]
 
     async def plans_by_key(self, keys: Sequence[str]) -> Batch[CancellationPlan]:
         records = await self._where_in(f"{API}/cancellation-plans/", "id", keys, "id")
-        by_id = {r["id"]: self._plan(r) for r in records}
+        by_id = {p.key: p for p in await self._plans(records)}
         return [by_id.get(k) for k in keys]
+
+    async def _plans(self, records: list[Record]) -> list[CancellationPlan]:
+        """Plans in their orders' currencies; orders not read yet are read in one call."""
+        unknown = {str(r.get("order")) for r in records} - self._currency_of.keys()
+        if unknown:
+            for order in await self._where_in(f"{API}/orders/", "id", sorted(unknown), "id"):
+                self._order(order)  # records its currency
+        return [self._plan(r) for r in records]
 
     async def list_cancellation_plans(
         self, flt: CancellationPlanFilter, offset: int, limit: int
@@ -277,7 +290,7 @@ class Akinon(BaseProvider):
             }
         )
         records, count = await self._list(f"{API}/cancellation-plans/", params, offset, limit)
-        plans = [self._plan(r) for r in records]
+        plans = await self._plans(records)
         return Page(plans, count, offset, offset + len(plans) < count)
 
     async def list_addresses(self, flt: AddressFilter, offset: int, limit: int) -> Page[Address]:
@@ -308,6 +321,10 @@ class Akinon(BaseProvider):
 
     def _order(self, r: Record) -> Order:
         currency = str(r.get("currency") or self.settings.currency or "USD").upper()
+        self._currency_of[str(r["id"])] = currency
+        self._currency_of.move_to_end(str(r["id"]))
+        if len(self._currency_of) > _CURRENCY_MEMORY:
+            self._currency_of.popitem(last=False)
         total = Money.of(r.get("amount"), currency)
         refunded = Money.of(r.get("refund_amount"), currency)
         return Order(
@@ -360,7 +377,7 @@ class Akinon(BaseProvider):
         )
 
     def _plan(self, r: Record) -> CancellationPlan:
-        currency = self.settings.currency or "USD"
+        currency = self._currency_of.get(str(r.get("order")), self.settings.currency or "USD")
         return CancellationPlan(
             provider=self.name,
             key=str(r["id"]),

@@ -250,7 +250,9 @@ async def test_cancellation_plans_and_customer_addresses_connections(gateway: Ga
     answer = await gateway.ok(
         """{
           cancellationPlans(first: 3, filter: {orderNumber: "90000700"}) {
-            totalCount nodes { id planType status invoiceNumber refund { amount } order { number } }
+            totalCount nodes {
+              id planType status invoiceNumber refund { amount currency } order { number currency }
+            }
           }
           customerAddresses(first: 2, filter: {email: "akinon@akinon.com"}) {
             totalCount nodes { firstName lastName line postcode isActive phone }
@@ -260,8 +262,13 @@ async def test_cancellation_plans_and_customer_addresses_connections(gateway: Ga
     plans = answer["cancellationPlans"]
     assert plans["totalCount"] == 1
     assert plans["nodes"][0]["invoiceNumber"] == "1234"
-    assert plans["nodes"][0]["refund"] == {"amount": "1.00"}
-    assert plans["nodes"][0]["order"] == {"number": "90000700"}
+    # A plan has no currency of its own: it is its order's, read once for every plan of the page
+    # (by the connector: the plan's `order` field is the request's own read of that order).
+    state = gateway.sandboxes["akinon"].app[STATE]
+    currency = state.orders[data.EXAMPLE_PLAN_ORDER_ID].data["currency"].upper()
+    assert plans["nodes"][0]["refund"] == {"amount": "1.00", "currency": currency}
+    assert plans["nodes"][0]["order"] == {"number": "90000700", "currency": currency}
+    assert len(gateway.calls("akinon", "/orders/")) == 2
     addresses = answer["customerAddresses"]
     assert addresses["totalCount"] >= 1
     assert addresses["nodes"][0]["line"] == "Address Text"
