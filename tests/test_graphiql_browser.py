@@ -92,7 +92,8 @@ def vendored_graphiql() -> None:
 async def test_graphiql_runs_a_query_and_shows_the_result(gateway: Gateway) -> None:
     headers = json.dumps({"Authorization": f"Bearer {DEV_KEY}"})
     url = f"{gateway.url}?q={quote(QUERY)}&headers={quote(headers)}"
-    with tempfile.TemporaryDirectory() as profile:
+    # Chromium's helper processes may still write to the profile as the browser exits.
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as profile:
         assert CHROMIUM is not None
         proc = await asyncio.create_subprocess_exec(
             *[
