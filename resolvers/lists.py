@@ -11,12 +11,8 @@ from graph.types.address import CustomerAddress
 from graph.types.common import Connection, Provider, connection
 from graph.types.plan import CancellationPlan
 from providers.base import Capability
-from providers.model import AddressFilter, CancellationPlanFilter, ProviderName
+from providers.model import AddressFilter, CancellationPlanFilter
 from resolvers.common import max_page, page_window, provider_for
-
-
-def _name(provider: Provider | None) -> ProviderName | None:
-    return None if provider is None else provider
 
 
 @strawberry.input(name="CancellationPlanFilter")
@@ -51,7 +47,7 @@ class CancellationPlansQuery:
     ) -> Connection[CancellationPlan]:
         flt = filter or CancellationPlanFilterInput()
         offset, limit = page_window(first, after, max_page(info.context))
-        name = _name(flt.provider)
+        name = flt.provider
         order_key = None
         if flt.order_id is not None:
             gid = ids.decode(flt.order_id, "Order")
@@ -77,7 +73,7 @@ class CustomerAddressesQuery:
         flt = filter or CustomerAddressFilterInput()
         offset, limit = page_window(first, after, max_page(info.context))
         provider = provider_for(
-            info.context, Capability.CUSTOMER_ADDRESSES, _name(flt.provider), "customer addresses"
+            info.context, Capability.CUSTOMER_ADDRESSES, flt.provider, "customer addresses"
         )
         domain = AddressFilter(
             flt.email, flt.phone, flt.first_name, flt.last_name, flt.postcode, flt.is_active

@@ -62,12 +62,11 @@ class OrdersQuery:
     async def order_by_number(
         self, info: Info, provider: Provider, number: str, customer_id: str | None = None
     ) -> Order | None:
-        name = provider
         ref = OrderRef(number, customer_id)
-        found = await info.context.loaders.load(name, "orders_by_ref", ref)
+        found = await info.context.loaders.load(provider, "orders_by_ref", ref)
         if found is not None:
             info.context.loaders.known_orders([found])
-        return _found(Order.maybe(found), f"{number!r} at {name.name}")
+        return _found(Order.maybe(found), f"{number!r} at {provider.name}")
 
     @strawberry.field(permission_classes=[CanReadOrders])
     async def orders(
@@ -79,8 +78,9 @@ class OrdersQuery:
     ) -> Connection[Order]:
         flt = filter or OrderFilter()
         offset, limit = page_window(first, after, max_page(info.context))
-        name = None if flt.provider is None else flt.provider
-        provider = provider_for(info.context, Capability.LIST_ORDERS, name, "listing orders")
+        provider = provider_for(
+            info.context, Capability.LIST_ORDERS, flt.provider, "listing orders"
+        )
         page = await provider.list_orders(flt.to_domain(), offset, limit)
         info.context.loaders.known_orders(page.items)
         return connection([Order.from_model(o) for o in page.items], page)

@@ -19,6 +19,7 @@ from graph.context import Info
 from graph.types.common import Money, Node, OrderStatus, PaymentStatus, Provider
 from providers import model
 from providers.redact import scrub
+from resolvers.loaders import each
 
 if TYPE_CHECKING:
     from graph.types.address import CustomerAddress
@@ -298,7 +299,6 @@ class Order(Node):
         self, info: Info, loan_product_id: int, country_id: int | None = None
     ) -> ScheduleType | None:
         from graph.types.schedule import RepaymentSchedule
-        from resolvers.loaders import each
 
         m = self._model
         provider = info.context.provider(m.provider)
@@ -313,7 +313,6 @@ class Order(Node):
     @strawberry.field
     async def credit_status(self, info: Info) -> CreditType | None:
         from graph.types.schedule import CreditStatus
-        from resolvers.loaders import each
 
         m = self._model
         provider = info.context.provider(m.provider)
