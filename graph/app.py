@@ -70,7 +70,12 @@ def format_error(error: GraphQLError, *, production: bool, request_id: str) -> d
         formatted["extensions"] = {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}
     else:
         extensions = formatted.get("extensions") or {}
-        extensions.setdefault("code", "BAD_USER_INPUT" if error.path is None else "FORBIDDEN")
+        # Without a path: the document or its variables (parse, validation). With one and no
+        # code of its own (permission errors carry FORBIDDEN): graphql-core's own complaint
+        # about a value, such as a null for a non-null field, which is the gateway's fault.
+        extensions.setdefault(
+            "code", "BAD_USER_INPUT" if error.path is None else "INTERNAL_SERVER_ERROR"
+        )
         formatted["extensions"] = extensions
         if production:
             # "Did you mean ..." names fields, arguments and enum values: a map of the schema.
