@@ -113,23 +113,23 @@ class Akinon(BaseProvider):
             raise self._error(response)
         return TokenCache.expiring_in(str(body["key"]), None)
 
-    async def _headers(self) -> tuple[dict[str, str], str]:
+    def _headers(self, token: str) -> dict[str, str]:
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         if self._static:
-            value = f"Bearer {self._static}"
-            return headers | {"Authorization": value, "Authentication": value}, self._static
-        key = await self._tokens.get()
-        return headers | {"Authorization": f"Token {key}"}, key
+            value = f"Bearer {token}"
+            return headers | {"Authorization": value, "Authentication": value}
+        return headers | {"Authorization": f"Token {token}"}
 
     async def _call(
         self, method: str, path: str, params: dict[str, str] | None = None
     ) -> UpstreamResponse:
-        headers, token = await self._headers()
-        response = await self.up.request(method, path, params=params, headers=headers)
-        if response.status == 401 and not self._static:
-            self._tokens.invalidate(token)  # the SDK's way: log in again, once
-            headers, _ = await self._headers()
-            response = await self.up.request(method, path, params=params, headers=headers)
+        # The SDK's way: a 401 to a login key means log in again, once.
+        response = await self._tokens.send(
+            lambda token: self.up.request(
+                method, path, params=params, headers=self._headers(token)
+            ),
+            static=self._static,
+        )
         if response.status >= 400:
             raise self._error(response)
         return response

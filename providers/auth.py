@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 from providers.redact import SECRETS
 
@@ -17,6 +18,13 @@ class Token:
 
 
 Fetch = Callable[[], Awaitable[Token]]
+
+
+class _Answer(Protocol):
+    status: int
+
+
+A = TypeVar("A", bound=_Answer)
 
 
 class TokenCache:
@@ -56,6 +64,19 @@ class TokenCache:
         if not done.cancelled() and done.exception() is None:
             self._token = done.result()
             SECRETS.add(self._token.value)
+
+    async def send(self, attempt: Callable[[str], Awaitable[A]], *, static: str | None = None) -> A:
+        """``attempt`` with the static token, or with a cached one that a 401 renews once.
+
+        A 401 means the provider did nothing with the request, so sending it again (even a
+        create) is safe. A static token has nothing to renew: its 401 is the answer.
+        """
+        token = static or await self.get()
+        answer = await attempt(token)
+        if answer.status == 401 and not static:
+            self.invalidate(token)
+            answer = await attempt(await self.get())
+        return answer
 
     def invalidate(self, value: str) -> None:
         if self._token is not None and self._token.value == value:

@@ -129,9 +129,6 @@ class Kalixo(BaseProvider):
         ttl = _ttl(_first(body, "expiresIn", "expires_in"), access)
         return TokenCache.expiring_in(access, ttl or ACCESS_TTL_S)
 
-    async def _token(self) -> str:
-        return self._static or await self._tokens.get()
-
     # -- transport ---------------------------------------------------------------------
 
     async def _call(
@@ -142,18 +139,12 @@ class Kalixo(BaseProvider):
         params: dict[str, str] | None = None,
         json: Any = None,
     ) -> UpstreamResponse:
-        token = await self._token()
-        response = await self.up.request(
-            method, path, params=params, json=json, headers=_bearer(token)
-        )
-        if response.status == 401 and not self._static:
-            # Expired or revoked: renew once. A 401 means nothing was done, so a create is safe
-            # to send again.
-            self._tokens.invalidate(token)
-            token = await self._token()
-            response = await self.up.request(
+        response = await self._tokens.send(
+            lambda token: self.up.request(
                 method, path, params=params, json=json, headers=_bearer(token)
-            )
+            ),
+            static=self._static,
+        )
         if response.status >= 400:
             raise self._error(response)
         return response

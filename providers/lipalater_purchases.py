@@ -146,22 +146,15 @@ class LipaLaterPurchases(BaseProvider):
         seconds = float(expires) if isinstance(expires, int | float) and expires > 0 else None
         return TokenCache.expiring_in(str(body["access_token"]), seconds)
 
-    async def _token(self) -> str:
-        return self._static or await self._tokens.get()
-
     async def _call(self, method: str, path: str, json: Any = None) -> UpstreamResponse:
         # The page's curls send Content-Type: application/json on every call, GETs included.
         headers = {"Accept": "application/json", "Content-Type": "application/json"}
-        token = await self._token()
-        response = await self.up.request(
-            method, path, json=json, headers=headers | {"Authorization": f"Bearer {token}"}
-        )
-        if response.status == 401 and not self._static:
-            self._tokens.invalidate(token)  # expired or revoked: fetch a new one, once
-            token = await self._token()
-            response = await self.up.request(
+        response = await self._tokens.send(
+            lambda token: self.up.request(
                 method, path, json=json, headers=headers | {"Authorization": f"Bearer {token}"}
-            )
+            ),
+            static=self._static,
+        )
         if response.status >= 400:
             raise self._error(response)
         return response
