@@ -17,7 +17,7 @@ turns them off.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, fields
 from functools import partial
 from typing import Any
@@ -45,6 +45,7 @@ from graphql.language import Lexer
 from graphql.utilities import get_operation_ast
 from strawberry.extensions import SchemaExtension
 
+from graph.admission import CostBudget
 from graph.errors import BadUserInput, QueryTooComplex
 
 DEFAULT_PAGE = 20  # what a connection returns without ``first`` (resolvers/common.py)
@@ -63,6 +64,8 @@ class Limits:
     max_body_bytes: int = 1_000_000
     batching: bool = False
     batch_limit: int = 10
+    # Estimated cost executing at once in this process; more waits its turn (graph/admission.py)
+    max_inflight_cost: int = 100_000
 
     @classmethod
     def pop_from(cls, server: dict[str, Any]) -> Limits:
@@ -269,8 +272,10 @@ def enforce(found: Measure, limits: Limits) -> None:
 class QueryLimits(SchemaExtension):
     """Refuses a document over the configured limits before anything is resolved."""
 
-    def __init__(self, limits: Limits) -> None:
+    def __init__(self, limits: Limits, budget: CostBudget | None = None) -> None:
         self.limits = limits
+        self.budget = budget
+        self.cost = 0
 
     def on_parse(self) -> Iterator[None]:
         query = self.execution_context.query
@@ -291,11 +296,18 @@ class QueryLimits(SchemaExtension):
             d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
         }
         schema = ctx.schema._schema
-        enforce(
-            measure(schema, operation, fragments, ctx.variables or {}, self.limits), self.limits
-        )
+        found = measure(schema, operation, fragments, ctx.variables or {}, self.limits)
+        enforce(found, self.limits)
+        self.cost = found.cost
+
+    async def on_execute(self) -> AsyncIterator[None]:
+        if self.budget is None:
+            yield
+            return
+        async with self.budget.hold(self.cost):
+            yield
 
     @classmethod
-    def factory(cls, limits: Limits) -> partial[QueryLimits]:
+    def factory(cls, limits: Limits, budget: CostBudget | None = None) -> partial[QueryLimits]:
         """A per-request extension factory (strawberry builds a fresh one per operation)."""
-        return partial(cls, limits)
+        return partial(cls, limits, budget)

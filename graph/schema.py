@@ -14,6 +14,7 @@ from strawberry.extensions import AddValidationRules, ParserCache, ValidationCac
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+from graph.admission import CostBudget
 from graph.errors import extensions_for
 from graph.limits import Limits, QueryLimits
 from graph.types.address import CustomerAddress
@@ -64,7 +65,8 @@ def build_schema(
     # Clients send the same few documents again and again: parse and validate each once (bounded
     # LRU caches shared by all requests). After QueryLimits, whose lexical check sees the text
     # first. Measured: tests/benchmarks (README "Benchmark").
-    own: list[Any] = [QueryLimits.factory(limits), ParserCache, ValidationCache]
+    budget = CostBudget(limits.max_inflight_cost)
+    own: list[Any] = [QueryLimits.factory(limits, budget), ParserCache, ValidationCache]
     if production:
         own.append(partial(AddValidationRules, [NoSchemaIntrospectionCustomRule]))
     return Schema(
