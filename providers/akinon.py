@@ -19,7 +19,6 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from providers.auth import TokenCache
@@ -44,6 +43,7 @@ from providers.model import (
     map_enum,
 )
 from providers.settings import ProviderSettings
+from providers.values import as_str, decimal
 
 API = "/api/i1"
 
@@ -332,7 +332,7 @@ class Akinon(BaseProvider):
             key=str(r["id"]),
             number=str(r.get("number")),
             status=map_enum(STATUS, r.get("status"), OrderStatus.UNKNOWN),
-            provider_status=_str(r.get("status")),
+            provider_status=as_str(r.get("status")),
             payment_status=_payment_status(total, refunded),
             placed_at=_datetime(r.get("date_placed")),
             currency=currency,
@@ -340,9 +340,9 @@ class Akinon(BaseProvider):
             discount=Money.of(r.get("discount_amount"), currency),
             shipping=Money.of(r.get("shipping_amount"), currency),
             refunded=refunded,
-            shipping_address_key=_str(r.get("shipping_address")),
-            billing_address_key=_str(r.get("billing_address")),
-            invoice_number=_str(r.get("invoice_number")),
+            shipping_address_key=as_str(r.get("shipping_address")),
+            billing_address_key=as_str(r.get("billing_address")),
+            invoice_number=as_str(r.get("invoice_number")),
             extra={
                 "cancel_status": r.get("cancel_status"),
                 "tracking_number": r.get("tracking_number"),
@@ -358,17 +358,17 @@ class Akinon(BaseProvider):
             provider=self.name,
             key=str(r["id"]),
             order_key=str(r.get("order")),
-            sku=_str(r.get("sku")),
+            sku=as_str(r.get("sku")),
             quantity=1,  # an Akinon order item is one unit
             unit_price=price,
             total=price,
             discount=self._money(r.get("discount_amount"), currency),
-            tax_rate=_decimal(r.get("tax_rate")),
+            tax_rate=decimal(r.get("tax_rate")),
             status=map_enum(STATUS, r.get("status"), OrderStatus.UNKNOWN),
-            provider_status=_str(r.get("status")),
+            provider_status=as_str(r.get("status")),
             tracking=Tracking(
-                number=_str(r.get("tracking_number")),
-                company=_str(r.get("shipping_company")),
+                number=as_str(r.get("tracking_number")),
+                company=as_str(r.get("shipping_company")),
                 shipped_at=_datetime(r.get("shipped_date")),
                 delivered_at=_datetime(r.get("delivered_date")),
                 estimated_delivery=_datetime(r.get("estimated_delivery_date")),
@@ -383,12 +383,12 @@ class Akinon(BaseProvider):
             key=str(r["id"]),
             order_key=str(r.get("order")),
             item_keys=[str(i) for i in r.get("order_items") or []],
-            plan_type=_str(r.get("plan_type")),
-            status=_str(r.get("status")),
+            plan_type=as_str(r.get("plan_type")),
+            status=as_str(r.get("status")),
             refund=self._money(r.get("refund_amount"), currency),
             shipping_refund=self._money(r.get("shipping_refund_amount"), currency),
             discount_refund=self._money(r.get("discount_refund_amount"), currency),
-            invoice_number=_str(r.get("invoice_number")),
+            invoice_number=as_str(r.get("invoice_number")),
             raw=r,
         )
 
@@ -396,22 +396,22 @@ class Akinon(BaseProvider):
         return Address(
             provider=self.name,
             key=str(r["id"]),
-            first_name=_str(r.get("first_name")),
-            last_name=_str(r.get("last_name")),
-            email=_str(r.get("email")),
-            phone=_str(r.get("phone_number")),
-            line=_str(r.get("line")),
-            postcode=_str(r.get("postcode")),
-            city=_str(r.get("city")),
-            district=_str(r.get("district")),
-            township=_str(r.get("township")),
-            country=_str(r.get("country")),
-            company_name=_str(r.get("company_name")),
-            tax_office=_str(r.get("tax_office")),
-            tax_number=_str(r.get("tax_no")),
-            identity_number=_str(r.get("identity_number")),
+            first_name=as_str(r.get("first_name")),
+            last_name=as_str(r.get("last_name")),
+            email=as_str(r.get("email")),
+            phone=as_str(r.get("phone_number")),
+            line=as_str(r.get("line")),
+            postcode=as_str(r.get("postcode")),
+            city=as_str(r.get("city")),
+            district=as_str(r.get("district")),
+            township=as_str(r.get("township")),
+            country=as_str(r.get("country")),
+            company_name=as_str(r.get("company_name")),
+            tax_office=as_str(r.get("tax_office")),
+            tax_number=as_str(r.get("tax_no")),
+            identity_number=as_str(r.get("identity_number")),
             is_active=r.get("is_active"),
-            notes=_str(r.get("notes")),
+            notes=as_str(r.get("notes")),
             raw=r,
         )
 
@@ -462,14 +462,6 @@ def _drop_none(params: dict[str, str | None]) -> dict[str, str]:
 
 def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
-
-
-def _str(value: Any) -> str | None:
-    return None if value is None else str(value)
-
-
-def _decimal(value: Any) -> Decimal | None:
-    return None if value is None or value == "" else Decimal(str(value))
 
 
 def _datetime(value: Any) -> datetime | None:

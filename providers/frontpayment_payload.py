@@ -28,14 +28,13 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from providers.model import (
     Address,
     Customer,
-    Money,
     Order,
     OrderItem,
     OrderStatus,
@@ -46,6 +45,7 @@ from providers.model import (
     map_enum,
 )
 from providers.redact import MASK
+from providers.values import CENT, as_str, decimal, money
 
 PROVIDER = ProviderName.FRONTPAYMENT
 DEFAULT_CURRENCY = "NOK"
@@ -83,7 +83,6 @@ _PAID_STATES = frozenset({"PAID", "INVOICED", "CAPTURED", "CHARGED"})
 # the other two are tolerated in case the provider drops the comma or adds seconds.
 _DATE_FORMATS = ("%d.%m.%Y", "%H:%M, %d.%m.%Y", "%H:%M:%S, %d.%m.%Y", "%d.%m.%Y %H:%M")
 _UNIX = re.compile(r"^\d{9,11}$")
-_CENT = Decimal("0.01")
 
 Record = dict[str, Any]
 
@@ -105,7 +104,7 @@ def address_key(order_key: str) -> str:
 def order(data: Record, currency: str) -> Order:
     """One ``data`` of a details answer as an :class:`Order`."""
     key = str(data["orderUuid"])
-    raw_status = _str(data.get("status"))
+    raw_status = as_str(data.get("status"))
     summary = _dict(data.get("orderSummary"))
     history = _dict(data.get("paymentHistory"))
     payment = _payment(data, history, currency)
@@ -113,7 +112,7 @@ def order(data: Record, currency: str) -> Order:
         provider=PROVIDER,
         key=key,
         number=key,
-        external_reference=_str(data.get("internalReferences")),
+        external_reference=as_str(data.get("internalReferences")),
         status=map_enum(ORDER_STATUS, raw_status, OrderStatus.UNKNOWN),
         provider_status=raw_status,
         payment_status=payment_status(raw_status, payment),
@@ -126,7 +125,7 @@ def order(data: Record, currency: str) -> Order:
         refunded=payment.refunded,
         items=[_item(key, p, currency) for p in products(data)],
         customer=_customer(key, _dict(data.get("customerDetails"))),
-        invoice_number=_str(data.get("invoiceNumber")),
+        invoice_number=as_str(data.get("invoiceNumber")),
         payment=payment,
         extra=_extra(data),
         raw=_raw(data),
@@ -163,7 +162,7 @@ def left_to_refund(data: Record) -> Decimal:
 
 def _payment(data: Record, history: Record, currency: str) -> PaymentInfo:
     return PaymentInfo(
-        link=_str(data.get("paymentLink")),
+        link=as_str(data.get("paymentLink")),
         link_due_at=local_datetime(data.get("paymentLinkDueDate")),
         paid_at=unix_datetime(history.get("paidAt")),
         amount=money(history.get("amount"), currency),
@@ -182,13 +181,13 @@ def _payment(data: Record, history: Record, currency: str) -> PaymentInfo:
 
 
 def _item(order_key: str, p: Record, currency: str) -> OrderItem:
-    product_id = _str(p.get("productId")) or ""
+    product_id = as_str(p.get("productId")) or ""
     return OrderItem(
         provider=PROVIDER,
         key=item_key(order_key, product_id),
         order_key=order_key,
         product_id=product_id or None,
-        name=_str(p.get("name")),
+        name=as_str(p.get("name")),
         quantity=_int(p.get("quantity"), 1),
         unit_price=money(p.get("rate"), currency),
         total=money(p.get("amount"), currency),
@@ -203,9 +202,9 @@ def _item(order_key: str, p: Record, currency: str) -> OrderItem:
 def _customer(order_key: str, c: Record) -> Customer | None:
     if not c:
         return None
-    country_code, msisdn = _str(c.get("countryCode")), _str(c.get("msisdn"))
+    country_code, msisdn = as_str(c.get("countryCode")), as_str(c.get("msisdn"))
     phone = f"{country_code or ''}{msisdn}" if msisdn else None
-    email = _str(c.get("email"))
+    email = as_str(c.get("email"))
     a = _dict(c.get("address"))
     address = None
     if a:
@@ -214,21 +213,21 @@ def _customer(order_key: str, c: Record) -> Customer | None:
             key=address_key(order_key),
             email=email,
             phone=phone,
-            line=_str(a.get("street")),
-            postcode=_str(a.get("zip")),
-            city=_str(a.get("city")),
-            country=_str(a.get("country")),
+            line=as_str(a.get("street")),
+            postcode=as_str(a.get("zip")),
+            city=as_str(a.get("city")),
+            country=as_str(a.get("country")),
             raw=a,
         )
     return Customer(
-        key=_str(c.get("uuid")),
-        name=_str(c.get("name")),
+        key=as_str(c.get("uuid")),
+        name=as_str(c.get("name")),
         email=email,
         phone=phone,
-        type=_str(c.get("type")),
-        language=_str(c.get("preferredLanguage")),
-        personal_number=_str(c.get("personalNumber")),
-        organization_id=_str(c.get("organizationId")),
+        type=as_str(c.get("type")),
+        language=as_str(c.get("preferredLanguage")),
+        personal_number=as_str(c.get("personalNumber")),
+        organization_id=as_str(c.get("organizationId")),
         address=address,
     )
 
@@ -270,25 +269,9 @@ def _raw(data: Record) -> Record:
 # -- values ----------------------------------------------------------------------------
 
 
-def decimal(value: Any) -> Decimal | None:
-    if value is None or value == "" or isinstance(value, bool):
-        return None
-    try:
-        result = Decimal(str(value))
-    except InvalidOperation:
-        return None
-    return result if result.is_finite() else None
-
-
-def money(value: Any, currency: str) -> Money | None:
-    """Amounts arrive as floats or ints ("4500", "100.50"): shown to the øre, "4500.00"."""
-    amount = decimal(value)
-    return None if amount is None else Money(amount.quantize(_CENT), currency.upper())
-
-
 def number(amount: Decimal) -> int | float:
     """An amount as the page sends one: a JSON number, whole amounts as integers."""
-    amount = amount.quantize(_CENT)
+    amount = amount.quantize(CENT)
     return int(amount) if amount == amount.to_integral_value() else float(amount)
 
 
@@ -341,10 +324,6 @@ def _int(value: Any, default: int) -> int:
         return int(value) if value is not None and not isinstance(value, bool) else default
     except (TypeError, ValueError):
         return default
-
-
-def _str(value: Any) -> str | None:
-    return None if value is None else str(value)
 
 
 def _dict(value: Any) -> Record:

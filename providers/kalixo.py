@@ -49,6 +49,7 @@ from providers.model import (
 )
 from providers.redact import SECRETS, scrub
 from providers.settings import ProviderSettings
+from providers.values import as_str
 
 API = "/v1"
 PLACE = f"{API}/orders/place-order"
@@ -166,10 +167,10 @@ class Kalixo(BaseProvider):
             )
         message, code = f"HTTP {response.status}", None
         if isinstance(body, dict) and enveloped:
-            code = _str(body.get("statusCode"))
+            code = as_str(body.get("statusCode"))
             raw = body.get("message")
-            text = "; ".join(map(str, raw)) if isinstance(raw, list) else _str(raw)
-            detail = _str(body.get("error"))
+            text = "; ".join(map(str, raw)) if isinstance(raw, list) else as_str(raw)
+            detail = as_str(body.get("error"))
             phrase = _phrase(response.status)
             parts = [p for p in (text, detail) if p and p != phrase] or [text or phrase]
             message = ": ".join(dict.fromkeys(p for p in parts if p))
@@ -197,7 +198,7 @@ class Kalixo(BaseProvider):
         if not (key.isascii() and key.isdigit()):
             return None  # Kalixo ids are numbers: nothing else can name an order
         record = await self.retrieve({"id": key})
-        if record is None or _str(record.get("orderId")) != key:
+        if record is None or as_str(record.get("orderId")) != key:
             return None
         return self.order(record)
 
@@ -279,9 +280,9 @@ class Kalixo(BaseProvider):
             provider=self.name,
             key=key,
             number=key,
-            external_reference=_str(r.get("externalOrderCode")) or reference,
+            external_reference=as_str(r.get("externalOrderCode")) or reference,
             status=status,
-            provider_status=_str(raw_status),
+            provider_status=as_str(raw_status),
             currency=cur,
             total=Money.of(sum(totals, Decimal(0)), cur) if len(totals) == len(items) else None,
             items=items,
@@ -299,9 +300,9 @@ class Kalixo(BaseProvider):
             provider=self.name,
             key=f"{order_key}/{index}",
             order_key=order_key,
-            sku=_str(p.get("sku")),
-            product_id=_str(p.get("productId")),
-            name=_str(p.get("name")),
+            sku=as_str(p.get("sku")),
+            product_id=as_str(p.get("productId")),
+            name=as_str(p.get("name")),
             quantity=quantity,
             unit_price=Money.of(unit, currency),
             total=None if unit is None else Money.of(unit * quantity, currency),
@@ -320,7 +321,7 @@ def _codes(pins: Any) -> list[DigitalCode]:
     for entry in _list(pins):
         if isinstance(entry, dict):
             value = next((entry[k] for k in ("PIN", "pin", "code") if entry.get(k)), None)
-            serial = _str(entry.get("serial") or entry.get("serialNumber"))
+            serial = as_str(entry.get("serial") or entry.get("serialNumber"))
         else:
             value, serial = entry, None
         if value is not None and value != "":
@@ -378,7 +379,3 @@ def _int(value: Any) -> int | None:
         return int(value) if value is not None and not isinstance(value, bool) else None
     except (TypeError, ValueError):
         return None
-
-
-def _str(value: Any) -> str | None:
-    return None if value is None else str(value)

@@ -63,6 +63,7 @@ from providers.model import (
     RepaymentSchedule,
 )
 from providers.settings import ProviderSettings, SettingsError
+from providers.values import decimal
 
 T = TypeVar("T")
 API = "/open/op"
@@ -161,7 +162,7 @@ class LipaLater(BaseProvider):
             raise BadResponse(
                 self.name.value, "token answer without accessToken", request_id=response.request_id
             )
-        seconds = m.decimal(data.get("expiresSeconds"))
+        seconds = decimal(data.get("expiresSeconds"))
         return TokenCache.expiring_in(str(data["accessToken"]), float(seconds or 300))
 
     async def _call(

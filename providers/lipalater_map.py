@@ -11,13 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime, tzinfo
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from providers.model import (
     CreditStatus,
     Customer,
-    Money,
     Order,
     OrderItem,
     OrderStatus,
@@ -27,10 +26,10 @@ from providers.model import (
     RepaymentSchedule,
     map_enum,
 )
+from providers.values import decimal, money
 
 Record = dict[str, Any]
 PROVIDER = ProviderName.LIPALATER
-CENT = Decimal("0.01")
 
 # orderStatusEnum. CONFIRMED: the merchant chose a plan and the credit application runs;
 # COMPLETED: the customer accepted the contract; CLOSED: the customer rejected it.
@@ -98,27 +97,6 @@ def currency_code(value: Any) -> str | None:
         return None
     code = value.strip().upper()
     return "KES" if code == "KSH" else code
-
-
-def decimal(value: Any) -> Decimal | None:
-    """A number or numeric string as a Decimal; junk and blanks are None, never an error."""
-    if value is None or isinstance(value, bool) or value == "":
-        return None
-    try:
-        number = Decimal(str(value).strip())
-    except InvalidOperation:
-        return None
-    return number if number.is_finite() else None
-
-
-def money(value: Any, currency: str) -> Money | None:
-    number = decimal(value)
-    if number is None:
-        return None
-    try:
-        return Money(number.quantize(CENT), currency)
-    except InvalidOperation:  # more digits than a Decimal context holds: not an amount
-        return None
 
 
 def integer(value: Any) -> int | None:

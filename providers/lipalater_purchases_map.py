@@ -9,10 +9,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from providers.model import Customer, Money, Order, OrderItem, OrderStatus, ProviderName, map_enum
+from providers.values import as_str, money
 
 NAME = ProviderName.LIPALATER_PURCHASES
 Record = dict[str, Any]
@@ -75,29 +76,18 @@ def parse_order_key(key: str) -> tuple[str, list[str]] | None:
 # -- payload -> domain -----------------------------------------------------------------
 
 
-def money(value: Any, currency: str) -> Money | None:
-    """An amount as answered (50000.0) in major units, with two decimals."""
-    if value is None or value == "" or isinstance(value, bool):
-        return None
-    try:
-        amount = Decimal(str(value)).quantize(Decimal("0.01"))
-    except InvalidOperation:
-        return None
-    return Money(amount, currency)
-
-
 def item(r: Record, key_of_order: str, currency: str) -> OrderItem:
     value = money(r.get("item_value"), currency)
-    facility = _str(r.get("facility_status"))
+    facility = as_str(r.get("facility_status"))
     return OrderItem(
         provider=NAME,
         key=str(r["id"]),
         order_key=key_of_order,
-        sku=_str(r.get("item_code")),
+        sku=as_str(r.get("item_code")),
         # The page has no item name; its short description is what names the item.
-        name=_str(r.get("item_description")),
-        brand=_str(r.get("item_brand")),
-        description=_str(r.get("item_description")),
+        name=as_str(r.get("item_description")),
+        brand=as_str(r.get("item_brand")),
+        description=as_str(r.get("item_description")),
         quantity=1,  # one purchase is one financed item
         unit_price=value,
         total=value,
@@ -179,7 +169,7 @@ def problem(body: Any) -> tuple[str | None, str | None, list[str] | None]:
     if not isinstance(body, dict):
         return None, None, None
     type_ = body.get("type")
-    code = str(type_).rstrip("/").rsplit("/", 1)[-1] if type_ else _str(body.get("error"))
+    code = str(type_).rstrip("/").rsplit("/", 1)[-1] if type_ else as_str(body.get("error"))
     detail = body.get("detail")
     if detail in (None, ""):
         detail = body.get("details")
@@ -194,7 +184,7 @@ def problem(body: Any) -> tuple[str | None, str | None, list[str] | None]:
     elif detail not in (None, ""):
         message = str(detail)
     else:
-        message = _str(body.get("error_description") or body.get("title") or body.get("message"))
+        message = as_str(body.get("error_description") or body.get("title") or body.get("message"))
     return message, code, field
 
 
@@ -216,10 +206,6 @@ def input_field(field: list[str] | None, lines: Sequence[int]) -> list[str] | No
 
 def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
-
-
-def _str(value: Any) -> str | None:
-    return None if value is None else str(value)
 
 
 def _datetime(value: Any) -> datetime | None:

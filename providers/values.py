@@ -1,0 +1,40 @@
+"""Reading provider values leniently: a blank, junk or non-finite value is None, never an error.
+
+Every connector reads numbers, amounts and texts out of payloads whose types drift from their
+pages (numbers as strings, "" placeholders); these are the one set of readers they share.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from providers.model import Money
+
+CENT = Decimal("0.01")
+
+
+def as_str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def decimal(value: Any) -> Decimal | None:
+    """A number or numeric string as a Decimal."""
+    if value is None or isinstance(value, bool) or value == "":
+        return None
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        return None
+    return number if number.is_finite() else None
+
+
+def money(value: Any, currency: str) -> Money | None:
+    """An amount in major units, shown to the cent ("4500" -> 4500.00)."""
+    number = decimal(value)
+    if number is None:
+        return None
+    try:
+        return Money(number.quantize(CENT), currency.upper())
+    except InvalidOperation:  # more digits than a Decimal context holds: not an amount
+        return None
