@@ -65,3 +65,17 @@ async def start(
     return RunningSandbox(
         name, app, runner, f"http://{host}:{bound_port}", dict(module.CREDENTIALS)
     )
+
+
+async def start_all(
+    names: tuple[str, ...] = SANDBOX_NAMES, *, host: str = "127.0.0.1", latency_s: float = 0.0
+) -> list[RunningSandbox]:
+    """The named sandboxes that exist, each on its own port with its own fault knobs."""
+    running = []
+    for name in names:
+        try:
+            load(name)
+        except ModuleNotFoundError:
+            continue  # a provider whose sandbox is not written yet is simply not served
+        running.append(await start(name, host=host, faults=Faults(latency_s=latency_s)))
+    return running

@@ -16,7 +16,6 @@ import sys
 from typing import Any
 
 from providers import sandbox
-from providers.sandbox.faults import Faults
 
 
 def static_settings(name: str, module: Any) -> dict[str, str]:
@@ -30,19 +29,8 @@ def static_settings(name: str, module: Any) -> dict[str, str]:
     return settings
 
 
-async def start_all(latency_s: float, host: str = "127.0.0.1") -> list[sandbox.RunningSandbox]:
-    running = []
-    for name in sandbox.SANDBOX_NAMES:
-        try:
-            sandbox.load(name)
-        except ModuleNotFoundError:
-            continue
-        running.append(await sandbox.start(name, host=host, faults=Faults(latency_s=latency_s)))
-    return running
-
-
 async def _main(latency_ms: float) -> None:
-    running = await start_all(latency_ms / 1000)
+    running = await sandbox.start_all(latency_s=latency_ms / 1000)
     described = {
         s.name: {"base_url": s.base_url, "settings": static_settings(s.name, sandbox.load(s.name))}
         for s in running
