@@ -19,9 +19,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, fields
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any
 
+import orjson
 from graphql import (
     FieldNode,
     FragmentDefinitionNode,
@@ -49,6 +50,7 @@ from graph.admission import CostBudget
 from graph.errors import BadUserInput, QueryTooComplex
 
 DEFAULT_PAGE = 20  # what a connection returns without ``first`` (resolvers/common.py)
+MEMO_SIZE = 1024  # documents (and operation + variables) whose checks are remembered
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,14 @@ def too_complex(message: str, limit_name: str, limit: int, **found: int) -> Quer
     return QueryTooComplex(
         f"{message} ({limit_name} = {limit})", limit=limit_name, maximum=limit, **found
     )
+
+
+@lru_cache(maxsize=MEMO_SIZE)
+def lexically_checked(query: str, limits: Limits) -> bool:
+    """:func:`lexical_check`, remembered for documents that pass (clients resend the same few);
+    a refused document is checked again each time, as it is not remembered."""
+    lexical_check(query, limits)
+    return True
 
 
 def lexical_check(query: str, limits: Limits) -> None:
@@ -272,15 +282,22 @@ def enforce(found: Measure, limits: Limits) -> None:
 class QueryLimits(SchemaExtension):
     """Refuses a document over the configured limits before anything is resolved."""
 
-    def __init__(self, limits: Limits, budget: CostBudget | None = None) -> None:
+    def __init__(
+        self,
+        limits: Limits,
+        budget: CostBudget | None = None,
+        measured: dict[tuple[str, str | None, bytes], Measure] | None = None,
+    ) -> None:
         self.limits = limits
         self.budget = budget
+        # The measure of (document, operation, variables) already seen; shared by the requests.
+        self.measured = {} if measured is None else measured
         self.cost = 0
 
     def on_parse(self) -> Iterator[None]:
         query = self.execution_context.query
         if query and self.execution_context.graphql_document is None:
-            lexical_check(query, self.limits)
+            lexically_checked(query, self.limits)
         yield
 
     def on_validate(self) -> Iterator[None]:
@@ -292,12 +309,26 @@ class QueryLimits(SchemaExtension):
         operation = get_operation_ast(document, ctx.operation_name)
         if operation is None:
             return
-        fragments = {
-            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
-        }
-        schema = ctx.schema._schema
-        found = measure(schema, operation, fragments, ctx.variables or {}, self.limits)
-        enforce(found, self.limits)
+        key = None
+        if ctx.query is not None:
+            variables = (
+                orjson.dumps(ctx.variables, option=orjson.OPT_SORT_KEYS) if ctx.variables else b""
+            )
+            key = (ctx.query, ctx.operation_name, variables)
+        found = self.measured.get(key) if key is not None else None
+        if found is None:
+            fragments = {
+                d.name.value: d
+                for d in document.definitions
+                if isinstance(d, FragmentDefinitionNode)
+            }
+            schema = ctx.schema._schema
+            found = measure(schema, operation, fragments, ctx.variables or {}, self.limits)
+            enforce(found, self.limits)
+            if key is not None:
+                if len(self.measured) >= MEMO_SIZE:
+                    self.measured.pop(next(iter(self.measured)))  # the oldest
+                self.measured[key] = found
         self.cost = found.cost
 
     async def on_execute(self) -> AsyncIterator[None]:
@@ -310,4 +341,4 @@ class QueryLimits(SchemaExtension):
     @classmethod
     def factory(cls, limits: Limits, budget: CostBudget | None = None) -> partial[QueryLimits]:
         """A per-request extension factory (strawberry builds a fresh one per operation)."""
-        return partial(cls, limits, budget)
+        return partial(cls, limits, budget, {})

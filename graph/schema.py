@@ -16,6 +16,7 @@ from strawberry.types import ExecutionContext
 
 from graph.admission import CostBudget
 from graph.errors import extensions_for
+from graph.execution import GatewayExecutor
 from graph.limits import Limits, QueryLimits
 from graph.types.address import CustomerAddress
 from graph.types.order import Order, OrderItem
@@ -74,6 +75,7 @@ def build_schema(
         mutation=Mutation,
         types=[Order, OrderItem, CancellationPlan, CustomerAddress],
         extensions=[*own, *extensions],
+        execution_context_class=GatewayExecutor,
         config=StrawberryConfig(
             disable_field_suggestions=production,
             batching_config={"max_operations": limits.batch_limit} if limits.batching else None,

@@ -123,6 +123,22 @@ async def test_hostile_documents_are_refused_before_any_upstream_call(
     no_upstream_calls(gateway)
 
 
+async def test_remembered_checks_still_see_each_requests_variables(gateway: Gateway) -> None:
+    """Limit checks are remembered per (document, operation, variables): a document that passed
+    with small variables is still refused with large ones, and a refused one stays refused."""
+    document = "query($n: Int) { cancellationPlans(first: $n) { totalCount } }"
+    for n, codes in [
+        (5, []),
+        (1_000_000_000, ["BAD_USER_INPUT"]),
+        (5, []),
+        (10**9, ["BAD_USER_INPUT"]),
+    ]:
+        assert (await gateway.query(document, {"n": n})).codes == codes, n
+    for _ in range(2):
+        assert (await gateway.query(COSTLY)).codes == ["QUERY_TOO_COMPLEX"]
+        assert (await gateway.query(deep_fragments(8))).codes == ["QUERY_TOO_COMPLEX"]
+
+
 async def test_limit_errors_name_the_limit_and_its_value(gateway: Gateway) -> None:
     answer = await gateway.query(deep_fragments(8))
     assert answer.errors[0]["extensions"] == {

@@ -1,0 +1,275 @@
+"""The executor: graphql-core's, with a short path for plain fields.
+
+Most of what a client asks for is a plain attribute of an object the resolvers already built
+(``Order.number``, ``Money.amount``, every field of 200 listed orders). graphql-core executes
+each one like a field with a resolver: it builds a ``GraphQLResolveInfo``, calls strawberry's
+wrapper, which calls ``getattr``, and walks ``complete_value``. Measured, that is most of the
+CPU of a list query (README "Benchmark").
+
+A *plain* field here is one strawberry resolves with its default resolver (``_is_default``: no
+resolver function, no arguments, no permission classes or field extensions) whose type is a
+scalar or an enum, or an object type with no ``is_type_of`` check. Plain fields are read with
+one ``getattr`` and, for leaves, the type's own ``coerce_output_value``; anything else, and any
+plain field whose value is not simply fine (an exception, a null where the type says non-null, a
+value the scalar refuses), takes graphql-core's own path, which then builds exactly the errors it
+always would. Schema extensions that wrap resolvers (``resolve`` hooks) turn the short path off.
+"""
+
+from __future__ import annotations
+
+import enum
+import weakref
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from operator import attrgetter
+from typing import Any
+
+from graphql import (
+    GraphQLEnumType,
+    GraphQLField,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLScalarType,
+    Undefined,
+)
+from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
+from graphql.pyutils import Path
+from graphql.pyutils.gather_with_cancel import gather_with_cancel
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.schema.schema_converter import GraphQLCoreConverter
+
+_DEFINITION = GraphQLCoreConverter.DEFINITION_BACKREF
+
+
+@dataclass(frozen=True, slots=True)
+class PlainField:
+    """How to read one plain field: its attribute, and its leaf coercion or object type."""
+
+    read: Callable[[Any], Any]
+    non_null: bool
+    coerce: Callable[[Any], Any] | None  # a scalar's or enum's; None for an object type
+    object_type: GraphQLObjectType | None
+
+
+@dataclass(slots=True)
+class Entry:
+    """One response key of a selection set, as one request executes it."""
+
+    response_name: str
+    field_details_list: FieldDetailsList
+    plain: PlainField | None
+    # A plain object field's own selection, collected on first use; () when it defers.
+    selection: tuple[Entry, ...] | None = None
+
+
+# Per object type of a schema, per field name: its PlainField, or None (graphql-core's path).
+_PLAIN: weakref.WeakKeyDictionary[GraphQLObjectType, dict[str, PlainField | None]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def plain_field(parent_type: GraphQLObjectType, name: str) -> PlainField | None:
+    fields = _PLAIN.get(parent_type)
+    if fields is None:
+        fields = _PLAIN[parent_type] = {}
+    if name not in fields:
+        fields[name] = _plain_field(parent_type.fields.get(name))
+    return fields[name]
+
+
+def _plain_field(field: GraphQLField | None) -> PlainField | None:
+    if field is None or field.args or not getattr(field.resolve, "_is_default", False):
+        return None
+    definition = (field.extensions or {}).get(_DEFINITION)
+    name = getattr(definition, "python_name", None)
+    if not isinstance(name, str):
+        return None
+    of_type, non_null = field.type, isinstance(field.type, GraphQLNonNull)
+    if isinstance(of_type, GraphQLNonNull):
+        of_type = of_type.of_type
+    if isinstance(of_type, GraphQLEnumType):
+        return PlainField(attrgetter(name), non_null, _enum_coercion(of_type), None)
+    if isinstance(of_type, GraphQLScalarType):
+        return PlainField(attrgetter(name), non_null, of_type.coerce_output_value, None)
+    if isinstance(of_type, GraphQLObjectType) and of_type.is_type_of is None:
+        return PlainField(attrgetter(name), non_null, None, of_type)
+    return None
+
+
+def _enum_coercion(enum_type: GraphQLEnumType) -> Callable[[Any], Any]:
+    """The enum's own coercion with its answers for Python enum members looked up, not
+    searched (strawberry's compares the member with each value in turn)."""
+    names: dict[Any, str] = {}
+    wrapped = getattr(enum_type, "wrapped_cls", None)
+    if isinstance(wrapped, type) and issubclass(wrapped, enum.Enum):
+        for member in wrapped:
+            names[member] = enum_type.coerce_output_value(member)
+    slow = enum_type.coerce_output_value
+
+    def coerce(value: Any) -> Any:
+        try:
+            return names[value]
+        except (KeyError, TypeError):
+            return slow(value)
+
+    return coerce
+
+
+class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
+    """``execute_fields`` with the short path for plain fields; the rest is graphql-core's."""
+
+    _short_path: bool | None = None
+    _entries: dict[int, tuple[GroupedFieldSet, tuple[Entry, ...]]] | None = None
+
+    def short_path(self) -> bool:
+        if self._short_path is None:
+            manager = self.middleware_manager
+            self._short_path = manager is None or manager.get_field_resolver(_probe) is _probe
+        return self._short_path
+
+    def entries(
+        self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet
+    ) -> tuple[Entry, ...]:
+        """The selection's entries, made once per request (graphql-core collects a selection
+        set once per request too, so the same dict comes back for every object of a list)."""
+        if self._entries is None:
+            self._entries = {}
+        # Keyed by identity, holding the dict so that its id cannot be reused meanwhile.
+        cached = self._entries.get(id(grouped_field_set))
+        if cached is not None:
+            return cached[1]
+        entries = tuple(
+            Entry(
+                response_name,
+                details,
+                plain_field(parent_type, details[0].node.name.value),
+            )
+            for response_name, details in grouped_field_set.items()
+        )
+        self._entries[id(grouped_field_set)] = (grouped_field_set, entries)
+        return entries
+
+    def execute_fields(
+        self,
+        parent_type: GraphQLObjectType,
+        source_value: Any,
+        path: Path | None,
+        grouped_field_set: GroupedFieldSet,
+        position_context: Any,
+    ) -> Any:
+        if not self.short_path():
+            return super().execute_fields(
+                parent_type, source_value, path, grouped_field_set, position_context
+            )
+        entries = self.entries(parent_type, grouped_field_set)
+        return self.execute_entries(parent_type, source_value, path, entries, position_context)
+
+    def execute_entries(
+        self,
+        parent_type: GraphQLObjectType,
+        source_value: Any,
+        path: Path | None,
+        entries: tuple[Entry, ...],
+        position_context: Any,
+    ) -> Any:
+        results: dict[str, Any] = {}
+        is_awaitable = self.is_awaitable
+        awaitable_fields: list[str] = []
+        try:
+            for entry in entries:
+                response_name, plain = entry.response_name, entry.plain
+                if plain is not None:
+                    try:
+                        value = plain.read(source_value)
+                    except Exception:  # noqa: BLE001 - graphql-core's path reports it
+                        value = Undefined
+                    if value is None:
+                        if not plain.non_null:
+                            results[response_name] = None
+                            continue
+                    elif value is not Undefined:
+                        if plain.coerce is not None:
+                            try:
+                                coerced = plain.coerce(value)
+                            except Exception:  # noqa: BLE001 - as above
+                                coerced = None
+                            if coerced is not None and coerced is not Undefined:
+                                results[response_name] = coerced
+                                continue
+                        else:
+                            result = self.complete_plain_object(
+                                entry, Path(path, response_name, parent_type.name), value,
+                                position_context,
+                            )  # fmt: skip
+                            results[response_name] = result
+                            if is_awaitable(result):
+                                awaitable_fields.append(response_name)
+                            continue
+                # graphql-core's path, exactly as its own execute_fields takes it.
+                result = self.execute_field(
+                    parent_type,
+                    source_value,
+                    entry.field_details_list,
+                    Path(path, response_name, parent_type.name),
+                    position_context,
+                )
+                if result is not Undefined:
+                    results[response_name] = result
+                    if is_awaitable(result):
+                        awaitable_fields.append(response_name)
+        except Exception:
+            if awaitable_fields:
+                self.settle_in_background([results[field] for field in awaitable_fields])
+            raise
+        if not awaitable_fields:
+            return results
+        return self._gather(results, awaitable_fields)
+
+    def complete_plain_object(
+        self, entry: Entry, path: Path, value: Any, position_context: Any
+    ) -> Any:
+        """``complete_value`` for an object needing no type check, errors handled alike."""
+        plain = entry.plain
+        assert plain is not None
+        assert plain.object_type is not None
+        object_type, details = plain.object_type, entry.field_details_list
+        field_type = GraphQLNonNull(object_type) if plain.non_null else object_type
+        try:
+            if entry.selection is None:
+                grouped, defer_usages, _ = self.collect_subfields(object_type, details)
+                entry.selection = () if defer_usages else self.entries(object_type, grouped)
+            if entry.selection:
+                completed = self.execute_entries(
+                    object_type, value, path, entry.selection, position_context
+                )
+            else:
+                completed = self.collect_and_execute_subfields(
+                    object_type, details, path, value, position_context
+                )
+        except Exception as raw_error:  # noqa: BLE001 - handled as execute_field does
+            self.handle_field_error(raw_error, field_type, details, path)
+            return None
+        if not self.is_awaitable(completed):
+            return completed
+
+        async def await_completed(completed: Awaitable[Any]) -> Any:
+            try:
+                return await completed
+            except Exception as raw_error:  # noqa: BLE001 - as above
+                self.handle_field_error(raw_error, field_type, details, path)
+                return None
+
+        return await_completed(completed)
+
+    async def _gather(self, results: dict[str, Any], awaitable_fields: list[str]) -> dict[str, Any]:
+        if len(awaitable_fields) == 1:
+            field = awaitable_fields[0]
+            results[field] = await results[field]
+            return results
+        awaited = await gather_with_cancel(*(results[field] for field in awaitable_fields))
+        results.update(zip(awaitable_fields, awaited, strict=True))
+        return results
+
+
+def _probe(*_args: Any, **_kwargs: Any) -> None:
+    """A resolver that only a wrapping middleware would replace."""
