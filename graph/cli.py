@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 import uvicorn
 
-from graph import graphiql, logs, workers
+from graph import graphiql, heap, logs, workers
 from graph.app import create_app
 from graph.apq import PersistedQueries
 from graph.config import DEV_KEY, ENV_VAR, Config, ConfigError
@@ -28,6 +28,7 @@ async def _serve(args: argparse.Namespace) -> None:
     host = args.host or config.server.host
     port = args.port if args.port is not None else config.server.port
     app = create_app(config)
+    heap.settle()
     server = uvicorn.Server(
         uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False)
     )

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 
 from starlette.applications import Starlette
 
-from graph import logs
+from graph import heap, logs
 from graph.app import create_app
 from graph.config import ENV_VAR, Config, embedded
 from graph.embedded import start_sandboxes
@@ -35,11 +35,14 @@ def app_from_env() -> Starlette:
     given = os.environ.get(EMBEDDED_ENV)
     if given:
         sandboxes = {name: (url, creds) for name, (url, creds) in json.loads(given).items()}
-        return create_app(embedded(sandboxes))
-    config = Config.from_env()
-    if config is None:
-        raise RuntimeError(f"workers need {ENV_VAR} or {EMBEDDED_ENV} in the environment")
-    return create_app(config)
+        app = create_app(embedded(sandboxes))
+    else:
+        config = Config.from_env()
+        if config is None:
+            raise RuntimeError(f"workers need {ENV_VAR} or {EMBEDDED_ENV} in the environment")
+        app = create_app(config)
+    heap.settle()
+    return app
 
 
 @contextmanager
