@@ -22,7 +22,7 @@ import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from operator import attrgetter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from graphql import (
     GraphQLEnumType,
@@ -38,6 +38,10 @@ from graphql.pyutils import Path
 from graphql.pyutils.gather_with_cancel import gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.types.field import StrawberryField
+
+if TYPE_CHECKING:
+    from strawberry import Schema
 
 _DEFINITION = GraphQLCoreConverter.DEFINITION_BACKREF
 
@@ -298,6 +302,61 @@ def weak_helpers(executor: GatewayExecutor) -> GraphQLResolveInfoHelpers:
         gather=lambda values: alive().gather_async_work(values),
         track=lambda values: alive().track_async_work(values),
     )
+
+
+def direct_resolvers(schema: Schema) -> int:
+    """Call the resolvers of argument-less fields directly; returns how many.
+
+    strawberry wraps every resolver in a function that builds its ``Info``, converts the
+    arguments, runs the field's extensions (permission classes are one) through a chain of
+    partials and, for an ``async`` resolver, awaits it in a coroutine of its own. For a field
+    with no arguments, no field extensions and no exception handlers all of that reduces to
+    calling the resolver with the source and an ``Info``, which is what the direct resolver
+    does; graphql-core then awaits what it returns as before. Schema extensions that wrap
+    resolvers (``resolve`` hooks) wrap the direct ones as they wrapped strawberry's.
+    """
+    if schema.schema_converter._exception_handler_specs:
+        return 0
+    info_class = schema.config.info_class
+    count = 0
+    for named in schema._schema.type_map.values():
+        if not isinstance(named, GraphQLObjectType) or named.name.startswith("__"):
+            continue
+        for field in named.fields.values():
+            definition = (field.extensions or {}).get(_DEFINITION)
+            direct = _direct_resolver(definition, info_class)
+            if direct is not None:
+                field.resolve = direct
+                count += 1
+    return count
+
+
+def _direct_resolver(definition: Any, info_class: type[Any]) -> Callable[..., Any] | None:
+    if not isinstance(definition, StrawberryField):
+        return None
+    resolver = definition.base_resolver
+    if (
+        resolver is None
+        or definition.arguments
+        or definition.extensions
+        or definition.is_subscription
+        or resolver.parent_parameter is not None
+        or resolver.root_parameter is not None
+        or not callable(resolver.wrapped_func)
+    ):
+        return None
+    function: Callable[..., Any] = resolver.wrapped_func
+    takes_self = resolver.self_parameter is not None
+    info_parameter = resolver.info_parameter
+    info_name = None if info_parameter is None else info_parameter.name
+
+    def resolve(source: Any, info: Any, **_arguments: Any) -> Any:
+        args = (source,) if takes_self else ()
+        if info_name is None:
+            return function(*args)
+        return function(*args, **{info_name: info_class(_raw_info=info, _field=definition)})
+
+    return resolve
 
 
 def _probe(*_args: Any, **_kwargs: Any) -> None:

@@ -16,7 +16,7 @@ from strawberry.types import ExecutionContext
 
 from graph.admission import CostBudget
 from graph.errors import extensions_for
-from graph.execution import GatewayExecutor
+from graph.execution import GatewayExecutor, direct_resolvers
 from graph.limits import Limits, QueryLimits
 from graph.types.address import CustomerAddress
 from graph.types.order import Order, OrderItem
@@ -70,7 +70,7 @@ def build_schema(
     own: list[Any] = [QueryLimits.factory(limits, budget), ParserCache, ValidationCache]
     if production:
         own.append(partial(AddValidationRules, [NoSchemaIntrospectionCustomRule]))
-    return Schema(
+    schema = Schema(
         query=Query,
         mutation=Mutation,
         types=[Order, OrderItem, CancellationPlan, CustomerAddress],
@@ -81,6 +81,8 @@ def build_schema(
             batching_config={"max_operations": limits.batch_limit} if limits.batching else None,
         ),
     )
+    direct_resolvers(schema)
+    return schema
 
 
 def sdl() -> str:

@@ -21,7 +21,7 @@ import strawberry
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-from graph.execution import GatewayExecutor
+from graph.execution import GatewayExecutor, direct_resolvers
 from tests.harness import Gateway
 
 
@@ -57,6 +57,19 @@ class Node:
     @strawberry.field
     async def later(self) -> Leaf:
         return self.leaf
+
+    @strawberry.field
+    def where(self, info: strawberry.Info) -> str:
+        """A direct resolver that reads its Info."""
+        return f"{info.field_name} at {info.path.as_list()} of {info.python_name}"
+
+    @strawberry.field
+    async def failing(self, info: strawberry.Info) -> str | None:
+        raise ValueError(f"failed at {info.path.as_list()}")
+
+    @strawberry.field
+    def refused(self) -> int:
+        return "not a number"  # type: ignore[return-value]
 
     broken: str = ""
 
@@ -122,6 +135,7 @@ GATEWAY = strawberry.Schema(query=Query, execution_context_class=GatewayExecutor
 WRAPPED = strawberry.Schema(
     query=Query, execution_context_class=GatewayExecutor, extensions=[Wrapping]
 )
+DIRECT = {name: direct_resolvers(schema) for name, schema in [("gw", GATEWAY), ("wr", WRAPPED)]}
 
 DOCUMENTS = {
     "plain fields": "{ nodes { id count ratio label colour leaf { name colour maybe } } }",
@@ -143,6 +157,7 @@ DOCUMENTS = {
     "lists and optionals": "{ nodes { optionalLeaf { name } leaves { name maybe colour } } }",
     "resolvers and arguments": "{ nodes { doubled triple: doubled(by: 3) later { name } } }",
     "mixed": "{ first { id later { name colour } leaf { name } doubled } nodes { label } }",
+    "direct resolvers": "{ nodes { w: where failing later { name } } again: nodes { refused } }",
 }
 
 
@@ -177,6 +192,13 @@ async def test_the_cases_are_real() -> None:
     ]  # fmt: skip
     assert found["plain fields"]["data"]["nodes"][0]["colour"] == "RED"
     assert found["resolvers and arguments"]["data"]["nodes"][1]["triple"] == 3
+    direct = found["direct resolvers"]
+    assert direct["data"]["nodes"][0]["w"] == "where at ['nodes', 0, 'w'] of where"
+    assert "failed at ['nodes', 0, 'failing']" in [e["message"] for e in direct["errors"]]
+    assert direct["data"]["again"][0] is None  # refused is non-null: its error nulls the node
+    # Query.nodes and Query.first, Node.later, where, failing and refused: doubled has an
+    # argument, and every other field is plain.
+    assert DIRECT == {"gw": 6, "wr": 6}
 
 
 class Counting(GatewayExecutor):
