@@ -125,6 +125,10 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
 
     _short_path: bool | None = None
     _entries: dict[int, tuple[GroupedFieldSet, tuple[Entry, ...]]] | None = None
+    _subselections: (
+        dict[tuple[GraphQLObjectType, int], tuple[FieldDetailsList, tuple[Entry, ...] | None]]
+        | None
+    ) = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -157,6 +161,39 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
         )
         self._entries[id(grouped_field_set)] = (grouped_field_set, entries)
         return entries
+
+    def subselection(
+        self, object_type: GraphQLObjectType, details: FieldDetailsList
+    ) -> tuple[Entry, ...] | None:
+        """The entries of an object field's selection, or None when it defers (which only
+        graphql-core's path handles); made once per request and field."""
+        if self._subselections is None:
+            self._subselections = {}
+        key = (object_type, id(details))
+        cached = self._subselections.get(key)
+        if cached is None:
+            grouped, defer_usages, _ = self.collect_subfields(object_type, details)
+            entries = None if defer_usages else self.entries(object_type, grouped)
+            cached = self._subselections[key] = (details, entries)
+        return cached[1]
+
+    def collect_and_execute_subfields(
+        self,
+        return_type: GraphQLObjectType,
+        field_details_list: FieldDetailsList,
+        path: Path,
+        result: Any,
+        position_context: Any,
+    ) -> Any:
+        """Every object a resolver returns (each order of a list, say) goes straight to its
+        selection's entries, not through graphql-core's three calls per object."""
+        if position_context is None and self.short_path():
+            entries = self.subselection(return_type, field_details_list)
+            if entries is not None:
+                return self.execute_entries(return_type, result, path, entries, None)
+        return super().collect_and_execute_subfields(
+            return_type, field_details_list, path, result, position_context
+        )
 
     def execute_fields(
         self,
@@ -245,8 +282,7 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
         field_type = GraphQLNonNull(object_type) if plain.non_null else object_type
         try:
             if entry.selection is None:
-                grouped, defer_usages, _ = self.collect_subfields(object_type, details)
-                entry.selection = () if defer_usages else self.entries(object_type, grouped)
+                entry.selection = self.subselection(object_type, details) or ()
             if entry.selection:
                 completed = self.execute_entries(
                     object_type, value, path, entry.selection, position_context

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from functools import lru_cache
 from typing import NamedTuple
 
 from graph.errors import BadUserInput
@@ -22,6 +23,7 @@ class GlobalId(NamedTuple):
     key: str
 
 
+@lru_cache(maxsize=1 << 16)  # the same orders are read again and again; ids are pure
 def encode(type_name: str, provider: ProviderName, key: str) -> str:
     raw = f"{type_name}:{provider.value}:{key}".encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")

@@ -321,15 +321,17 @@ class Akinon(BaseProvider):
 
     def _order(self, r: Record) -> Order:
         currency = str(r.get("currency") or self.settings.currency or "USD").upper()
-        self._currency_of[str(r["id"])] = currency
-        self._currency_of.move_to_end(str(r["id"]))
-        if len(self._currency_of) > _CURRENCY_MEMORY:
-            self._currency_of.popitem(last=False)
+        key = str(r["id"])
+        remembered = self._currency_of
+        remembered[key] = currency
+        remembered.move_to_end(key)
+        if len(remembered) > _CURRENCY_MEMORY:
+            remembered.popitem(last=False)
         total = Money.of(r.get("amount"), currency)
         refunded = Money.of(r.get("refund_amount"), currency)
         return Order(
             provider=self.name,
-            key=str(r["id"]),
+            key=key,
             number=str(r.get("number")),
             status=map_enum(STATUS, r.get("status"), OrderStatus.UNKNOWN),
             provider_status=as_str(r.get("status")),

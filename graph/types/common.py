@@ -61,10 +61,16 @@ class Edge(Generic[T]):
 
 @strawberry.type
 class Connection(Generic[T]):
-    edges: list[Edge[T]]
     nodes: list[T]
     page_info: PageInfo
     total_count: int
+    _offset: strawberry.Private[int]
+
+    @strawberry.field
+    def edges(self) -> list[Edge[T]]:
+        """Made when asked: a client reading ``nodes`` pays for no cursors."""
+        offset = self._offset
+        return [Edge(cursor=cursor_for(offset + i), node=n) for i, n in enumerate(self.nodes)]
 
 
 def cursor_for(offset: int) -> str:
@@ -86,15 +92,15 @@ def offset_after(cursor: str | None) -> int:
 
 
 def connection(nodes: list[T], page: model.Page[Any]) -> Connection[T]:
-    edges = [Edge(cursor=cursor_for(page.offset + i), node=n) for i, n in enumerate(nodes)]
+    last = page.offset + len(nodes) - 1
     return Connection(
-        edges=edges,
         nodes=nodes,
         page_info=PageInfo(
             has_next_page=page.has_next,
             has_previous_page=page.offset > 0,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
+            start_cursor=cursor_for(page.offset) if nodes else None,
+            end_cursor=cursor_for(last) if nodes else None,
         ),
         total_count=page.total_count,
+        _offset=page.offset,
     )
