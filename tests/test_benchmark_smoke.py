@@ -23,9 +23,12 @@ def test_w1_baseline_matches_gateway_and_load_runs() -> None:
         assert answers[0] == answers[1]
         assert answers[0][1] == 1
         assert answers[0][0]["data"]["orderByNumber"]["number"] == "45243493"
-        figures = run.cell(gateway, W1, 0.0, 2, argparse_like(requests=10, duration=3.0))
-        assert figures["requests"] == 10
-        assert figures["errors"] == 0
+        row = run.cell(targets, W1, 0.0, 2, argparse_like(requests=20, duration=3.0, rounds=2))
+        figures = row["gateway"]
+        assert figures["requests"] == 10  # each of the 2 rounds has half the requests
+        assert figures["errors"] == row["baseline"]["errors"] == 0
+        assert len(figures["round_p50s_ms"]) == 2
+        assert figures["p50_ms"] == min(figures["round_p50s_ms"])
         assert gateway.peak_rss_mb() > 0
         assert "| target |" in report.markdown(
             {
