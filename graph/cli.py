@@ -9,6 +9,7 @@ import sys
 from urllib.parse import quote
 
 import uvicorn
+from uvicorn.loops.auto import auto_loop_factory
 
 from graph import graphiql, heap, logs, workers
 from graph.app import create_app
@@ -114,7 +115,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.workers > 1:
             _serve_workers(args)
         else:
-            asyncio.run(_serve(args))
+            # uvicorn's own choice of loop (uvloop, from uvicorn[standard]), as ``uvicorn.run``
+            # makes it; plain ``asyncio.run`` would serve on the pure-Python loop.
+            with asyncio.Runner(loop_factory=auto_loop_factory()) as runner:
+                runner.run(_serve(args))
     except (ConfigError, SettingsError) as exc:
         print(f"commerce-graph: {exc}", file=sys.stderr)  # noqa: T201
         return 2
