@@ -95,10 +95,8 @@ class GraphQLView(GraphQL[Context, None]):
         production = gateway.config.server.production
         self.limits = gateway.config.server.limits
         super().__init__(
-            # observe.OperationName names each operation for its log lines and metrics.
-            build_schema(
-                production=production, limits=self.limits, extensions=[observe.OperationName]
-            ),
+            # observe.name_operation names each operation for its log lines and metrics.
+            build_schema(production=production, limits=self.limits, named=observe.name_operation),
             graphql_ide=None if production else "graphiql",
             **kwargs,
         )

@@ -1,6 +1,6 @@
 """Query limits: a document too long, too deep, too wide or too costly is refused before it runs.
 
-:class:`QueryLimits` is a schema extension with two checkpoints:
+Two checkpoints, run by graph/pipeline.py's schema extension:
 
 - before parsing, the document is lexed once: more than ``max_tokens`` tokens, or braces nested
   far beyond ``max_depth``, is refused without building an AST (a hostile document never
@@ -17,9 +17,9 @@ turns them off.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from functools import lru_cache, partial
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -44,13 +44,14 @@ from graphql import (
 )
 from graphql.language import Lexer
 from graphql.utilities import get_operation_ast
-from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionContext
 
-from graph.admission import CostBudget
 from graph.errors import BadUserInput, QueryTooComplex
 
 DEFAULT_PAGE = 20  # what a connection returns without ``first`` (resolvers/common.py)
-MEMO_SIZE = 1024  # documents (and operation + variables) whose checks are remembered
+# Documents (and operation + variables) whose checks are remembered; a passing document has at
+# most max_tokens tokens, and strawberry's own parser and validation caches keep 128 too.
+MEMO_SIZE = 128
 
 
 @dataclass(frozen=True)
@@ -279,66 +280,38 @@ def enforce(found: Measure, limits: Limits) -> None:
         )
 
 
-class QueryLimits(SchemaExtension):
-    """Refuses a document over the configured limits before anything is resolved."""
+class Measured:
+    """The measures of (document, operation, variables) already seen, oldest out first."""
 
-    def __init__(
-        self,
-        limits: Limits,
-        budget: CostBudget | None = None,
-        measured: dict[tuple[str, str | None, bytes], Measure] | None = None,
-    ) -> None:
-        self.limits = limits
-        self.budget = budget
-        # The measure of (document, operation, variables) already seen; shared by the requests.
-        self.measured = {} if measured is None else measured
-        self.cost = 0
+    def __init__(self, size: int = MEMO_SIZE) -> None:
+        self.size = size
+        self._found: dict[tuple[str, str | None, bytes], Measure] = {}
 
-    def on_parse(self) -> Iterator[None]:
-        query = self.execution_context.query
-        if query and self.execution_context.graphql_document is None:
-            lexically_checked(query, self.limits)
-        yield
-
-    def on_validate(self) -> Iterator[None]:
-        yield
-        ctx = self.execution_context
+    def checked(self, ctx: ExecutionContext, limits: Limits) -> Measure | None:
+        """The operation's measure, refused (raised) when over a limit; ``None`` when there is
+        nothing to measure (no document, validation errors, no such operation)."""
         document = ctx.graphql_document
         if ctx.pre_execution_errors or document is None:
-            return  # invalid documents (fragment cycles included) are answered by validation
-        operation = get_operation_ast(document, ctx.operation_name)
-        if operation is None:
-            return
+            return None  # invalid documents (fragment cycles included) are answered by validation
         key = None
         if ctx.query is not None:
             variables = (
                 orjson.dumps(ctx.variables, option=orjson.OPT_SORT_KEYS) if ctx.variables else b""
             )
             key = (ctx.query, ctx.operation_name, variables)
-        found = self.measured.get(key) if key is not None else None
-        if found is None:
-            fragments = {
-                d.name.value: d
-                for d in document.definitions
-                if isinstance(d, FragmentDefinitionNode)
-            }
-            schema = ctx.schema._schema
-            found = measure(schema, operation, fragments, ctx.variables or {}, self.limits)
-            enforce(found, self.limits)
-            if key is not None:
-                if len(self.measured) >= MEMO_SIZE:
-                    self.measured.pop(next(iter(self.measured)))  # the oldest
-                self.measured[key] = found
-        self.cost = found.cost
-
-    async def on_execute(self) -> AsyncIterator[None]:
-        if self.budget is None:
-            yield
-            return
-        async with self.budget.hold(self.cost):
-            yield
-
-    @classmethod
-    def factory(cls, limits: Limits, budget: CostBudget | None = None) -> partial[QueryLimits]:
-        """A per-request extension factory (strawberry builds a fresh one per operation)."""
-        return partial(cls, limits, budget, {})
+            found = self._found.get(key)
+            if found is not None:
+                return found
+        operation = get_operation_ast(document, ctx.operation_name)
+        if operation is None:
+            return None
+        fragments = {
+            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+        }
+        found = measure(ctx.schema._schema, operation, fragments, ctx.variables or {}, limits)
+        enforce(found, limits)
+        if key is not None:
+            if len(self._found) >= self.size:
+                self._found.pop(next(iter(self._found)))
+            self._found[key] = found
+        return found

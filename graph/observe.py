@@ -2,9 +2,10 @@
 
 :class:`Observe` wraps the ``/graphql`` endpoint (inside ``RequestId``, outside ``AuthGate``, so
 a refused key is counted too). What only GraphQL knows travels to it on the ASGI scope:
-:class:`OperationName` (a schema extension) writes the operation's name and type once the
-document is parsed, and :func:`record_result` the outcome of each result. Upstream calls made
-for the request are counted by :func:`note_upstream`, an observer of the shared client.
+:func:`name_operation` (called by the schema's extension, graph/pipeline.py) writes the
+operation's name and type once the document is parsed, and :func:`record_result` the outcome
+of each result. Upstream calls made for the request are counted by :func:`note_upstream`, an
+observer of the shared client.
 """
 
 from __future__ import annotations
@@ -12,17 +13,14 @@ from __future__ import annotations
 import contextvars
 import logging
 import time
-from collections.abc import Iterator
 from typing import Any
 
 from graphql import GraphQLError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from strawberry.extensions import SchemaExtension
-from strawberry.types import ExecutionResult
+from strawberry.types import ExecutionContext, ExecutionResult
 
 from graph.errors import extensions_for
 from graph.metrics import Metrics
-from providers.http import OPERATION
 
 log = logging.getLogger("commerce_graph.request")
 
@@ -38,28 +36,17 @@ def _observed(scope: Scope) -> dict[str, Any]:
     return found
 
 
-class OperationName(SchemaExtension):
-    """Names the operation for the request's log lines and metrics, once it is parsed."""
-
-    def on_validate(self) -> Iterator[None]:
-        # Parsed by now: a document that fails validation is still named in its log line.
-        ec = self.execution_context
-        request = getattr(ec.context, "request", None)
-        if request is not None and ec.graphql_document is not None:
-            observed = _observed(request.scope)
-            observed["operation"] = ec.operation_name
-            try:
-                observed["type"] = ec.operation_type.value
-            except RuntimeError:  # no such operation in the document
-                pass
-        yield
-
-    def on_execute(self) -> Iterator[None]:
-        token = OPERATION.set(self.execution_context.operation_name)
+def name_operation(ec: ExecutionContext) -> None:
+    """Names the operation for the request's log lines and metrics, once it is parsed (called
+    by graph/pipeline.py before validation: a document that fails it is still named)."""
+    request = getattr(ec.context, "request", None)
+    if request is not None and ec.graphql_document is not None:
+        observed = _observed(request.scope)
+        observed["operation"] = ec.operation_name
         try:
-            yield
-        finally:
-            OPERATION.reset(token)
+            observed["type"] = ec.operation_type.value
+        except RuntimeError:  # no such operation in the document
+            pass
 
 
 def record_name(scope: Scope, operation_name: str | None) -> None:

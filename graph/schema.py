@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
 from graphql.validation import NoSchemaIntrospectionCustomRule
-from strawberry.extensions import AddValidationRules, ParserCache, ValidationCache
+from strawberry.extensions import AddValidationRules
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from graph.admission import CostBudget
 from graph.errors import extensions_for
 from graph.execution import GatewayExecutor, direct_resolvers
-from graph.limits import Limits, QueryLimits
+from graph.limits import Limits
+from graph.pipeline import Named, OperationPipeline
 from graph.types.address import CustomerAddress
 from graph.types.order import Order, OrderItem
 from graph.types.plan import CancellationPlan
@@ -57,24 +57,21 @@ class Schema(strawberry.Schema):
 
 
 def build_schema(
-    *, production: bool = False, limits: Limits | None = None, extensions: Sequence[Any] = ()
+    *, production: bool = False, limits: Limits | None = None, named: Named | None = None
 ) -> Schema:
-    """The served schema; ``extensions`` are added after the gateway's own (the app's
-    operation naming for logs and metrics, say)."""
+    """The served schema; ``named`` is told each operation once it is parsed (the app's
+    naming for logs and metrics, graph/observe.py)."""
     limits = limits or Limits()
     # Factories, not instances: strawberry builds each extension afresh for every operation.
-    # Clients send the same few documents again and again: parse and validate each once (bounded
-    # LRU caches shared by all requests). After QueryLimits, whose lexical check sees the text
-    # first. Measured: tests/benchmarks (README "Benchmark").
     budget = CostBudget(limits.max_inflight_cost)
-    own: list[Any] = [QueryLimits.factory(limits, budget), ParserCache, ValidationCache]
+    extensions: list[Any] = [OperationPipeline.factory(limits, budget, named)]
     if production:
-        own.append(partial(AddValidationRules, [NoSchemaIntrospectionCustomRule]))
+        extensions.append(partial(AddValidationRules, [NoSchemaIntrospectionCustomRule]))
     schema = Schema(
         query=Query,
         mutation=Mutation,
         types=[Order, OrderItem, CancellationPlan, CustomerAddress],
-        extensions=[*own, *extensions],
+        extensions=extensions,
         execution_context_class=GatewayExecutor,
         config=StrawberryConfig(
             disable_field_suggestions=production,

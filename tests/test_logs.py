@@ -24,3 +24,16 @@ def test_a_line_keeps_extra_fields_and_drops_uvicorns_colour_copy() -> None:
     assert line["message"] == "Started server process [42]"
     assert line["provider"] == "akinon"
     assert "color_message" not in line
+
+
+def test_each_line_has_its_own_seconds_timestamp() -> None:
+    """The formatter formats the time once a second: lines a second apart still differ."""
+    formatter = JsonFormatter()
+    stamps = []
+    for created in (1_700_000_000.1, 1_700_000_000.9, 1_700_000_001.2):
+        record = logging.makeLogRecord({"msg": "x", "levelname": "INFO", "created": created})
+        stamps.append(json.loads(formatter.format(record))["time"])
+    expected = [formatter.formatTime(logging.makeLogRecord({"created": c}), "%Y-%m-%dT%H:%M:%S")
+                for c in (1_700_000_000, 1_700_000_000, 1_700_000_001)]  # fmt: skip
+    assert stamps == expected
+    assert stamps[0] == stamps[1] != stamps[2]
