@@ -119,7 +119,12 @@ async def test_fault_matrix(alias: str) -> None:
     # own test below.
     settings = {name: {"timeout_s": TIMEOUT_S, "circuit_failures": 10_000}}
     async with gateway_with(settings) as gw:
-        warm = await gw.query(EVERY_READ)  # logs in, so faults hit the reads
+        # Logs in, so faults hit the reads. The first calls also open connections; on a busy
+        # machine they can outlast the faulted provider's short deadline, hence a few tries.
+        for _ in range(5):
+            warm = await gw.query(EVERY_READ)
+            if not others_intact(warm, ""):
+                break
         assert not others_intact(warm, ""), warm.body
         assert READS[alias][2](warm.data[alias]), warm.body
         problems = []
