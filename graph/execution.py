@@ -1,9 +1,9 @@
-"""The executor: graphql-core's, with a short path for plain fields.
+"""The executor: graphql-core's, with short paths for what a gateway executes most.
 
 Most of what a client asks for is a plain attribute of an object the resolvers already built
 (``Order.number``, ``Money.amount``, every field of 200 listed orders). graphql-core executes
 each one like a field with a resolver: it builds a ``GraphQLResolveInfo``, calls strawberry's
-wrapper, which calls ``getattr``, and walks ``complete_value``. Measured, that is most of the
+wrapper, which calls ``getattr``, and walks ``complete_value``. Measured, that was most of the
 CPU of a list query (README "Benchmark").
 
 A *plain* field here is one strawberry resolves with its default resolver (``_is_default``: no
@@ -13,6 +13,11 @@ one ``getattr`` and, for leaves, the type's own ``coerce_output_value``; anythin
 plain field whose value is not simply fine (an exception, a null where the type says non-null, a
 value the scalar refuses), takes graphql-core's own path, which then builds exactly the errors it
 always would. Schema extensions that wrap resolvers (``resolve`` hooks) turn the short path off.
+
+Also here: the objects a resolver returns go straight to their selection's entries
+(:meth:`GatewayExecutor.collect_and_execute_subfields`); argument-less resolvers are called
+without strawberry's wrapper (:func:`direct_resolvers`); and the resolvers' helpers hold the
+executor weakly (:func:`weak_helpers`), so a request leaves no reference cycle (graph/heap.py).
 """
 
 from __future__ import annotations
