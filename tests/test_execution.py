@@ -22,6 +22,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from graph.execution import GatewayExecutor, direct_resolvers
+from graph.pipeline import cached_parse, cached_validate
 from tests.harness import Gateway
 
 
@@ -281,3 +282,15 @@ print("freed" if gone() is None else "kept")
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
     )
     assert out.stdout.strip() == "freed", out.stderr
+
+
+async def test_a_document_is_parsed_and_validated_once(gateway: Gateway) -> None:
+    """graph/pipeline.py: the same document again is neither parsed nor validated again."""
+    document = '{ orderByNumber(provider: AKINON, number: "45243493") { id } } # once-only'
+    parsed, validated = cached_parse.cache_info(), cached_validate.cache_info()
+    for _ in range(3):
+        assert (await gateway.ok(document))["orderByNumber"]["id"]
+    assert cached_parse.cache_info().misses - parsed.misses == 1
+    assert cached_parse.cache_info().hits - parsed.hits == 2
+    assert cached_validate.cache_info().misses - validated.misses == 1
+    assert cached_validate.cache_info().hits - validated.hits == 2
