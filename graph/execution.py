@@ -68,7 +68,9 @@ class Entry:
     response_name: str
     field_details_list: FieldDetailsList
     plain: PlainField | None
-    # A plain object field's own selection, collected on first use; () when it defers.
+    # A plain object field's own selection, collected on first use; () when it defers. A memo
+    # of ``subselection`` on the entry itself: going through it for every Money of 200 orders
+    # measured 2,000 more Python calls a W5 request.
     selection: tuple[Entry, ...] | None = None
 
 
