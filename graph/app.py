@@ -7,6 +7,7 @@ import logging
 import re
 import uuid
 from collections.abc import AsyncIterator
+from types import SimpleNamespace
 from typing import Any
 
 import orjson
@@ -32,6 +33,7 @@ from graph.gateway import Gateway
 from graph.graphiql import ASSET_DIR, URL_PREFIX
 from graph.graphiql import page as graphiql_page
 from graph.http_policy import (
+    BODY_KEY,
     GRAPHQL_RESPONSE_JSON,
     JSON,
     MEDIA_TYPE_KEY,
@@ -52,6 +54,7 @@ log = logging.getLogger("commerce_graph.http")
 _REQUEST_ID_OK = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 INTERNAL_MESSAGE = "Internal server error"
 _RAN = "graphql_ran"  # scope key: per operation, whether it reached execution
+_POST = SimpleNamespace(method="POST")  # all strawberry's execute_single asks of a request
 
 
 def format_error(error: GraphQLError, *, production: bool, request_id: str) -> dict[str, Any]:
@@ -169,6 +172,10 @@ class GraphQLView(GraphQL[Context, None]):
             return
         media_type = scope.get(MEDIA_TYPE_KEY, JSON)
         try:
+            request_data = self.single_operation(scope)
+            if request_data is not None:
+                await self.answer(scope, receive, send, request_data, media_type)
+                return
             response = await self.run(Request(scope, receive))
         except HTTPException as exc:
             response = refusal_response(exc, media_type)
@@ -178,6 +185,68 @@ class GraphQLView(GraphQL[Context, None]):
             if media_type == GRAPHQL_RESPONSE_JSON and scope.get(_RAN) == [False]:
                 response.status_code = 400
         await response(scope, receive, send)
+
+    def single_operation(self, scope: Scope) -> GraphQLRequestData | None:
+        """The request's one operation, when it is the common case: a POSTed JSON object
+        with a string ``query`` whose every member has the type GraphQL over HTTP gives it.
+        Anything else (GET, a batch, a streaming ``Accept``, a malformed body) is None and
+        takes strawberry's full path, which answers it or refuses it with its own message."""
+        body = scope.get(BODY_KEY)
+        if body is None or scope["method"] != "POST" or self.streams(scope):
+            return None
+        try:
+            data = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return None
+        if not isinstance(data, dict):
+            return None
+        query, variables = data.get("query"), data.get("variables")
+        operation_name, extensions = data.get("operationName"), data.get("extensions")
+        if (
+            not isinstance(query, str)
+            or not isinstance(variables, dict | None)
+            or not isinstance(operation_name, str | None)
+            or not isinstance(extensions, dict | None)
+        ):
+            return None
+        return GraphQLRequestData(query, variables, operation_name, extensions, "http")
+
+    def streams(self, scope: Scope) -> bool:
+        """Whether ``Accept`` asks for one of strawberry's streaming transports."""
+        accept = next((v for k, v in scope["headers"] if k == b"accept"), b"")
+        return bool(accept) and any(
+            transport.accepts(accept.decode("latin-1"))
+            for transport in self._stream_transport_map.values()
+        )
+
+    async def answer(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        request_data: GraphQLRequestData,
+        media_type: str,
+    ) -> None:
+        """One operation, executed and answered as strawberry's ``run`` would answer it,
+        without its request adapter, its content-type parsing and its response objects
+        (measured: a third of a one-order request's CPU, README "Benchmark")."""
+        request = Request(scope, receive)
+        sub_response = await self.get_sub_response(request)
+        context = await self.get_context(request, sub_response)
+        result = await self.execute_single(
+            request, _POST, sub_response, context, None, request_data
+        )
+        body = self.encode_json(await self.process_result(request, result))
+        status = sub_response.status_code or 200
+        if media_type == GRAPHQL_RESPONSE_JSON and scope.get(_RAN) == [False]:
+            status = 400
+        headers = [
+            (b"content-type", content_type(media_type).encode()),
+            (b"content-length", str(len(body)).encode()),
+            *sub_response.headers.raw,
+        ]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
 
     async def parse_http_body(self, request: Any) -> Any:
         parsed = await super().parse_http_body(request)
@@ -325,4 +394,5 @@ def create_app(config: Config) -> Starlette:
     )
     app.state.gateway = gateway
     app.state.metrics = metrics
+    app.state.view = view
     return app

@@ -5,7 +5,8 @@
 1. negotiates the response media type from ``Accept``: ``application/graphql-response+json``
    when the client prefers it, ``application/json`` otherwise (older clients, ``*/*``, no
    header); the choice is left in ``scope["graphql_media_type"]`` for the view;
-2. reads a POST body up to ``[server].max_body_bytes`` (413 beyond it) and hands it on;
+2. reads a POST body up to ``[server].max_body_bytes`` (413 beyond it) and hands it on (and
+   leaves it in ``scope["graphql_body"]``, which the view reads);
 3. refuses a POST a browser could send cross-site without a CORS preflight (a form, multipart
    or ``text/plain`` body, or none) unless it carries a preflight-forcing header: the CSRF
    guard;
@@ -30,6 +31,7 @@ from graph.limits import Limits
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 JSON = "application/json"
 MEDIA_TYPE_KEY = "graphql_media_type"
+BODY_KEY = "graphql_body"  # scope key: the POST body, read once (the view parses it from here)
 
 # Content types a page on another origin can POST without a preflight (the CORS "simple" ones).
 SIMPLE_CONTENT_TYPES = frozenset(
@@ -143,6 +145,7 @@ class HttpPolicy:
             )
             await response(scope, receive, send)
             return
+        scope[BODY_KEY] = body
         await self.app(scope, _replay(body, receive), send)
 
     async def _read_body(self, scope: Scope, receive: Receive) -> bytes:

@@ -1,86 +1,179 @@
-"""Everything before and around an operation's execution, in one schema extension.
+"""Everything before and around an operation's execution, and the lean way to run it.
 
 Per operation, in order: the limits' lexical check of the text (graph/limits.py), a cached
 parse, the operation named for logs and metrics (graph/observe.py), a cached validation, the
 limits' measure of the operation with its variables, and, around execution, admission by
 estimated cost (graph/admission.py) and the operation's name in the upstream calls' log lines.
 
-One extension, not one per concern: strawberry wraps each hook of each extension in a context
-manager for every operation. Seven hooks on four extensions (the limits, strawberry's
-``ParserCache`` and ``ValidationCache``, the naming) were measured at 0.24 ms of a W1 request's
-1.8 ms under the profiler; these are three.
+:class:`Pipeline` holds those steps. :meth:`Pipeline.run` calls them in turn and then
+graphql-core's ``execute``: it is what the schema's ``execute`` does for every operation
+(graph/schema.py), and it answers exactly as strawberry's ``Schema.execute`` with the steps as an
+extension would (tests/test_pipeline.py runs both). strawberry's way wraps each hook of each
+extension in a context manager and builds its extensions, their runner and a middleware manager
+anew for every operation: measured at a quarter of the CPU a one-order request spends in
+strawberry and graphql-core (README "Benchmark"). :class:`OperationPipeline` is the same steps
+as that extension, for strawberry's other ways to run an operation (``execute_sync``, streaming).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager
 from functools import lru_cache, partial
+from typing import TYPE_CHECKING, Any, TypeGuard, cast
 
+from graphql import ExecutionResult as GraphQLExecutionResult
+from graphql import GraphQLError
 from graphql.language.parser import parse
+from graphql.validation import ASTValidationRule
+from strawberry.exceptions import MissingQueryError
+from strawberry.execution.is_awaitable import optimized_is_awaitable
 from strawberry.extensions import SchemaExtension
+from strawberry.schema._graphql_core import execute, execution_context_class_kwargs
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.schema.schema import validate_document
-from strawberry.types import ExecutionContext
+from strawberry.types import ExecutionContext, ExecutionResult
+from strawberry.utils.await_maybe import await_maybe
 
 from graph.admission import CostBudget
 from graph.limits import MEMO_SIZE, Limits, Measured, lexically_checked
 from providers.http import OPERATION
+
+if TYPE_CHECKING:
+    import strawberry
 
 # Clients send the same few documents again and again: each is parsed and validated once.
 cached_parse = lru_cache(maxsize=MEMO_SIZE)(parse)
 cached_validate = lru_cache(maxsize=MEMO_SIZE)(validate_document)
 
 Named = Callable[[ExecutionContext], None]
+# strawberry's own check (faster than graphql-core's), typed as the guard graphql-core asks for
+_IS_AWAITABLE = cast("Callable[[Any], TypeGuard[Awaitable[Any]]]", optimized_is_awaitable)
 
 
-class OperationPipeline(SchemaExtension):
+class Pipeline:
+    """The steps of every operation of one schema, with the memo of measures they share."""
+
     def __init__(
         self,
         limits: Limits,
         budget: CostBudget | None = None,
-        measured: Measured | None = None,
         named: Named | None = None,
+        rules: Sequence[type[ASTValidationRule]] = (),
     ) -> None:
         self.limits = limits
         self.budget = budget
-        self.measured = Measured() if measured is None else measured
         self.named = named
-        self.cost = 0
+        self.rules = tuple(rules)  # validation rules beyond the specification's
+        self.measured = Measured()
 
-    def on_parse(self) -> Iterator[None]:
-        ctx = self.execution_context
+    def parse(self, ctx: ExecutionContext) -> None:
         if ctx.graphql_document is None and ctx.query:
             lexically_checked(ctx.query, self.limits)  # before the parser sees a hostile text
             ctx.graphql_document = cached_parse(ctx.query, **ctx.parse_options)
-        yield
 
-    def on_validate(self) -> Iterator[None]:
-        ctx = self.execution_context
+    def validate(self, ctx: ExecutionContext) -> None:
         if self.named is not None:
             self.named(ctx)
         if ctx.pre_execution_errors is None and ctx.validation_rules and ctx.graphql_document:
             ctx.pre_execution_errors = cached_validate(
-                ctx.schema._schema, ctx.graphql_document, ctx.validation_rules
+                ctx.schema._schema, ctx.graphql_document, (*ctx.validation_rules, *self.rules)
             )
-        yield
-        # After validation: fragments exist and have no cycles.
-        found = self.measured.checked(ctx, self.limits)
-        self.cost = 0 if found is None else found.cost
 
-    async def on_execute(self) -> AsyncIterator[None]:
-        token = OPERATION.set(self.execution_context.operation_name)
+    def measure(self, ctx: ExecutionContext) -> int:
+        """The operation's estimated cost; raises when it is over a limit. After validation:
+        fragments exist and have no cycles."""
+        found = self.measured.checked(ctx, self.limits)
+        return 0 if found is None else found.cost
+
+    @asynccontextmanager
+    async def executing(self, ctx: ExecutionContext, cost: int) -> AsyncIterator[None]:
+        token = OPERATION.set(ctx.operation_name)
         try:
             if self.budget is None:
                 yield
             else:
-                async with self.budget.hold(self.cost):
+                async with self.budget.hold(cost):
                     yield
         finally:
             OPERATION.reset(token)
 
+    async def run(self, schema: strawberry.Schema, ctx: ExecutionContext) -> ExecutionResult:
+        """strawberry's ``Schema.execute`` for a schema whose one extension is these steps:
+        the same errors, raised or returned, at the same points."""
+        try:
+            if not ctx.query and ctx.graphql_document is None:
+                raise MissingQueryError
+            self.parse(ctx)
+            try:
+                operation_type = ctx.operation_type
+            except RuntimeError as error:
+                raise CannotGetOperationTypeError(ctx.operation_name) from error
+            if operation_type not in ctx.allowed_operations:
+                raise InvalidOperationTypeError(operation_type)
+            self.validate(ctx)
+            if ctx.pre_execution_errors:
+                return _failed(schema, ctx, ctx.pre_execution_errors)
+            document = ctx.graphql_document
+            assert document is not None  # a query and no parse error: parsed
+            async with self.executing(ctx, self.measure(ctx)):
+                result: GraphQLExecutionResult = await await_maybe(
+                    execute(
+                        schema._schema,
+                        document,
+                        root_value=ctx.root_value,
+                        variable_values=ctx.variables,
+                        operation_name=ctx.operation_name,
+                        context_value=ctx.context,
+                        is_awaitable=_IS_AWAITABLE,
+                        operation_extensions=ctx.operation_extensions,
+                        **execution_context_class_kwargs(schema.execution_context_class),
+                    )
+                )
+                if result.errors:
+                    ctx.pre_execution_errors = result.errors
+                    schema._process_errors(result.errors, ctx)
+        except (MissingQueryError, CannotGetOperationTypeError, InvalidOperationTypeError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - strawberry answers any failure as an error
+            failure = (
+                exc if isinstance(exc, GraphQLError) else GraphQLError(str(exc), original_error=exc)
+            )
+            return _failed(schema, ctx, [failure])
+        ctx.result = ExecutionResult(data=result.data, errors=result.errors, extensions={})
+        return ctx.result
+
+
+def _failed(
+    schema: strawberry.Schema, ctx: ExecutionContext, errors: list[GraphQLError]
+) -> ExecutionResult:
+    ctx.pre_execution_errors = errors
+    schema._process_errors(errors, ctx)
+    ctx.result = ExecutionResult(data=None, errors=errors, extensions={})
+    return ctx.result
+
+
+class OperationPipeline(SchemaExtension):
+    """The pipeline's steps as a strawberry extension, for strawberry's own ways to run an
+    operation (built afresh for each one)."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+        self.cost = 0
+
+    def on_parse(self) -> Iterator[None]:
+        self.pipeline.parse(self.execution_context)
+        yield
+
+    def on_validate(self) -> Iterator[None]:
+        self.pipeline.validate(self.execution_context)
+        yield
+        self.cost = self.pipeline.measure(self.execution_context)
+
+    async def on_execute(self) -> AsyncIterator[None]:
+        async with self.pipeline.executing(self.execution_context, self.cost):
+            yield
+
     @classmethod
-    def factory(
-        cls, limits: Limits, budget: CostBudget | None = None, named: Named | None = None
-    ) -> partial[OperationPipeline]:
-        """A per-request extension factory (strawberry builds a fresh one per operation); the
-        memo of measures is the factory's, shared by its requests."""
-        return partial(cls, limits, budget, Measured(), named)
+    def factory(cls, pipeline: Pipeline) -> partial[OperationPipeline]:
+        return partial(cls, pipeline)

@@ -30,7 +30,9 @@ class started:
     async def __aenter__(self) -> Gateway:
         self.server, self.task, url = await serve(self.config)
         self.session = aiohttp.ClientSession()
-        return Gateway(f"{url}/graphql", self.session, self.sandboxes, self.config)  # type: ignore[arg-type]
+        gw = Gateway(f"{url}/graphql", self.session, self.sandboxes, self.config)  # type: ignore[arg-type]
+        gw.app = self.server.config.app
+        return gw
 
     async def __aexit__(self, *exc: object) -> None:
         await self.session.close()

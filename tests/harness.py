@@ -45,6 +45,7 @@ class Gateway:
     config: Config
     key: str | None = DEV_KEY
     _server: Any = field(default=None, repr=False)
+    app: Any = field(default=None, repr=False)  # the Starlette app, for tests that look inside
 
     async def query(
         self,
