@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
-import uuid
+import secrets
 from collections.abc import AsyncIterator
 from types import SimpleNamespace
 from typing import Any
@@ -342,7 +342,7 @@ class RequestId:
             await self.app(scope, receive, send)
             return
         given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        request_id = given if _REQUEST_ID_OK.match(given) else uuid.uuid4().hex
+        request_id = given if _REQUEST_ID_OK.match(given) else secrets.token_hex(16)
         scope["request_id"] = request_id
         token = REQUEST_ID.set(request_id)
 

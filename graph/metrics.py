@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from functools import lru_cache
+from typing import Any
 from urllib.parse import urlsplit
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
@@ -32,7 +34,12 @@ _BATCH_BUCKETS = (1, 2, 5, 10, 20, 50, 100)
 
 def endpoint_label(path: str) -> str:
     """A path as a bounded label: no host, no query, ids replaced by ``{id}``."""
-    parts = urlsplit(path) if "://" in path else urlsplit("http://x" + path.split("?", 1)[0])
+    return _path_label(path.split("?", 1)[0])
+
+
+@lru_cache(maxsize=1024)  # the few endpoints each provider has, called again and again
+def _path_label(path: str) -> str:
+    parts = urlsplit(path) if "://" in path else urlsplit("http://x" + path)
     segments = ["{id}" if _ID_SEGMENT.match(s) else s for s in parts.path.split("/")]
     return "/".join(segments) or "/"
 
@@ -97,6 +104,9 @@ class Metrics:
             registry=self.registry,
         )
         self._operations: set[str] = set()
+        # Each metric's child per label values: ``labels()`` checks and locks on every call.
+        # As bounded as the labels themselves (operation names are capped, paths templated).
+        self._children: dict[tuple[Any, ...], Any] = {}
         if health is not None:
             self.registry.register(_CircuitCollector(health))
 
@@ -111,20 +121,27 @@ class Metrics:
             self._operations.add(name)
         return name
 
+    def _child(self, metric: Any, *labels: str) -> Any:
+        key = (metric, *labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
+
     def observe_request(self, operation: str | None, outcome: str, seconds: float) -> None:
         label = self.operation_label(operation)
-        self.requests.labels(label, outcome).inc()
-        self.request_seconds.labels(label).observe(seconds)
+        self._child(self.requests, label, outcome).inc()
+        self._child(self.request_seconds, label).observe(seconds)
 
     def observe_upstream(
         self, provider: str, method: str, path: str, status: int | str, seconds: float
     ) -> None:
         endpoint = f"{method} {endpoint_label(path)}"
-        self.upstream.labels(provider, endpoint, str(status)).inc()
-        self.upstream_seconds.labels(provider, endpoint).observe(seconds)
+        self._child(self.upstream, provider, endpoint, str(status)).inc()
+        self._child(self.upstream_seconds, provider, endpoint).observe(seconds)
 
     def observe_batch(self, provider: ProviderName, kind: str, size: int) -> None:
-        self.batch_size.labels(provider.value, kind).observe(size)
+        self._child(self.batch_size, provider.value, kind).observe(size)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
