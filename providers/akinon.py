@@ -19,6 +19,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from providers.auth import TokenCache
@@ -450,6 +451,7 @@ def _payment_status(total: Money | None, refunded: Money | None) -> PaymentStatu
     return PaymentStatus.PARTIALLY_REFUNDED
 
 
+@lru_cache(maxsize=4096)  # the same keys come back request after request
 def _is_uuid(value: str) -> bool:
     try:
         uuid.UUID(value)

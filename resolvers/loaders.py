@@ -86,8 +86,9 @@ class Loaders:
             self._loaders[(name, kind)] = loader
         return loader
 
-    async def load(self, name: ProviderName, kind: str, key: Any) -> Any:
-        return await self.get(name, kind).load(key)
+    def load(self, name: ProviderName, kind: str, key: Any) -> asyncio.Future[Any]:
+        """The answer for ``key``, to await: the loader's own future (no coroutine around it)."""
+        return self.get(name, kind).load(key)
 
     def known_orders(self, orders: Iterable[Order]) -> None:
         """Orders read some other way (by number, in a list, just placed): a later read by key
