@@ -303,15 +303,57 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
             return None
         if not self.is_awaitable(completed):
             return completed
+        return self.awaited(completed, field_type, details, path)
 
-        async def await_completed(completed: Awaitable[Any]) -> Any:
-            try:
-                return await completed
-            except Exception as raw_error:  # noqa: BLE001 - as above
-                self.handle_field_error(raw_error, field_type, details, path)
-                return None
+    async def awaited(
+        self, completed: Awaitable[Any], field_type: Any, details: FieldDetailsList, path: Path
+    ) -> Any:
+        """A completion still under way, its error handled as graphql-core handles one."""
+        try:
+            return await completed
+        except Exception as raw_error:  # noqa: BLE001 - handled as execute_field does
+            self.handle_field_error(raw_error, field_type, details, path)
+            return None
 
-        return await_completed(completed)
+    def complete_list_item_value(  # noqa: PLR0917 - graphql-core's signature
+        self,
+        item: Any,
+        complete_results: list[Any],
+        item_type: Any,
+        field_details_list: FieldDetailsList,
+        info: Any,
+        item_path: Path,
+        position_context: Any,
+    ) -> bool:
+        """An object of a list (each order of a page, each item of an order) goes straight to
+        its selection's entries once its type's check passes; a null, a failed check, a
+        deferred selection or anything but an object takes graphql-core's path."""
+        object_type = item_type.of_type if isinstance(item_type, GraphQLNonNull) else item_type
+        if (
+            item is not None
+            and position_context is None
+            and isinstance(object_type, GraphQLObjectType)
+            and self.short_path()
+            and (object_type.is_type_of is None or object_type.is_type_of(item, info) is True)
+        ):
+            entries = self.subselection(object_type, field_details_list)
+            if entries is not None:
+                try:
+                    completed = self.execute_entries(object_type, item, item_path, entries, None)
+                except Exception as raw_error:  # noqa: BLE001 - handled as graphql-core does
+                    self.handle_field_error(raw_error, item_type, field_details_list, item_path)
+                    complete_results.append(None)
+                    return False
+                if self.is_awaitable(completed):
+                    complete_results.append(
+                        self.awaited(completed, item_type, field_details_list, item_path)
+                    )
+                    return True
+                complete_results.append(completed)
+                return False
+        return super().complete_list_item_value(
+            item, complete_results, item_type, field_details_list, info, item_path, position_context
+        )
 
     async def _gather(self, results: dict[str, Any], awaitable_fields: list[str]) -> dict[str, Any]:
         if len(awaitable_fields) == 1:

@@ -111,11 +111,53 @@ NODES = [
 ]
 
 
+@strawberry.interface
+class Named:
+    name: str
+
+
+@strawberry.type
+class Pet(Named):
+    """Implements an interface, so strawberry checks each value's type (``is_type_of``)."""
+
+    legs: int
+
+
+class Stray:
+    """Looks like a Pet, is not one: Pet's type check refuses it."""
+
+    name = "stray"
+    legs = 3
+
+
+def pets() -> list[Any]:
+    return [
+        Pet(name="a", legs=4),
+        None,  # a null in a list of non-null pets
+        Stray(),
+        Pet(name=None, legs=2),  # type: ignore[arg-type]  # a null in a non-null field
+        Pet(name="b", legs="x"),  # type: ignore[arg-type]  # Int refuses it
+        Pet(name="c", legs=2),
+    ]
+
+
 @strawberry.type
 class Query:
     @strawberry.field
     def nodes(self) -> list[Node | None]:
         return list(NODES)
+
+    @strawberry.field
+    def pets(self) -> list[Pet] | None:
+        return pets()
+
+    @strawberry.field
+    def maybe_pets(self) -> list[Pet | None]:
+        return pets()
+
+    @strawberry.field
+    def good_pets(self) -> list[Pet]:
+        return [p for p in pets() if isinstance(p, Pet) and p.name and p.legs == 2]
 
     @strawberry.field
     def first(self) -> Node:
@@ -159,6 +201,7 @@ DOCUMENTS = {
     "resolvers and arguments": "{ nodes { doubled triple: doubled(by: 3) later { name } } }",
     "mixed": "{ first { id later { name colour } leaf { name } doubled } nodes { label } }",
     "direct resolvers": "{ nodes { w: where failing later { name } } again: nodes { refused } }",
+    "listed objects": "{ pets { name legs } maybePets { name legs __typename } goodPets { name } }",
 }
 
 
@@ -197,9 +240,18 @@ async def test_the_cases_are_real() -> None:
     assert direct["data"]["nodes"][0]["w"] == "where at ['nodes', 0, 'w'] of where"
     assert "failed at ['nodes', 0, 'failing']" in [e["message"] for e in direct["errors"]]
     assert direct["data"]["again"][0] is None  # refused is non-null: its error nulls the node
-    # Query.nodes and Query.first, Node.later, where, failing and refused: doubled has an
-    # argument, and every other field is plain.
-    assert DIRECT == {"gw": 6, "wr": 6}
+    listed = found["listed objects"]
+    assert listed["data"]["pets"] is None  # a null among non-null pets nulls the list
+    assert listed["data"]["maybePets"] == [
+        {"name": "a", "legs": 4, "__typename": "Pet"}, None, None, None, None,
+        {"name": "c", "legs": 2, "__typename": "Pet"},
+    ]  # fmt: skip
+    assert listed["data"]["goodPets"] == [{"name": "c"}]
+    messages = " ".join(e["message"] for e in listed["errors"])
+    assert "Expected value of type 'Pet' but got" in messages  # the Stray, refused
+    # Query.nodes, first, pets, maybePets and goodPets, Node.later, where, failing and
+    # refused: doubled has an argument, and every other field is plain.
+    assert DIRECT == {"gw": 9, "wr": 9}
 
 
 class Counting(GatewayExecutor):
