@@ -101,14 +101,15 @@ def gateway_config(sandboxes: dict[str, Any], port: int, path: Path) -> Path:
     return path
 
 
-def start_gateway(config: Path, port: int) -> Proc:
+def start_gateway(config: Path, port: int, source: Path = ROOT, name: str = "gateway") -> Proc:
+    """The gateway of the checkout at ``source`` (its packages come first on ``sys.path``)."""
     popen = subprocess.Popen(
         _python("-m", "graph.cli", "serve", "--config", str(config)),
-        cwd=ROOT,
+        cwd=source,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    return _ready(Proc("gateway", popen, f"http://127.0.0.1:{port}/graphql"))
+    return _ready(Proc(name, popen, f"http://127.0.0.1:{port}/graphql"))
 
 
 def start_baseline(sandboxes: dict[str, Any], port: int, available: list[str]) -> Proc:
