@@ -3,10 +3,13 @@ as the gateway does, with the same single upstream request."""
 
 from __future__ import annotations
 
+import subprocess
 import tempfile
 from pathlib import Path
 
-from tests.benchmarks import procs, report, run
+import pytest
+
+from tests.benchmarks import ab, procs, report, run
 from tests.benchmarks.workloads import W1
 
 
@@ -54,6 +57,20 @@ def test_w1_baseline_matches_gateway_and_load_runs() -> None:
         for target in targets:
             target.stop()
         sandbox_proc.stop()
+
+
+def test_ab_runs_two_checkouts_side_by_side(tmp_path: Path) -> None:
+    """``tests.benchmarks.ab``: a commit's gateway (a temporary worktree) against this one."""
+    if subprocess.run(["git", "-C", str(procs.ROOT), "rev-parse", "HEAD"], check=False).returncode:
+        pytest.skip("not a git checkout")
+    argv = ["HEAD", "--workloads", "W1", "--rounds", "2", "--requests", "20", "--out"]
+    assert ab.main([*argv, str(tmp_path)]) == 0
+    table = (tmp_path / "ab.md").read_text()
+    assert "| W1 | " in table
+    worktrees = subprocess.run(
+        ["git", "-C", str(procs.ROOT), "worktree", "list"], capture_output=True, text=True
+    )
+    assert "commerce-graph-ab-" not in worktrees.stdout  # removed again
 
 
 class argparse_like:  # noqa: N801 - stands in for argparse.Namespace

@@ -5,7 +5,7 @@ same time, not against last week's table: both gateways (REF checked out in a te
 worktree, and this checkout) serve the same sandboxes, and each workload runs in alternating
 rounds at concurrency 1 (REF, this, this, REF, ...). Reports each one's best p50 and median CPU
 per request. Options: ``--workloads W1,W3``, ``--rounds 5``, ``--latency 0``,
-``--requests 800``. Writes ``results/ab.md``.
+``--requests 800``, ``--out DIR``. Writes ``results/ab.md``.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--latency", type=float, default=0.0)
     parser.add_argument("--requests", type=int, default=800)
+    parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     chosen = [w for w in workloads(ALL)[0] if w.name in args.workloads.split(",")]
 
@@ -72,8 +73,8 @@ def main(argv: list[str] | None = None) -> int:
             t.stop()
         sandbox_proc.stop()
         subprocess.run([*git, "worktree", "remove", "--force", str(tree)], check=False)
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "ab.md").write_text("\n".join(lines) + "\n")
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "ab.md").write_text("\n".join(lines) + "\n")
     return 0
 
 
