@@ -1,6 +1,6 @@
 """Query limits: a document too long, too deep, too wide or too costly is refused before it runs.
 
-Two checkpoints, run by graph/pipeline.py's schema extension:
+Two checkpoints, steps of every operation's pipeline (graph/pipeline.py):
 
 - before parsing, the document is lexed once: more than ``max_tokens`` tokens, or braces nested
   far beyond ``max_depth``, is refused without building an AST (a hostile document never

@@ -2,7 +2,7 @@
 
 :class:`Observe` wraps the ``/graphql`` endpoint (inside ``RequestId``, outside ``AuthGate``, so
 a refused key is counted too). What only GraphQL knows travels to it on the ASGI scope:
-:func:`name_operation` (called by the schema's extension, graph/pipeline.py) writes the
+:func:`name_operation` (a step of each operation's pipeline, graph/pipeline.py) writes the
 operation's name and type once the document is parsed, and :func:`record_result` the outcome
 of each result. Upstream calls made for the request are counted by :func:`note_upstream`, an
 observer of the shared client.
