@@ -326,31 +326,30 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
         position_context: Any,
     ) -> bool:
         """An object of a list (each order of a page, each item of an order) goes straight to
-        its selection's entries once its type's check passes; a null, a failed check, a
-        deferred selection or anything but an object takes graphql-core's path."""
+        its selection once its type's check passes (graphql-core's ``complete_object_value``
+        without the walk down ``complete_value``); a null, a failed check or anything but an
+        object takes graphql-core's path."""
         object_type = item_type.of_type if isinstance(item_type, GraphQLNonNull) else item_type
         if (
             item is not None
-            and position_context is None
             and isinstance(object_type, GraphQLObjectType)
-            and self.short_path()
             and (object_type.is_type_of is None or object_type.is_type_of(item, info) is True)
         ):
-            entries = self.subselection(object_type, field_details_list)
-            if entries is not None:
-                try:
-                    completed = self.execute_entries(object_type, item, item_path, entries, None)
-                except Exception as raw_error:  # noqa: BLE001 - handled as graphql-core does
-                    self.handle_field_error(raw_error, item_type, field_details_list, item_path)
-                    complete_results.append(None)
-                    return False
-                if self.is_awaitable(completed):
-                    complete_results.append(
-                        self.awaited(completed, item_type, field_details_list, item_path)
-                    )
-                    return True
-                complete_results.append(completed)
+            try:
+                completed = self.collect_and_execute_subfields(
+                    object_type, field_details_list, item_path, item, position_context
+                )
+            except Exception as raw_error:  # noqa: BLE001 - handled as graphql-core does
+                self.handle_field_error(raw_error, item_type, field_details_list, item_path)
+                complete_results.append(None)
                 return False
+            if self.is_awaitable(completed):
+                complete_results.append(
+                    self.awaited(completed, item_type, field_details_list, item_path)
+                )
+                return True
+            complete_results.append(completed)
+            return False
         return super().complete_list_item_value(
             item, complete_results, item_type, field_details_list, info, item_path, position_context
         )
