@@ -42,6 +42,7 @@ from graph.http_policy import (
     content_type,
     cors_middleware,
     error_response,
+    header,
 )
 from graph.metrics import Metrics
 from graph.schema import build_schema
@@ -181,8 +182,7 @@ class GraphQLView(GraphQL[Context, None]):
             response = refusal_response(exc, media_type)
         if response.media_type == JSON:  # a GraphQL result (not GraphiQL's page)
             response.headers["content-type"] = content_type(media_type)
-            # Under the GraphQL media type, one operation that never ran (no "data") is a 400.
-            if media_type == GRAPHQL_RESPONSE_JSON and scope.get(_RAN) == [False]:
+            if never_ran(scope, media_type):
                 response.status_code = 400
         await response(scope, receive, send)
 
@@ -213,10 +213,9 @@ class GraphQLView(GraphQL[Context, None]):
 
     def streams(self, scope: Scope) -> bool:
         """Whether ``Accept`` asks for one of strawberry's streaming transports."""
-        accept = next((v for k, v in scope["headers"] if k == b"accept"), b"")
+        accept = header(scope, b"accept")
         return bool(accept) and any(
-            transport.accepts(accept.decode("latin-1"))
-            for transport in self._stream_transport_map.values()
+            transport.accepts(accept) for transport in self._stream_transport_map.values()
         )
 
     async def answer(
@@ -237,9 +236,7 @@ class GraphQLView(GraphQL[Context, None]):
             request, _POST, sub_response, context, None, request_data
         )
         body = self.encode_json(await self.process_result(request, result))
-        status = sub_response.status_code or 200
-        if media_type == GRAPHQL_RESPONSE_JSON and scope.get(_RAN) == [False]:
-            status = 400
+        status = 400 if never_ran(scope, media_type) else sub_response.status_code or 200
         headers = [
             (b"content-type", content_type(media_type).encode()),
             (b"content-length", str(len(body)).encode()),
@@ -268,6 +265,11 @@ class GraphQLView(GraphQL[Context, None]):
                 maximum=self.limits.batch_limit,
             )
         super()._validate_batch_request(request_data, protocol)
+
+
+def never_ran(scope: Scope, media_type: str) -> bool:
+    """Under the GraphQL media type, one operation that never ran (no "data") is a 400."""
+    return media_type == GRAPHQL_RESPONSE_JSON and scope.get(_RAN) == [False]
 
 
 def is_request_error(result: ExecutionResult) -> bool:

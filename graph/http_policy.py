@@ -108,7 +108,8 @@ def negotiate(accept: str) -> str:
     return best[3] if best else JSON
 
 
-def _header(scope: Scope, name: bytes) -> str:
+def header(scope: Scope, name: bytes) -> str:
+    """A request header's value (the first, decoded as latin-1); "" when there is none."""
     for key, value in scope["headers"]:
         if key == name:
             return str(value.decode("latin-1"))
@@ -126,7 +127,7 @@ class HttpPolicy:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        media_type = negotiate(_header(scope, b"accept"))
+        media_type = negotiate(header(scope, b"accept"))
         scope[MEDIA_TYPE_KEY] = media_type
         if scope["method"] != "POST":
             await self.app(scope, receive, send)
@@ -150,7 +151,7 @@ class HttpPolicy:
 
     async def _read_body(self, scope: Scope, receive: Receive) -> bytes:
         limit = self.limits.max_body_bytes
-        declared = _header(scope, b"content-length")
+        declared = header(scope, b"content-length")
         if declared.isdigit() and int(declared) > limit:
             raise self._too_large(int(declared))
         chunks: list[bytes] = []
@@ -179,7 +180,7 @@ class HttpPolicy:
         )
 
     def _check_content_type(self, scope: Scope) -> None:
-        media = _header(scope, b"content-type").split(";")[0].strip().lower()
+        media = header(scope, b"content-type").split(";")[0].strip().lower()
         if media in SIMPLE_CONTENT_TYPES and not any(
             key in PREFLIGHT_HEADERS for key, _ in scope["headers"]
         ):
