@@ -32,13 +32,8 @@ ScheduleType = Annotated["RepaymentSchedule", strawberry.lazy("graph.types.sched
 CreditType = Annotated["CreditStatus", strawberry.lazy("graph.types.schedule")]
 
 
-@strawberry.type
-class Tracking:
-    number: str | None
-    company: str | None
-    shipped_at: datetime | None
-    delivered_at: datetime | None
-    estimated_delivery: datetime | None
+strawberry.type(model.Tracking)  # the domain's, as Money is
+Tracking = model.Tracking
 
 
 @strawberry.type(description="A digital PIN or code; a secret, shown only with pins:read.")
@@ -111,7 +106,6 @@ class OrderItem(Node):
 
     @classmethod
     def from_model(cls, m: model.OrderItem) -> OrderItem:
-        t = m.tracking
         return cls(
             id=strawberry.ID(ids.encode("OrderItem", m.provider, m.key)),
             provider=m.provider,
@@ -121,22 +115,14 @@ class OrderItem(Node):
             brand=m.brand,
             description=m.description,
             quantity=m.quantity,
-            unit_price=Money.of(m.unit_price),
-            total=Money.of(m.total),
-            discount=Money.of(m.discount),
-            tax=Money.of(m.tax),
+            unit_price=m.unit_price,
+            total=m.total,
+            discount=m.discount,
+            tax=m.tax,
             tax_rate=m.tax_rate,
             status=m.status,
             provider_status=m.provider_status,
-            tracking=None
-            if t is None
-            else Tracking(
-                number=t.number,
-                company=t.company,
-                shipped_at=t.shipped_at,
-                delivered_at=t.delivered_at,
-                estimated_delivery=t.estimated_delivery,
-            ),
+            tracking=m.tracking,
             details=JSON(m.extra) if m.extra else None,
             _model=m,
         )
@@ -197,12 +183,12 @@ class Order(Node):
             placed_at=m.placed_at,
             updated_at=m.updated_at,
             currency=m.currency,
-            total=Money.of(m.total),
-            subtotal=Money.of(m.subtotal),
-            tax=Money.of(m.tax),
-            discount=Money.of(m.discount),
-            shipping=Money.of(m.shipping),
-            refunded=Money.of(m.refunded),
+            total=m.total,
+            subtotal=m.subtotal,
+            tax=m.tax,
+            discount=m.discount,
+            shipping=m.shipping,
+            refunded=m.refunded,
             invoice_number=m.invoice_number,
             details=JSON(m.extra) if m.extra else None,
             _model=m,
@@ -245,12 +231,12 @@ class Order(Node):
             link=p.link,
             link_due_at=p.link_due_at,
             paid_at=p.paid_at,
-            amount=Money.of(p.amount),
-            refunded=Money.of(p.refunded),
+            amount=p.amount,
+            refunded=p.refunded,
             refunds=[
                 Refund(
                     at=r.at,
-                    amount=Money.of(r.amount),
+                    amount=r.amount,
                     is_refunded=r.is_refunded,
                     is_partial=r.is_partial,
                 )

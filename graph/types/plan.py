@@ -32,9 +32,9 @@ class CancellationPlan(Node):
             provider=m.provider,
             plan_type=m.plan_type,
             status=m.status,
-            refund=Money.of(m.refund),
-            shipping_refund=Money.of(m.shipping_refund),
-            discount_refund=Money.of(m.discount_refund),
+            refund=m.refund,
+            shipping_refund=m.shipping_refund,
+            discount_refund=m.discount_refund,
             invoice_number=m.invoice_number,
             _model=m,
         )

@@ -48,12 +48,12 @@ class RepaymentSchedule:
             return None
         return cls(
             currency=m.currency,
-            deposit=Money.of(m.deposit),
-            installment=Money.of(m.installment),
-            upfront_fee=Money.of(m.upfront_fee),
-            total_principal=Money.of(m.total_principal),
-            total_interest=Money.of(m.total_interest),
-            total_repayment=Money.of(m.total_repayment),
+            deposit=m.deposit,
+            installment=m.installment,
+            upfront_fee=m.upfront_fee,
+            total_principal=m.total_principal,
+            total_interest=m.total_interest,
+            total_repayment=m.total_repayment,
             periods=[
                 RepaymentPeriod(
                     period=p.period,
@@ -61,14 +61,14 @@ class RepaymentSchedule:
                     due_date=p.due_date,
                     complete=p.complete,
                     days_in_period=p.days_in_period,
-                    principal_due=Money.of(p.principal_due),
-                    interest_due=Money.of(p.interest_due),
-                    fee_charges_due=Money.of(p.fee_charges_due),
-                    penalty_charges_due=Money.of(p.penalty_charges_due),
-                    total_due=Money.of(p.total_due),
-                    total_paid=Money.of(p.total_paid),
-                    total_outstanding=Money.of(p.total_outstanding),
-                    total_overdue=Money.of(p.total_overdue),
+                    principal_due=p.principal_due,
+                    interest_due=p.interest_due,
+                    fee_charges_due=p.fee_charges_due,
+                    penalty_charges_due=p.penalty_charges_due,
+                    total_due=p.total_due,
+                    total_paid=p.total_paid,
+                    total_outstanding=p.total_outstanding,
+                    total_overdue=p.total_overdue,
                     details=JSON(p.extra) if p.extra else None,
                 )
                 for p in m.periods
@@ -93,7 +93,7 @@ class CreditStatus:
             status=m.status,
             credit_pay_no=m.credit_pay_no,
             credit_paid_at=m.credit_paid_at,
-            credit_fee=Money.of(m.credit_fee),
+            credit_fee=m.credit_fee,
             order_status=m.order_status,
             payment_status=m.payment_status,
         )
