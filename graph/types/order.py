@@ -16,15 +16,15 @@ from strawberry.scalars import JSON
 from graph import ids
 from graph.auth import CanReadPii, CanReadPins, CanReadRaw
 from graph.context import Info
+from graph.types.address import CustomerAddress
 from graph.types.common import Money, Node, OrderStatus, PaymentStatus, Provider
+from graph.types.schedule import CreditStatus, RepaymentSchedule
 from providers import model
 from providers.redact import scrub
 from resolvers.loaders import each
 
 if TYPE_CHECKING:
-    from graph.types.address import CustomerAddress
-    from graph.types.plan import CancellationPlan
-    from graph.types.schedule import CreditStatus, RepaymentSchedule
+    from graph.types.plan import CancellationPlan  # which imports this module
 
 AddressType = Annotated["CustomerAddress", strawberry.lazy("graph.types.address")]
 PlanType = Annotated["CancellationPlan", strawberry.lazy("graph.types.plan")]
@@ -77,8 +77,6 @@ class Customer:
 
     @strawberry.field
     def address(self) -> AddressType | None:
-        from graph.types.address import CustomerAddress
-
         return CustomerAddress.maybe(self._model.address)
 
 
@@ -256,8 +254,6 @@ class Order(Node):
 
     @strawberry.field
     async def shipping_address(self, info: Info) -> AddressType | None:
-        from graph.types.address import CustomerAddress
-
         m = self._model
         return CustomerAddress.maybe(
             await self._address(info, m.shipping_address, m.shipping_address_key)
@@ -265,8 +261,6 @@ class Order(Node):
 
     @strawberry.field
     async def billing_address(self, info: Info) -> AddressType | None:
-        from graph.types.address import CustomerAddress
-
         m = self._model
         return CustomerAddress.maybe(
             await self._address(info, m.billing_address, m.billing_address_key)
@@ -284,8 +278,6 @@ class Order(Node):
     async def repayment_schedule(
         self, info: Info, loan_product_id: int, country_id: int | None = None
     ) -> ScheduleType | None:
-        from graph.types.schedule import RepaymentSchedule
-
         m = self._model
         provider = info.context.provider(m.provider)
         loader = info.context.loaders.get(
@@ -298,8 +290,6 @@ class Order(Node):
 
     @strawberry.field
     async def credit_status(self, info: Info) -> CreditType | None:
-        from graph.types.schedule import CreditStatus
-
         m = self._model
         provider = info.context.provider(m.provider)
         loader = info.context.loaders.get(m.provider, "credit_status", each(provider.credit_status))
