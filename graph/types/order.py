@@ -26,10 +26,7 @@ from resolvers.loaders import each
 if TYPE_CHECKING:
     from graph.types.plan import CancellationPlan  # which imports this module
 
-AddressType = Annotated["CustomerAddress", strawberry.lazy("graph.types.address")]
 PlanType = Annotated["CancellationPlan", strawberry.lazy("graph.types.plan")]
-ScheduleType = Annotated["RepaymentSchedule", strawberry.lazy("graph.types.schedule")]
-CreditType = Annotated["CreditStatus", strawberry.lazy("graph.types.schedule")]
 
 
 strawberry.type(model.Tracking)  # the domain's, as Money is
@@ -76,7 +73,7 @@ class Customer:
         return self._model.personal_number
 
     @strawberry.field
-    def address(self) -> AddressType | None:
+    def address(self) -> CustomerAddress | None:
         return CustomerAddress.maybe(self._model.address)
 
 
@@ -253,14 +250,14 @@ class Order(Node):
         return found
 
     @strawberry.field
-    async def shipping_address(self, info: Info) -> AddressType | None:
+    async def shipping_address(self, info: Info) -> CustomerAddress | None:
         m = self._model
         return CustomerAddress.maybe(
             await self._address(info, m.shipping_address, m.shipping_address_key)
         )
 
     @strawberry.field
-    async def billing_address(self, info: Info) -> AddressType | None:
+    async def billing_address(self, info: Info) -> CustomerAddress | None:
         m = self._model
         return CustomerAddress.maybe(
             await self._address(info, m.billing_address, m.billing_address_key)
@@ -277,7 +274,7 @@ class Order(Node):
     @strawberry.field
     async def repayment_schedule(
         self, info: Info, loan_product_id: int, country_id: int | None = None
-    ) -> ScheduleType | None:
+    ) -> RepaymentSchedule | None:
         m = self._model
         provider = info.context.provider(m.provider)
         loader = info.context.loaders.get(
@@ -289,7 +286,7 @@ class Order(Node):
         return RepaymentSchedule.maybe(schedule)
 
     @strawberry.field
-    async def credit_status(self, info: Info) -> CreditType | None:
+    async def credit_status(self, info: Info) -> CreditStatus | None:
         m = self._model
         provider = info.context.provider(m.provider)
         loader = info.context.loaders.get(m.provider, "credit_status", each(provider.credit_status))
