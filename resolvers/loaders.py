@@ -9,18 +9,37 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
-from aiodataloader import DataLoader
+from aiodataloader import DataLoader, Loader, dispatch_queue_batch
 
 from providers.base import Provider
 from providers.errors import NotConfigured
 from providers.model import Order, ProviderName
 
 K = TypeVar("K", bound=Hashable)
+T = TypeVar("T")
+R = TypeVar("R")
 BatchFn = Callable[[Sequence[Any]], Awaitable[Sequence[Any]]]
 
 MAX_BATCH = 100
+
+# What a resolver that reads through a loader returns: the value, when it is already at hand,
+# or an awaitable of it (see ``then``).
+Later: TypeAlias = R | Awaitable[R]
+
+
+async def then(pending: Awaitable[T], build: Callable[[T], R]) -> R:
+    """``build`` applied to what ``pending`` answers.
+
+    A resolver that reads through a loader is a plain function that calls ``load`` and returns
+    ``then(future, build)``: the key joins the loader's batch while the executor is still
+    walking the parent objects, so the batch goes upstream on the next turn of the event loop.
+    An ``async def`` resolver would not even call ``load`` until the executor had scheduled and
+    started its coroutine, after every sibling field of every object of the page (measured,
+    W3 at 50 ms per upstream call: about 3 ms later, README "Benchmark").
+    """
+    return build(await pending)
 
 
 def each(fn: Callable[[Any], Awaitable[Any]]) -> BatchFn:
@@ -50,6 +69,32 @@ def _counted(fn: BatchFn, count: Callable[[int], None]) -> BatchFn:
         return await fn(keys)
 
     return batch
+
+
+class PromptLoader(DataLoader[Any, Any]):
+    """A loader whose batch goes upstream on the event loop's next turn, ahead of the rest.
+
+    aiodataloader dispatches from a callback that starts a task that starts another task for
+    the batch, each queued behind every task the executor started meanwhile (one per object of
+    a page and one per field being resolved). Here the first ``load`` of a tick starts the
+    batch's own task at once, so it runs first on the next turn: with every key asked for
+    while the executor walked the objects in its queue, and before any of those tasks.
+    Measured, W3 at 50 ms per upstream call: the child reads go out about 1.5 ms sooner
+    (README "Benchmark").
+    """
+
+    def do_resolve_reject(self, key: Any, future: asyncio.Future[Any]) -> None:
+        self._queue.append(Loader(key=key, future=future))
+        if len(self._queue) == 1:
+            self.loop.create_task(self._dispatch())
+
+    async def _dispatch(self) -> None:
+        queue, self._queue = self._queue, []
+        size = self.max_batch_size or len(queue)
+        first, *rest = (queue[i : i + size] for i in range(0, len(queue), size))
+        for chunk in rest:
+            asyncio.ensure_future(dispatch_queue_batch(self, chunk))
+        await dispatch_queue_batch(self, first)
 
 
 class Loaders:
@@ -82,7 +127,7 @@ class Loaders:
             on_batch = self._on_batch
             if on_batch is not None:
                 fn = _counted(fn, lambda size: on_batch(name, kind, size))
-            loader = DataLoader(_guarded(fn), max_batch_size=MAX_BATCH)  # type: ignore[arg-type]
+            loader = PromptLoader(_guarded(fn), max_batch_size=MAX_BATCH)  # type: ignore[arg-type]
             self._loaders[(name, kind)] = loader
         return loader
 

@@ -6,6 +6,7 @@ fields that need another upstream read go through the request's loaders.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated
@@ -21,12 +22,14 @@ from graph.types.common import Money, Node, OrderStatus, PaymentStatus, Provider
 from graph.types.schedule import CreditStatus, RepaymentSchedule
 from providers import model
 from providers.redact import scrub
-from resolvers.loaders import each
+from resolvers.loaders import Later, each, then
 
 if TYPE_CHECKING:
     from graph.types.plan import CancellationPlan  # which imports this module
 
 PlanType = Annotated["CancellationPlan", strawberry.lazy("graph.types.plan")]
+# An item's order, in a decorator argument evaluated before Order is defined.
+OrderType = Annotated["Order", strawberry.lazy("graph.types.order")]
 
 
 strawberry.type(model.Tracking)  # the domain's, as Money is
@@ -122,12 +125,19 @@ class OrderItem(Node):
             _model=m,
         )
 
-    @strawberry.field
-    async def order(self, info: Info) -> Order | None:
-        found = await info.context.loaders.load(
-            self._model.provider, "orders_by_key", self._model.order_key
-        )
-        return Order.maybe(found)
+    @classmethod
+    def maybe(cls, m: model.OrderItem | None) -> OrderItem | None:
+        return None if m is None else cls.from_model(m)
+
+    @classmethod
+    def all(cls, models: Iterable[model.OrderItem] | None) -> list[OrderItem]:
+        return [cls.from_model(m) for m in models or ()]
+
+    @strawberry.field(graphql_type=OrderType | None)
+    def order(self, info: Info) -> Later[Order | None]:
+        m = self._model
+        found = info.context.loaders.load(m.provider, "orders_by_key", m.order_key)
+        return then(found, Order.maybe)
 
     @strawberry.field(permission_classes=[CanReadPins])
     def codes(self, info: Info) -> list[DigitalCode] | None:
@@ -193,13 +203,12 @@ class Order(Node):
     def maybe(cls, m: model.Order | None) -> Order | None:
         return None if m is None else cls.from_model(m)
 
-    @strawberry.field
-    async def items(self, info: Info) -> list[OrderItem] | None:
+    @strawberry.field(graphql_type=list[OrderItem] | None)
+    def items(self, info: Info) -> Later[list[OrderItem]]:
         m = self._model
-        items = m.items
-        if items is None:
-            items = await info.context.loaders.load(m.provider, "items_by_order", m.key)
-        return [OrderItem.from_model(i) for i in items or ()]
+        if m.items is not None:
+            return OrderItem.all(m.items)
+        return then(info.context.loaders.load(m.provider, "items_by_order", m.key), OrderItem.all)
 
     @strawberry.field
     def customer(self) -> Customer | None:
@@ -239,42 +248,36 @@ class Order(Node):
             ],
         )
 
-    async def _address(
+    def _address(
         self, info: Info, inline: model.Address | None, key: str | None
-    ) -> model.Address | None:
+    ) -> Later[CustomerAddress | None]:
         if inline is not None or key is None:
-            return inline
-        found: model.Address | None = await info.context.loaders.load(
-            self._model.provider, "addresses_by_key", key
-        )
-        return found
+            return CustomerAddress.maybe(inline)
+        found = info.context.loaders.load(self._model.provider, "addresses_by_key", key)
+        return then(found, CustomerAddress.maybe)
 
-    @strawberry.field
-    async def shipping_address(self, info: Info) -> CustomerAddress | None:
+    @strawberry.field(graphql_type=CustomerAddress | None)
+    def shipping_address(self, info: Info) -> Later[CustomerAddress | None]:
         m = self._model
-        return CustomerAddress.maybe(
-            await self._address(info, m.shipping_address, m.shipping_address_key)
-        )
+        return self._address(info, m.shipping_address, m.shipping_address_key)
 
-    @strawberry.field
-    async def billing_address(self, info: Info) -> CustomerAddress | None:
+    @strawberry.field(graphql_type=CustomerAddress | None)
+    def billing_address(self, info: Info) -> Later[CustomerAddress | None]:
         m = self._model
-        return CustomerAddress.maybe(
-            await self._address(info, m.billing_address, m.billing_address_key)
-        )
+        return self._address(info, m.billing_address, m.billing_address_key)
 
-    @strawberry.field
-    async def cancellation_plans(self, info: Info) -> list[PlanType] | None:
+    @strawberry.field(graphql_type=list[PlanType] | None)
+    def cancellation_plans(self, info: Info) -> Later[list[CancellationPlan]]:
         from graph.types.plan import CancellationPlan
 
         m = self._model
-        plans = await info.context.loaders.load(m.provider, "plans_by_order", m.key)
-        return [CancellationPlan.from_model(p) for p in plans or ()]
+        found = info.context.loaders.load(m.provider, "plans_by_order", m.key)
+        return then(found, CancellationPlan.all)
 
-    @strawberry.field
-    async def repayment_schedule(
+    @strawberry.field(graphql_type=RepaymentSchedule | None)
+    def repayment_schedule(
         self, info: Info, loan_product_id: int, country_id: int | None = None
-    ) -> RepaymentSchedule | None:
+    ) -> Later[RepaymentSchedule | None]:
         m = self._model
         provider = info.context.provider(m.provider)
         loader = info.context.loaders.get(
@@ -282,15 +285,14 @@ class Order(Node):
             "repayment_schedule",
             each(lambda k: provider.repayment_schedule(*k)),
         )
-        schedule = await loader.load((m.key, loan_product_id, country_id))
-        return RepaymentSchedule.maybe(schedule)
+        return then(loader.load((m.key, loan_product_id, country_id)), RepaymentSchedule.maybe)
 
-    @strawberry.field
-    async def credit_status(self, info: Info) -> CreditStatus | None:
+    @strawberry.field(graphql_type=CreditStatus | None)
+    def credit_status(self, info: Info) -> Later[CreditStatus | None]:
         m = self._model
         provider = info.context.provider(m.provider)
         loader = info.context.loaders.get(m.provider, "credit_status", each(provider.credit_status))
-        return CreditStatus.maybe(await loader.load(m.key))
+        return then(loader.load(m.key), CreditStatus.maybe)
 
     @strawberry.field(permission_classes=[CanReadRaw])
     def raw(self) -> JSON | None:

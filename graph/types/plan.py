@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import strawberry
 from strawberry.scalars import JSON
 
@@ -12,6 +14,7 @@ from graph.types.common import Money, Node, Provider
 from graph.types.order import Order, OrderItem
 from providers import model
 from providers.redact import scrub
+from resolvers.loaders import Later, then
 
 
 @strawberry.type
@@ -43,19 +46,21 @@ class CancellationPlan(Node):
     def maybe(cls, m: model.CancellationPlan | None) -> CancellationPlan | None:
         return None if m is None else cls.from_model(m)
 
-    @strawberry.field
-    async def order(self, info: Info) -> Order | None:
-        m = self._model
-        return Order.maybe(
-            await info.context.loaders.load(m.provider, "orders_by_key", m.order_key)
-        )
+    @classmethod
+    def all(cls, models: Iterable[model.CancellationPlan] | None) -> list[CancellationPlan]:
+        return [cls.from_model(m) for m in models or ()]
 
-    @strawberry.field
-    async def items(self, info: Info) -> list[OrderItem | None] | None:
+    @strawberry.field(graphql_type=Order | None)
+    def order(self, info: Info) -> Later[Order | None]:
         m = self._model
-        loader = info.context.loaders.get(m.provider, "items_by_key")
-        found = await loader.load_many(m.item_keys)
-        return [None if i is None else OrderItem.from_model(i) for i in found]
+        found = info.context.loaders.load(m.provider, "orders_by_key", m.order_key)
+        return then(found, Order.maybe)
+
+    @strawberry.field(graphql_type=list[OrderItem | None] | None)
+    def items(self, info: Info) -> Later[list[OrderItem | None]]:
+        m = self._model
+        found = info.context.loaders.get(m.provider, "items_by_key").load_many(m.item_keys)
+        return then(found, lambda items: [OrderItem.maybe(i) for i in items])
 
     @strawberry.field(permission_classes=[CanReadRaw])
     def raw(self) -> JSON | None:

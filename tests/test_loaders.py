@@ -1,0 +1,59 @@
+"""resolvers/loaders.py: when a batch goes upstream, and how a large one is split.
+
+The upstream call counts of real queries are asserted with the connectors' tests; these pin the
+loader's timing, which those counts cannot see: a batch starts on the event loop's next turn,
+before the tasks the executor started in the same turn (one per object of a page).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+from providers.model import ProviderName
+from resolvers.loaders import MAX_BATCH, Loaders
+
+AKINON = ProviderName.AKINON
+
+
+def echo(seen: list[Any]) -> Any:
+    async def batch(keys: Sequence[int]) -> list[int]:
+        seen.append(("batch", list(keys)))
+        return [k * 10 for k in keys]
+
+    return batch
+
+
+async def test_a_batch_starts_before_the_tasks_of_its_turn() -> None:
+    seen: list[Any] = []
+    loader = Loaders({}).get(AKINON, "echo", echo(seen))
+
+    async def sibling(i: int) -> None:
+        seen.append(("task", i))
+
+    first = loader.load(1)
+    tasks = [asyncio.ensure_future(sibling(i)) for i in range(3)]
+    second = loader.load(2)  # asked for after the tasks were started, in the same turn
+
+    assert await asyncio.gather(first, second) == [10, 20]
+    await asyncio.gather(*tasks)
+    assert seen == [("batch", [1, 2]), ("task", 0), ("task", 1), ("task", 2)]
+
+
+async def test_keys_asked_for_on_a_later_turn_make_a_second_batch() -> None:
+    seen: list[Any] = []
+    loader = Loaders({}).get(AKINON, "echo", echo(seen))
+
+    assert await loader.load(1) == 10
+    assert await asyncio.gather(loader.load(2), loader.load(1)) == [20, 10]  # 1 is cached
+    assert seen == [("batch", [1]), ("batch", [2])]
+
+
+async def test_a_batch_larger_than_max_batch_is_split() -> None:
+    seen: list[Any] = []
+    loader = Loaders({}).get(AKINON, "echo", echo(seen))
+    keys = list(range(MAX_BATCH * 2 + 1))
+
+    assert await asyncio.gather(*(loader.load(k) for k in keys)) == [k * 10 for k in keys]
+    assert [len(batch) for _, batch in seen] == [MAX_BATCH, MAX_BATCH, 1]
