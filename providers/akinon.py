@@ -15,12 +15,13 @@ Quirks kept here and nowhere else:
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from collections import OrderedDict
-from collections.abc import Sequence
+from collections import OrderedDict, deque
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 from providers.auth import TokenCache
 from providers.base import BaseProvider, Batch, Capability
@@ -63,6 +64,7 @@ STATUS = {
 STATUS_CODE = {status: code for code, status in STATUS.items()}
 
 Record = dict[str, Any]
+T = TypeVar("T")
 _CURRENCY_MEMORY = 50_000  # orders whose currency is remembered (about 5 MB at most)
 
 
@@ -188,21 +190,46 @@ class Akinon(BaseProvider):
             return [], int(body.get("count", 0))
         return results[skip : skip + limit], int(body.get("count", len(results)))
 
-    async def _all(self, path: str, params: dict[str, str]) -> list[Record]:
-        """Every record matching ``params``, following ``next``."""
-        query: dict[str, str] | None = params | {"limit": str(self.page_size)}
-        url, results = path, []
-        while True:
-            body = await self._get_page(url, query)
-            results.extend(body["results"])
-            if not body.get("next"):
-                return results
-            url, query = str(body["next"]), None
+    async def _all(self, path: str, params: dict[str, str], read: Callable[[Record], T]) -> list[T]:
+        """Every record matching ``params``, following ``next``, each one through ``read``.
+
+        A page is read into the domain on the event loop's next turn, while the request for the
+        next page is on its way (W3's 50 orders have two pages of items), not after it.
+        """
+        results: list[T] = []
+        unread: deque[list[Record]] = deque()
+        failed: list[Exception] = []
+
+        def read_unread() -> None:
+            while unread and not failed:
+                try:
+                    results.extend(map(read, unread.popleft()))
+                except Exception as exc:  # noqa: BLE001 - raised below, in this task
+                    failed.append(exc)
+
+        body = await self._get_page(path, params | {"limit": str(self.page_size)})
+        while link := body.get("next"):
+            unread.append(body["results"])
+            asyncio.get_running_loop().call_soon(read_unread)
+            body = await self._get_page(str(link), None)
+            if failed:
+                raise failed[0]
+        unread.append(body["results"])
+        read_unread()  # whatever the loop has not read yet, in order, and the last page
+        if failed:
+            raise failed[0]
+        return results
 
     async def _where_in(
-        self, path: str, field: str, keys: Sequence[str], one_param: str
-    ) -> list[Record]:
-        """Records whose ``field`` is one of ``keys``: one ``__in`` query, or one per key.
+        self,
+        path: str,
+        field: str,
+        keys: Sequence[str],
+        one_param: str,
+        read: Callable[[Record], T],
+    ) -> list[T]:
+        """Records whose ``field`` is one of ``keys``, through ``read``: one ``__in`` query, or
+        one per key.
 
         Akinon refuses a whole filter over one malformed uuid (400), so keys that cannot exist
         are dropped first: they answer "not found" without failing their neighbours.
@@ -212,27 +239,36 @@ class Akinon(BaseProvider):
         if not keys:
             return []
         wanted = set(keys)
+
+        def honoured(record: Record) -> T:
+            if str(record.get(field)) not in wanted:
+                raise _FilterIgnored
+            return read(record)
+
         if path not in self._no_in:
-            records = await self._all(path, {f"{one_param}__in": ",".join(dict.fromkeys(keys))})
-            if all(str(r.get(field)) in wanted for r in records):
-                return records
-            self._no_in.add(path)  # the filter was ignored: it answered other records
-        found: list[Record] = []
+            try:
+                return await self._all(
+                    path, {f"{one_param}__in": ",".join(dict.fromkeys(keys))}, honoured
+                )
+            except _FilterIgnored:  # it answered other records
+                self._no_in.add(path)
+        found: list[T] = []
         for key in dict.fromkeys(keys):
-            found.extend(await self._all(path, {one_param: key}))
+            found.extend(await self._all(path, {one_param: key}, read))
         return found
 
     # -- reads -------------------------------------------------------------------------
 
     async def orders_by_key(self, keys: Sequence[str]) -> Batch[Order]:
-        by_id = {r["id"]: r for r in await self._where_in(f"{API}/orders/", "id", keys, "id")}
-        return [self._order(by_id[k]) if k in by_id else None for k in keys]
+        found = await self._where_in(f"{API}/orders/", "id", keys, "id", self._order)
+        by_key = {o.key: o for o in found}
+        return [by_key.get(k) for k in keys]
 
     async def orders_by_ref(self, refs: Sequence[OrderRef]) -> Batch[Order]:
         numbers = [r.number for r in refs]
-        records = await self._where_in(f"{API}/orders/", "number", numbers, "number")
-        by_number = {r["number"]: r for r in records}
-        return [self._order(by_number[n]) if n in by_number else None for n in numbers]
+        found = await self._where_in(f"{API}/orders/", "number", numbers, "number", self._order)
+        by_number = {o.number: o for o in found}
+        return [by_number.get(n) for n in numbers]
 
     async def list_orders(self, flt: OrderFilter, offset: int, limit: int) -> Page[Order]:
         params = _order_params(flt)
@@ -243,40 +279,40 @@ class Akinon(BaseProvider):
         return Page(orders, count, offset, offset + len(orders) < count)
 
     async def items_by_order(self, order_keys: Sequence[str]) -> Batch[list[OrderItem]]:
-        records = await self._where_in(f"{API}/order-items/", "order", order_keys, "order")
+        path = f"{API}/order-items/"
         grouped: dict[str, list[OrderItem]] = {k: [] for k in order_keys}
-        for record in records:
-            grouped.setdefault(record["order"], []).append(self._item(record))
+        for item in await self._where_in(path, "order", order_keys, "order", self._item):
+            grouped.setdefault(item.order_key, []).append(item)
         return [grouped[k] for k in order_keys]
 
     async def items_by_key(self, keys: Sequence[str]) -> Batch[OrderItem]:
-        records = await self._where_in(f"{API}/order-items/", "id", keys, "id")
-        by_id = {r["id"]: self._item(r) for r in records}
-        return [by_id.get(k) for k in keys]
+        found = await self._where_in(f"{API}/order-items/", "id", keys, "id", self._item)
+        by_key = {i.key: i for i in found}
+        return [by_key.get(k) for k in keys]
 
     async def addresses_by_key(self, keys: Sequence[str]) -> Batch[Address]:
-        records = await self._where_in(f"{API}/customer-addresses/", "id", keys, "id")
-        by_id = {r["id"]: self._address(r) for r in records}
-        return [by_id.get(k) for k in keys]
+        path = f"{API}/customer-addresses/"
+        by_key = {a.key: a for a in await self._where_in(path, "id", keys, "id", self._address)}
+        return [by_key.get(k) for k in keys]
 
     async def plans_by_order(self, order_keys: Sequence[str]) -> Batch[list[CancellationPlan]]:
         path = f"{API}/cancellation-plans/"
+        records = await self._where_in(path, "order", order_keys, "order", _record)
         grouped: dict[str, list[CancellationPlan]] = {k: [] for k in order_keys}
-        for plan in await self._plans(await self._where_in(path, "order", order_keys, "order")):
+        for plan in await self._plans(records):
             grouped.setdefault(plan.order_key, []).append(plan)
         return [grouped[k] for k in order_keys]
 
     async def plans_by_key(self, keys: Sequence[str]) -> Batch[CancellationPlan]:
-        records = await self._where_in(f"{API}/cancellation-plans/", "id", keys, "id")
-        by_id = {p.key: p for p in await self._plans(records)}
-        return [by_id.get(k) for k in keys]
+        records = await self._where_in(f"{API}/cancellation-plans/", "id", keys, "id", _record)
+        by_key = {p.key: p for p in await self._plans(records)}
+        return [by_key.get(k) for k in keys]
 
     async def _plans(self, records: list[Record]) -> list[CancellationPlan]:
         """Plans in their orders' currencies; orders not read yet are read in one call."""
         unknown = {str(r.get("order")) for r in records} - self._currency_of.keys()
-        if unknown:
-            for order in await self._where_in(f"{API}/orders/", "id", sorted(unknown), "id"):
-                self._order(order)  # records its currency
+        if unknown:  # reading an order records its currency
+            await self._where_in(f"{API}/orders/", "id", sorted(unknown), "id", self._order)
         return [self._plan(r) for r in records]
 
     async def list_cancellation_plans(
@@ -417,6 +453,14 @@ class Akinon(BaseProvider):
             notes=as_str(r.get("notes")),
             raw=r,
         )
+
+
+class _FilterIgnored(Exception):
+    """An ``__in`` query answered a record it did not ask for: the filter was not applied."""
+
+
+def _record(record: Record) -> Record:
+    return record
 
 
 def _order_params(flt: OrderFilter) -> dict[str, str] | None:

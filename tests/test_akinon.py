@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import time
 
 import pytest
 
@@ -11,7 +12,7 @@ from graph import ids
 from graph.embedded import start_sandboxes
 from providers.model import ProviderName
 from providers.sandbox import akinon_data as data
-from providers.sandbox.akinon import STATE
+from providers.sandbox.akinon import ADDRESS_PARAMS, STATE
 from tests.conftest import started
 from tests.harness import Gateway
 
@@ -367,3 +368,53 @@ async def test_akinon_refusing_a_static_token_is_a_provider_error_401() -> None:
         assert gw.calls("akinon", "/auth/login/") == []
     for s in running:
         await s.close()
+
+
+async def test_a_page_is_read_while_the_next_one_is_on_its_way(gateway: Gateway) -> None:
+    """Following ``next``, the connector reads page 1's records while page 2 is on its way,
+    not after it has come back (each Akinon answer takes 0.2 s here)."""
+    akinon = gateway.app.state.gateway.providers[ProviderName.AKINON]
+    state = gateway.sandboxes["akinon"].app[STATE]
+    orders = sorted({row.data["order"] for row in state.items.values()})[:60]  # in one URL
+    await gateway.ok("{ orders(first: 1) { nodes { id } } }")  # logged in
+    gateway.clear_calls()
+    gateway.faults("akinon").latency_s = 0.2
+    read_at: list[float] = []
+
+    def read(record: dict[str, object]) -> object:
+        read_at.append(time.monotonic())
+        return record["id"]
+
+    keys = await akinon._all("/api/i1/order-items/", {"order__in": ",".join(orders)}, read)
+    done = time.monotonic()
+
+    assert len(keys) > 100
+    assert len(gateway.calls("akinon", "/order-items/")) == 2
+    assert sorted(keys) == sorted(
+        row.data["id"] for row in state.items.values() if row.data["order"] in orders
+    )
+    assert done - read_at[99] > 0.1  # page 1, read before page 2 came back
+    assert done - read_at[100] < 0.1  # page 2
+
+
+async def test_an_ignored_in_filter_falls_back_to_one_call_per_key(
+    gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A deployment whose address list ignores ``id__in`` (DRF drops unknown filters) answers
+    other addresses: the connector notices, and asks for each address by ``id`` instead."""
+    monkeypatch.delitem(ADDRESS_PARAMS, "id__in")
+    state = gateway.sandboxes["akinon"].app[STATE]
+    cities = {row.data["id"]: row.data["city"] for row in state.data.addresses}
+    answer = await gateway.ok("{ orders(first: 3) { nodes { number shippingAddress { city } } } }")
+
+    by_number = {row.data["number"]: row.data for row in state.orders.values()}
+    nodes = answer["orders"]["nodes"]
+    wanted = [by_number[n["number"]]["shipping_address"] for n in nodes]
+    assert [n["shippingAddress"]["city"] for n in nodes] == [cities[k] for k in wanted]
+    calls = gateway.calls("akinon", "/customer-addresses/")
+    batch = [c for c in calls if "id__in" in c.query]
+    # The batch stops at the page where the foreign addresses showed (the next one was already
+    # on its way); then one call per address.
+    assert calls[: len(batch)] == batch
+    assert len(batch) <= 2
+    assert [c.query.get("id") for c in calls[len(batch) :]] == list(dict.fromkeys(wanted))
