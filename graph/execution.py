@@ -16,8 +16,10 @@ always would. Schema extensions that wrap resolvers (``resolve`` hooks) turn the
 
 Also here: the objects a resolver returns go straight to their selection's entries
 (:meth:`GatewayExecutor.collect_and_execute_subfields`); argument-less resolvers are called
-without strawberry's wrapper (:func:`direct_resolvers`); and the resolvers' helpers hold the
-executor weakly (:func:`weak_helpers`), so a request leaves no reference cycle (graph/heap.py).
+without strawberry's wrapper (:func:`direct_resolvers`); awaitables whose work is all under way
+are awaited in turn rather than gathered, a task each (:meth:`GatewayExecutor.settles_alone`);
+and the resolvers' helpers hold the executor weakly (:func:`weak_helpers`), so a request leaves
+no reference cycle (graph/heap.py).
 """
 
 from __future__ import annotations
@@ -27,11 +29,12 @@ import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from operator import attrgetter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from graphql import (
     GraphQLEnumType,
     GraphQLField,
+    GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLResolveInfoHelpers,
@@ -49,6 +52,8 @@ if TYPE_CHECKING:
     from strawberry import Schema
 
 _DEFINITION = GraphQLCoreConverter.DEFINITION_BACKREF
+# What an object's or a list's completion fills in: its fields by name or its items by index.
+Completed = TypeVar("Completed", dict[str, Any], list[Any])
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +77,9 @@ class Entry:
     # of ``subselection`` on the entry itself: going through it for every Money of 200 orders
     # measured 2,000 more Python calls a W5 request.
     selection: tuple[Entry, ...] | None = None
+    # Whether what the field answers settles with no work left to start (``GatewayExecutor.
+    # settles_alone``); worked out on first use.
+    alone: bool | None = None
 
 
 # Per object type of a schema, per field name: its PlainField, or None (graphql-core's path).
@@ -228,6 +236,7 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
         results: dict[str, Any] = {}
         is_awaitable = self.is_awaitable
         awaitable_fields: list[str] = []
+        alone = position_context is None  # whether every awaitable field settles alone
         try:
             for entry in entries:
                 response_name, plain = entry.response_name, entry.plain
@@ -257,6 +266,7 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
                             results[response_name] = result
                             if is_awaitable(result):
                                 awaitable_fields.append(response_name)
+                                alone = alone and settles_alone(result)
                             continue
                 # graphql-core's path, exactly as its own execute_fields takes it.
                 result = self.execute_field(
@@ -270,13 +280,57 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
                     results[response_name] = result
                     if is_awaitable(result):
                         awaitable_fields.append(response_name)
+                        alone = alone and self.settles_alone(parent_type, entry)
         except Exception:
             if awaitable_fields:
                 self.settle_in_background([results[field] for field in awaitable_fields])
             raise
         if not awaitable_fields:
             return results
+        if alone:
+            return self._settle(results, awaitable_fields)
         return self._gather(results, awaitable_fields)
+
+    def settles_alone(self, parent_type: GraphQLObjectType, entry: Entry) -> bool:
+        """Whether the field's resolver starts its work at once (``direct_resolvers``: a plain
+        function, which returns ``then(...)`` when it reads through a loader) and completing
+        its answer starts none (every field selected below it is plain).
+
+        Awaitables that all settle alone are awaited one after the other (``_settle``): each
+        one's upstream read is already on its way, so none holds another back, and no task is
+        made for any. Anything else is gathered concurrently, as graphql-core does: a field
+        below, resolved once its parent's answer is in, must be asked for in the same turn as
+        its cousins' to share their batch.
+        """
+        if entry.alone is None:
+            field = parent_type.fields.get(entry.field_details_list[0].node.name.value)
+            entry.alone = (
+                field is not None
+                and field.resolve in _STARTS_AT_ONCE
+                and self.plain_below(field.type, entry.field_details_list)
+            )
+        return entry.alone
+
+    def plain_below(self, field_type: Any, details: FieldDetailsList) -> bool:
+        """Whether completing a value of ``field_type`` reads plain fields only."""
+        while isinstance(field_type, GraphQLNonNull | GraphQLList):
+            field_type = field_type.of_type
+        if isinstance(field_type, GraphQLScalarType | GraphQLEnumType):
+            return True
+        if not isinstance(field_type, GraphQLObjectType):
+            return False
+        entries = self.subselection(field_type, details)
+        if entries is None:
+            return False
+        for entry in entries:
+            plain = entry.plain
+            if plain is None:
+                return False
+            if plain.object_type is not None and not self.plain_below(
+                plain.object_type, entry.field_details_list
+            ):
+                return False
+        return True
 
     def complete_plain_object(
         self, entry: Entry, path: Path, value: Any, position_context: Any
@@ -303,7 +357,8 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
             return None
         if not self.is_awaitable(completed):
             return completed
-        return self.awaited(completed, field_type, details, path)
+        wrap = self.awaited_alone if settles_alone(completed) else self.awaited
+        return wrap(completed, field_type, details, path)
 
     async def awaited(
         self, completed: Awaitable[Any], field_type: Any, details: FieldDetailsList, path: Path
@@ -314,6 +369,12 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
         except Exception as raw_error:  # noqa: BLE001 - handled as execute_field does
             self.handle_field_error(raw_error, field_type, details, path)
             return None
+
+    async def awaited_alone(
+        self, completed: Awaitable[Any], field_type: Any, details: FieldDetailsList, path: Path
+    ) -> Any:
+        """``awaited``, of a completion that settles alone (its code marks it so)."""
+        return await self.awaited(completed, field_type, details, path)
 
     def complete_list_item_value(  # noqa: PLR0917 - graphql-core's signature
         self,
@@ -344,9 +405,8 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
                 complete_results.append(None)
                 return False
             if self.is_awaitable(completed):
-                complete_results.append(
-                    self.awaited(completed, item_type, field_details_list, item_path)
-                )
+                wrap = self.awaited_alone if settles_alone(completed) else self.awaited
+                complete_results.append(wrap(completed, item_type, field_details_list, item_path))
                 return True
             complete_results.append(completed)
             return False
@@ -354,14 +414,99 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
             item, complete_results, item_type, field_details_list, info, item_path, position_context
         )
 
-    async def _gather(self, results: dict[str, Any], awaitable_fields: list[str]) -> dict[str, Any]:
-        if len(awaitable_fields) == 1:
-            field = awaitable_fields[0]
-            results[field] = await results[field]
-            return results
-        awaited = await gather_with_cancel(*(results[field] for field in awaitable_fields))
-        results.update(zip(awaitable_fields, awaited, strict=True))
-        return results
+    def complete_list_value(  # noqa: PLR0917 - graphql-core's signature
+        self,
+        return_type: GraphQLList[Any],
+        field_details_list: FieldDetailsList,
+        info: Any,
+        path: Path,
+        result: Any,
+        position_context: Any,
+    ) -> Any:
+        """graphql-core's for a list, but a list whose items all settle alone (each order of a
+        page, say, with its items, addresses and plans on their way) is awaited item after
+        item, with no task for any; graphql-core gathers them, one task each."""
+        if (
+            position_context is not None
+            or not self.short_path()
+            or not isinstance(result, list | tuple)
+            or self.get_stream_usage(field_details_list, path) is not None
+        ):
+            return super().complete_list_value(
+                return_type, field_details_list, info, path, result, position_context
+            )
+        item_type = return_type.of_type
+        completed: list[Any] = []
+        awaitable: list[int] = []
+        alone = True
+        is_awaitable, complete_item = self.is_awaitable, self.complete_list_item_value
+        try:
+            for index, item in enumerate(result):
+                item_path = path.add_key(index, None)
+                if is_awaitable(item):
+                    completed.append(
+                        self.complete_awaitable_list_item_value(
+                            item, item_type, field_details_list, info, item_path, position_context
+                        )
+                    )
+                    awaitable.append(index)
+                    alone = False
+                elif complete_item(
+                    item,
+                    completed,
+                    item_type,
+                    field_details_list,
+                    info,
+                    item_path,
+                    position_context,
+                ):
+                    awaitable.append(index)
+                    alone = alone and settles_alone(completed[-1])
+        except Exception:
+            if awaitable:
+                self.settle_in_background([completed[i] for i in awaitable])
+            raise
+        if not awaitable:
+            return completed
+        if alone:
+            return self._settle(completed, awaitable)
+        return self._gather(completed, awaitable)
+
+    async def _settle(self, completed: Completed, keys: list[Any]) -> Completed:
+        """An object's fields or a list's items (``keys`` those awaited), one after the other:
+        they all settle alone."""
+        for n, key in enumerate(keys):
+            try:
+                completed[key] = await completed[key]
+            except BaseException:
+                self.settle_in_background([completed[k] for k in keys[n + 1 :]])
+                raise
+        return completed
+
+    async def _gather(self, completed: Completed, keys: list[Any]) -> Completed:
+        """An object's fields or a list's items (``keys`` those awaited), concurrently."""
+        if len(keys) == 1:
+            completed[keys[0]] = await completed[keys[0]]
+            return completed
+        awaited = await gather_with_cancel(*(completed[key] for key in keys))
+        for key, value in zip(keys, awaited, strict=True):
+            completed[key] = value
+        return completed
+
+
+# The coroutines whose awaiting starts no work: the executor's own, for completions that settle
+# alone. Told apart by their code, which costs nothing to look at.
+_ALONE = frozenset(id(f.__code__) for f in (GatewayExecutor._settle, GatewayExecutor.awaited_alone))
+
+
+def settles_alone(awaitable: Any) -> bool:
+    """Whether ``awaitable`` is one of the executor's completions that settle alone."""
+    code = getattr(awaitable, "cr_code", None)
+    return code is not None and id(code) in _ALONE
+
+
+# Resolvers that are plain functions, called directly: the work they return is under way.
+_STARTS_AT_ONCE: weakref.WeakSet[Callable[..., Any]] = weakref.WeakSet()
 
 
 def weak_helpers(executor: GatewayExecutor) -> GraphQLResolveInfoHelpers:
@@ -440,6 +585,10 @@ def _direct_resolver(definition: Any, info_class: type[Any]) -> Callable[..., An
             return function(*args)
         return function(*args, **{info_name: info_class(_raw_info=info, _field=definition)})
 
+    if not resolver.is_async:
+        # A plain function: whatever awaitable it returns has its work under way already
+        # (``resolvers.loaders.then``), so the executor may await it without a task.
+        _STARTS_AT_ONCE.add(resolve)
     return resolve
 
 

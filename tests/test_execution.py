@@ -9,6 +9,7 @@ directives, lists, and fields with resolvers or arguments.
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import gc
 import subprocess
@@ -23,6 +24,7 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from graph.execution import GatewayExecutor, direct_resolvers
 from graph.pipeline import cached_parse, cached_validate
+from resolvers.loaders import Later, then
 from tests.harness import Gateway
 
 
@@ -72,7 +74,19 @@ class Node:
     def refused(self) -> int:
         return "not a number"  # type: ignore[return-value]
 
+    @strawberry.field(graphql_type=Leaf)
+    def soon(self) -> Later[Leaf]:
+        """A plain function returning work under way, as a loader read does: it settles
+        alone when only plain fields are selected below it."""
+        return then(answered(self.leaf), lambda leaf: leaf)
+
     broken: str = ""
+
+
+def answered(value: Any) -> asyncio.Future[Any]:
+    future = asyncio.get_running_loop().create_future()
+    future.set_result(value)
+    return future
 
 
 class Unreadable(Node):
@@ -202,6 +216,9 @@ DOCUMENTS = {
     "mixed": "{ first { id later { name colour } leaf { name } doubled } nodes { label } }",
     "direct resolvers": "{ nodes { w: where failing later { name } } again: nodes { refused } }",
     "listed objects": "{ pets { name legs } maybePets { name legs __typename } goodPets { name } }",
+    "settling alone": "{ nodes { id soon { name colour } s: soon { maybe } } first { soon { name } } }",  # noqa: E501
+    "settling alone and not": "{ nodes { soon { name } later { name } } }",
+    "alone, typename below": "{ nodes { soon { name } } first { soon { __typename } } }",
 }
 
 
@@ -249,9 +266,40 @@ async def test_the_cases_are_real() -> None:
     assert listed["data"]["goodPets"] == [{"name": "c"}]
     messages = " ".join(e["message"] for e in listed["errors"])
     assert "Expected value of type 'Pet' but got" in messages  # the Stray, refused
-    # Query.nodes, first, pets, maybePets and goodPets, Node.later, where, failing and
-    # refused: doubled has an argument, and every other field is plain.
-    assert DIRECT == {"gw": 9, "wr": 9}
+    alone = found["settling alone"]
+    assert alone["data"]["nodes"][0]["soon"] == {"name": "leaf-0", "colour": "BLUE"}
+    assert alone["data"]["nodes"][5] is None  # soon.name is null: the error nulls the node
+    assert alone["errors"][0]["path"] == ["nodes", 5, "soon", "name"]
+    # Query.nodes, first, pets, maybePets and goodPets, Node.later, where, failing, refused
+    # and soon: doubled has an argument, and every other field is plain.
+    assert DIRECT == {"gw": 10, "wr": 10}
+
+
+async def tasks_made(document: str) -> list[str]:
+    """The tasks the gateway's executor makes to execute ``document``."""
+    made: list[str] = []
+
+    def factory(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
+        made.append(coro.__qualname__)
+        return asyncio.Task(coro, loop=loop, **kwargs)
+
+    loop = asyncio.get_running_loop()
+    loop.set_task_factory(factory)
+    try:
+        await GATEWAY.execute(document)
+    finally:
+        loop.set_task_factory(None)
+    return made
+
+
+async def test_fields_that_settle_alone_are_awaited_without_tasks() -> None:
+    """Each node's ``soon`` (work under way, plain fields below) is awaited in turn, and so is
+    each node; ``later`` (an ``async def``, started only when run) is gathered, a task each."""
+    assert await tasks_made("{ nodes { id soon { name } } }") == []
+    nodes = len(NODES)
+    assert len(await tasks_made("{ nodes { id later { name } } }")) == nodes
+    # One node's awaitable that does not settle alone, and the list is gathered too.
+    assert len(await tasks_made("{ nodes { soon { name } later { name } } }")) == 3 * nodes
 
 
 class Counting(GatewayExecutor):
