@@ -505,7 +505,7 @@ def settles_alone(awaitable: Any) -> bool:
     return code is not None and id(code) in _ALONE
 
 
-# Resolvers that are plain functions, called directly: the work they return is under way.
+# Resolvers of plain functions (``direct_resolvers``): the work they return is under way.
 _STARTS_AT_ONCE: weakref.WeakSet[Callable[..., Any]] = weakref.WeakSet()
 
 
@@ -557,6 +557,12 @@ def direct_resolvers(schema: Schema) -> int:
             if direct is not None:
                 field.resolve = direct
                 count += 1
+            resolver = getattr(definition, "base_resolver", None)
+            if resolver is not None and not resolver.is_async and field.resolve is not None:
+                # A plain function, called directly or through strawberry's (synchronous)
+                # wrapper: whatever awaitable it returns has its work under way already
+                # (``resolvers.loaders.then``), so the executor may await it without a task.
+                _STARTS_AT_ONCE.add(field.resolve)
     return count
 
 
@@ -585,10 +591,6 @@ def _direct_resolver(definition: Any, info_class: type[Any]) -> Callable[..., An
             return function(*args)
         return function(*args, **{info_name: info_class(_raw_info=info, _field=definition)})
 
-    if not resolver.is_async:
-        # A plain function: whatever awaitable it returns has its work under way already
-        # (``resolvers.loaders.then``), so the executor may await it without a task.
-        _STARTS_AT_ONCE.add(resolve)
     return resolve
 
 

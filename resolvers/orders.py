@@ -14,9 +14,11 @@ from graph.errors import NotFoundError
 from graph.types.common import Connection, OrderStatus, Provider, connection
 from graph.types.order import Order
 from providers.base import Capability
+from providers.model import Order as DomainOrder
 from providers.model import OrderFilter as DomainOrderFilter
 from providers.model import OrderRef
 from resolvers.common import max_page, page_window, provider_for
+from resolvers.loaders import Later, then
 
 
 @strawberry.input(description="Filters pushed down to the provider's own query parameters.")
@@ -52,21 +54,25 @@ def _found(order: Order | None, what: str) -> Order:
 
 @strawberry.type
 class OrdersQuery:
-    @strawberry.field(permission_classes=[CanReadOrders])
-    async def order(self, info: Info, id: strawberry.ID) -> Order | None:
+    @strawberry.field(permission_classes=[CanReadOrders], graphql_type=Order | None)
+    def order(self, info: Info, id: strawberry.ID) -> Later[Order]:
         gid = ids.decode(id, "Order")
-        found = await info.context.loaders.load(gid.provider, "orders_by_key", gid.key)
-        return _found(Order.maybe(found), f"with id {id!r}")
+        found = info.context.loaders.load(gid.provider, "orders_by_key", gid.key)
+        return then(found, lambda order: _found(Order.maybe(order), f"with id {id!r}"))
 
-    @strawberry.field(permission_classes=[CanReadOrders])
-    async def order_by_number(
+    @strawberry.field(permission_classes=[CanReadOrders], graphql_type=Order | None)
+    def order_by_number(
         self, info: Info, provider: Provider, number: str, customer_id: str | None = None
-    ) -> Order | None:
-        ref = OrderRef(number, customer_id)
-        found = await info.context.loaders.load(provider, "orders_by_ref", ref)
-        if found is not None:
-            info.context.loaders.known_orders([found])
-        return _found(Order.maybe(found), f"{number!r} at {provider.name}")
+    ) -> Later[Order]:
+        loaders = info.context.loaders
+        found = loaders.load(provider, "orders_by_ref", OrderRef(number, customer_id))
+
+        def answer(order: DomainOrder | None) -> Order:
+            if order is not None:
+                loaders.known_orders([order])
+            return _found(Order.maybe(order), f"{number!r} at {provider.name}")
+
+        return then(found, answer)
 
     @strawberry.field(permission_classes=[CanReadOrders])
     async def orders(
