@@ -302,6 +302,26 @@ async def test_akinon_500_is_a_provider_error_beside_the_rest(gateway: Gateway) 
     assert len(answer.data["providers"]) == 5
 
 
+async def test_a_failed_child_read_nulls_that_field_of_every_order_and_nothing_else(
+    gateway: Gateway,
+) -> None:
+    """The items of a page come from one batch: when it fails, each order's ``items`` is null
+    with its own error, and the addresses and plans, read alongside, are all there."""
+    gateway.faults("akinon").error_rate = 1.0
+    gateway.faults("akinon").only_paths = ["/order-items/"]
+    answer = await gateway.query(
+        """{ orders(first: 5) { nodes { number items { sku } shippingAddress { city }
+            cancellationPlans { planType } } } }"""
+    )
+    nodes = answer.data["orders"]["nodes"]
+    assert len(nodes) == 5
+    assert [n["items"] for n in nodes] == [None] * 5
+    assert all(n["shippingAddress"]["city"] for n in nodes)
+    assert all(isinstance(n["cancellationPlans"], list) for n in nodes)
+    assert answer.codes == ["PROVIDER_ERROR"] * 5
+    assert [e["path"] for e in answer.errors] == [["orders", "nodes", i, "items"] for i in range(5)]
+
+
 async def test_akinon_malformed_body_is_a_provider_error(gateway: Gateway) -> None:
     gateway.faults("akinon").malformed = True
     gateway.faults("akinon").only_paths = ["/orders/"]
