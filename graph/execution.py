@@ -17,9 +17,9 @@ always would. Schema extensions that wrap resolvers (``resolve`` hooks) turn the
 Also here: the objects a resolver returns go straight to their selection's entries
 (:meth:`GatewayExecutor.collect_and_execute_subfields`); argument-less resolvers are called
 without strawberry's wrapper (:func:`direct_resolvers`); awaitables whose work is all under way
-are awaited in turn rather than gathered, a task each (:meth:`GatewayExecutor.settles_alone`);
-and the resolvers' helpers hold the executor weakly (:func:`weak_helpers`), so a request leaves
-no reference cycle (graph/heap.py).
+are awaited in turn rather than gathered, a task each
+(:meth:`GatewayExecutor.field_settles_alone`); and the resolvers' helpers hold the executor
+weakly (:func:`weak_helpers`), so a request leaves no reference cycle (graph/heap.py).
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ class Entry:
     # measured 2,000 more Python calls a W5 request.
     selection: tuple[Entry, ...] | None = None
     # Whether what the field answers settles with no work left to start (``GatewayExecutor.
-    # settles_alone``); worked out on first use.
+    # field_settles_alone``); worked out on first use.
     alone: bool | None = None
 
 
@@ -266,7 +266,7 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
                             results[response_name] = result
                             if is_awaitable(result):
                                 awaitable_fields.append(response_name)
-                                alone = alone and settles_alone(result)
+                                alone = alone and completes_alone(result)
                             continue
                 # graphql-core's path, exactly as its own execute_fields takes it.
                 result = self.execute_field(
@@ -280,7 +280,7 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
                     results[response_name] = result
                     if is_awaitable(result):
                         awaitable_fields.append(response_name)
-                        alone = alone and self.settles_alone(parent_type, entry)
+                        alone = alone and self.field_settles_alone(parent_type, entry)
         except Exception:
             if awaitable_fields:
                 self.settle_in_background([results[field] for field in awaitable_fields])
@@ -291,7 +291,7 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
             return self._settle(results, awaitable_fields)
         return self._gather(results, awaitable_fields)
 
-    def settles_alone(self, parent_type: GraphQLObjectType, entry: Entry) -> bool:
+    def field_settles_alone(self, parent_type: GraphQLObjectType, entry: Entry) -> bool:
         """Whether the field's resolver starts its work at once (``direct_resolvers``: a plain
         function, which returns ``then(...)`` when it reads through a loader) and completing
         its answer starts none (every field selected below it is plain).
@@ -357,7 +357,14 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
             return None
         if not self.is_awaitable(completed):
             return completed
-        wrap = self.awaited_alone if settles_alone(completed) else self.awaited
+        return self.awaiting(completed, field_type, details, path)
+
+    def awaiting(
+        self, completed: Awaitable[Any], field_type: Any, details: FieldDetailsList, path: Path
+    ) -> Awaitable[Any]:
+        """A completion still under way, to await with its error handled (``awaited``); still
+        known to settle alone when it does (``awaited_alone``)."""
+        wrap = self.awaited_alone if completes_alone(completed) else self.awaited
         return wrap(completed, field_type, details, path)
 
     async def awaited(
@@ -405,8 +412,9 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
                 complete_results.append(None)
                 return False
             if self.is_awaitable(completed):
-                wrap = self.awaited_alone if settles_alone(completed) else self.awaited
-                complete_results.append(wrap(completed, item_type, field_details_list, item_path))
+                complete_results.append(
+                    self.awaiting(completed, item_type, field_details_list, item_path)
+                )
                 return True
             complete_results.append(completed)
             return False
@@ -461,7 +469,7 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
                     position_context,
                 ):
                     awaitable.append(index)
-                    alone = alone and settles_alone(completed[-1])
+                    alone = alone and completes_alone(completed[-1])
         except Exception:
             if awaitable:
                 self.settle_in_background([completed[i] for i in awaitable])
@@ -499,7 +507,7 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
 _ALONE = frozenset(id(f.__code__) for f in (GatewayExecutor._settle, GatewayExecutor.awaited_alone))
 
 
-def settles_alone(awaitable: Any) -> bool:
+def completes_alone(awaitable: Any) -> bool:
     """Whether ``awaitable`` is one of the executor's completions that settle alone."""
     code = getattr(awaitable, "cr_code", None)
     return code is not None and id(code) in _ALONE
@@ -543,6 +551,10 @@ def direct_resolvers(schema: Schema) -> int:
     calling the resolver with the source and an ``Info``, which is what the direct resolver
     does; graphql-core then awaits what it returns as before. Schema extensions that wrap
     resolvers (``resolve`` hooks) wrap the direct ones as they wrapped strawberry's.
+
+    It also notes every field whose resolver is a plain function, direct or not: what such a
+    resolver returns to await has its work under way already (``GatewayExecutor.
+    field_settles_alone``).
     """
     if schema.schema_converter._exception_handler_specs:
         return 0
