@@ -195,7 +195,8 @@ class Upstream:
         The provider's ``timeout_s`` bounds the whole call, retries included. A GET is tried
         again after a 429 (waiting ``Retry-After`` when it fits the deadline), a 500/502/503/504
         or a broken connection; any method after a connect that sent nothing. The last answer
-        is returned as it came, so the connector still picks the error class.
+        is returned as it came, so the connector still picks the error class; a retry that
+        fails in transit (or runs into the deadline) returns the answer it retried.
         """
         request_id = REQUEST_ID.get()
         body = orjson.dumps(json) if json is not None else data
@@ -212,20 +213,25 @@ class Upstream:
         read = method.upper() in _READS
         self.budget.request()
         attempt = 0
+        answered: UpstreamResponse | None = None  # the answer a retry is trying to better
         while True:
             try:
                 response = await self._attempt(
                     method, path, params, body, headers_for_attempt(), deadline, attempt
                 )
-            except CircuitOpen:
-                raise  # retrying would only turn a fast failure into a slow one
-            except NotSent:
-                delay = self._retry_delay(attempt, None, deadline)
-                if delay is None:
-                    raise
-            except ProviderUnavailable:
-                # The request may have reached the provider: only a read is safe to repeat.
-                delay = self._retry_delay(attempt, None, deadline) if read else None
+            except (ProviderTimeout, ProviderUnavailable) as failed:
+                # A retry lost in transit (the deadline ran out mid-attempt, say) says less than
+                # the answer it retried: that answer is returned, and the connector maps it.
+                if answered is not None:
+                    return answered
+                if isinstance(failed, CircuitOpen):
+                    raise  # retrying would only turn a fast failure into a slow one
+                # A broken connection may have reached the provider: only a read is safe to
+                # repeat. A connect that sent nothing is safe for any method; a timeout is not.
+                retry = isinstance(failed, NotSent) or (
+                    read and isinstance(failed, ProviderUnavailable)
+                )
+                delay = self._retry_delay(attempt, None, deadline) if retry else None
                 if delay is None:
                     raise
             else:
@@ -234,6 +240,7 @@ class Upstream:
                 delay = self._retry_delay(attempt, response.retry_after, deadline)
                 if delay is None:
                     return response
+                answered = response
             attempt += 1
             await asyncio.sleep(delay)
 
