@@ -26,12 +26,16 @@ from __future__ import annotations
 
 import enum
 import weakref
-from collections.abc import Awaitable, Callable
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from graphql import (
+    DirectiveNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
     GraphQLEnumType,
     GraphQLField,
     GraphQLList,
@@ -39,9 +43,13 @@ from graphql import (
     GraphQLObjectType,
     GraphQLResolveInfoHelpers,
     GraphQLScalarType,
+    GraphQLSchema,
+    OperationDefinitionNode,
     Undefined,
+    Visitor,
+    visit,
 )
-from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
+from graphql.execution.collect_fields import DeferUsage, FieldDetailsList, GroupedFieldSet
 from graphql.pyutils import Path
 from graphql.pyutils.gather_with_cancel import gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
@@ -135,15 +143,111 @@ def _enum_coercion(enum_type: GraphQLEnumType) -> Callable[[Any], Any]:
     return coerce
 
 
+Subselections = dict[
+    tuple[GraphQLObjectType, int], tuple[FieldDetailsList, tuple[Entry, ...] | None]
+]
+
+
+class Plan:
+    """What executing one operation works out from its document alone, kept across requests:
+    the root's grouped fields, each selection's entries and each object field's selection.
+
+    Only for an operation whose fields do not depend on its variables
+    (:func:`collects_alike`): then every request collects the same fields from the same nodes
+    (``cached_parse`` hands the same text the same document), and the first request's grouped
+    fields serve them all. Measured: a tenth of the Python calls of a one-order request.
+    """
+
+    __slots__ = ("operation", "root", "entries", "subselections")
+
+    def __init__(self, operation: OperationDefinitionNode) -> None:
+        self.operation = operation  # held, so that its id (the plan's key) is not reused
+        self.root: GroupedFieldSet | None = None
+        self.entries: dict[int, tuple[GroupedFieldSet, tuple[Entry, ...]]] = {}
+        self.subselections: Subselections = {}
+
+
+PLANS_KEPT = 128  # operations per schema, as many as the parse cache keeps documents
+# The schema's own attribute holding its plans: a plan reaches its schema (through its types),
+# so a map keyed weakly by schema would keep every schema alive; on the schema, they go with it.
+_PLANS_ATTR = "_commerce_graph_plans"
+
+
+def plan_for(
+    schema: GraphQLSchema,
+    operation: OperationDefinitionNode,
+    fragments: Mapping[str, FragmentDefinitionNode],
+) -> Plan | None:
+    """The operation's plan (made on first use), or None when its fields depend on variables."""
+    plans: OrderedDict[int, Plan | None] | None = getattr(schema, _PLANS_ATTR, None)
+    if plans is None:
+        plans = OrderedDict()
+        setattr(schema, _PLANS_ATTR, plans)
+    key = id(operation)
+    if key in plans:
+        found = plans[key]
+        if found is None or found.operation is operation:
+            plans.move_to_end(key)
+            return found
+    made = Plan(operation) if collects_alike(operation, fragments) else None
+    plans[key] = made
+    if len(plans) > PLANS_KEPT:
+        plans.popitem(last=False)
+    return made
+
+
+class _Dynamic(Visitor):
+    """Finds what makes collecting fields depend on the request: a directive with a variable
+    in its arguments (``@skip(if: $x)``), ``@defer`` or ``@stream``, a fragment's arguments."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found = False
+        self.in_directive = 0
+
+    def enter_directive(self, node: DirectiveNode, *_: Any) -> Any:
+        if node.name.value in ("defer", "stream"):
+            self.found = True
+            return Visitor.BREAK
+        self.in_directive += 1
+        return None
+
+    def leave_directive(self, *_: Any) -> None:
+        self.in_directive -= 1
+
+    def enter_variable(self, *_: Any) -> Any:
+        if self.in_directive:
+            self.found = True
+            return Visitor.BREAK
+        return None
+
+    def enter_fragment_spread(self, node: FragmentSpreadNode, *_: Any) -> Any:
+        if getattr(node, "arguments", None):
+            self.found = True
+            return Visitor.BREAK
+        return None
+
+
+def collects_alike(
+    operation: OperationDefinitionNode, fragments: Mapping[str, FragmentDefinitionNode]
+) -> bool:
+    """Whether every request of ``operation`` collects the same fields, whatever its variables
+    (its document's fragments are looked at too: the operation may spread any of them)."""
+    dynamic = _Dynamic()
+    for node in (operation, *fragments.values()):
+        visit(node, dynamic)
+        if dynamic.found:
+            return False
+    return True
+
+
 class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
     """``execute_fields`` with the short path for plain fields; the rest is graphql-core's."""
 
     _short_path: bool | None = None
+    # Memos of entries and selections: the operation's plan's, or this request's own.
     _entries: dict[int, tuple[GroupedFieldSet, tuple[Entry, ...]]] | None = None
-    _subselections: (
-        dict[tuple[GraphQLObjectType, int], tuple[FieldDetailsList, tuple[Entry, ...] | None]]
-        | None
-    ) = None
+    _subselections: Subselections | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -154,6 +258,27 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
             manager = self.middleware_manager
             self._short_path = manager is None or manager.get_field_resolver(_probe) is _probe
         return self._short_path
+
+    def execute_collected_root_fields(
+        self,
+        root_type: GraphQLObjectType,
+        root_value: Any,
+        grouped_field_set: GroupedFieldSet,
+        serially: bool,
+        new_defer_usages: Sequence[DeferUsage],
+    ) -> Any:
+        """The root's fields, as the operation's plan has them: the first request's grouped
+        fields, whose entries and selections every later request finds worked out."""
+        if self.short_path() and not new_defer_usages:
+            plan = plan_for(self.schema, self.operation, self.fragment_definitions)
+            if plan is not None:
+                if plan.root is None:
+                    plan.root = grouped_field_set
+                grouped_field_set = plan.root
+                self._entries, self._subselections = plan.entries, plan.subselections
+        return super().execute_collected_root_fields(
+            root_type, root_value, grouped_field_set, serially, new_defer_usages
+        )
 
     def entries(
         self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet

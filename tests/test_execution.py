@@ -19,10 +19,11 @@ from typing import Any
 
 import pytest
 import strawberry
+from graphql import FragmentDefinitionNode, OperationDefinitionNode
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-from graph.execution import GatewayExecutor, direct_resolvers
+from graph.execution import GatewayExecutor, collects_alike, direct_resolvers, plan_for
 from graph.pipeline import cached_parse, cached_validate
 from resolvers.loaders import Later, then
 from tests.harness import Gateway
@@ -394,3 +395,71 @@ async def test_a_document_is_parsed_and_validated_once(gateway: Gateway) -> None
     assert cached_parse.cache_info().hits - parsed.hits == 2
     assert cached_validate.cache_info().misses - validated.misses == 1
     assert cached_validate.cache_info().hits - validated.hits == 2
+
+
+def operation_of(
+    document: str,
+) -> tuple[OperationDefinitionNode, dict[str, FragmentDefinitionNode]]:
+    """The parsed document's (cached, as the gateway parses it) operation and fragments."""
+    parsed = cached_parse(document)
+    operations = [d for d in parsed.definitions if isinstance(d, OperationDefinitionNode)]
+    fragments = {
+        d.name.value: d for d in parsed.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    return operations[0], fragments
+
+
+@pytest.mark.parametrize(
+    ("document", "alike"),
+    [
+        ("{ a b { c } }", True),
+        ("query($n: Int) { a(n: $n) @include(if: true) b @skip(if: false) }", True),
+        ("query($x: Boolean!) { a @skip(if: $x) }", False),
+        ("query($x: Boolean!) { ... @include(if: $x) { a } }", False),
+        ("query($x: Boolean!) { ...F } fragment F on Q { a @include(if: $x) }", False),
+        ("{ a ... @defer { b } }", False),
+        ("{ list @stream { a } }", False),
+    ],
+)
+def test_an_operation_collects_alike_unless_a_directive_reads_the_request(
+    document: str, alike: bool
+) -> None:
+    assert collects_alike(*operation_of(document)) is alike
+
+
+PLANNED = """query($number: String!) { orderByNumber(provider: AKINON, number: $number) {
+    number total { amount currency } items { sku quantity } ...Shipping } }
+    fragment Shipping on Order { shippingAddress { city } }"""
+
+
+async def test_one_plan_serves_every_request_of_a_document(gateway: Gateway) -> None:
+    """graph/execution.py's Plan: the first request's collected fields serve the document's
+    later requests; each request's variables are still its own."""
+    listed = await gateway.ok("{ orders(first: 2) { nodes { number } } }")
+    numbers = [n["number"] for n in listed["orders"]["nodes"]]
+    assert len(set(numbers)) == 2
+    answers = [await gateway.ok(PLANNED, {"number": n}) for n in [*numbers, *numbers]]
+    assert [a["orderByNumber"]["number"] for a in answers] == [*numbers, *numbers]
+    assert answers[0] == answers[2]
+    assert answers[1] == answers[3]
+    assert answers[0] != answers[1]
+    assert answers[0]["orderByNumber"]["items"]
+    assert answers[0]["orderByNumber"]["shippingAddress"]
+
+    schema = gateway.app.state.view.schema._schema
+    plan = plan_for(schema, *operation_of(PLANNED))
+    assert plan is not None
+    assert plan.root is not None
+    assert list(plan.root) == ["orderByNumber"]
+    # Order's selection, Money's, OrderItem's and the address's, each worked out once.
+    assert len(plan.subselections) == 4
+
+
+async def test_a_directive_that_reads_a_variable_is_collected_per_request(
+    gateway: Gateway,
+) -> None:
+    document = """query($full: Boolean!) { orderByNumber(provider: AKINON, number: "45243493") {
+        number @include(if: $full) total @skip(if: $full) { amount } } }"""
+    answers = [await gateway.ok(document, {"full": full}) for full in (True, False, True, False)]
+    assert [sorted(a["orderByNumber"]) for a in answers] == [["number"], ["total"]] * 2
+    assert plan_for(gateway.app.state.view.schema._schema, *operation_of(document)) is None
