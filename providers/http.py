@@ -195,8 +195,9 @@ class Upstream:
         The provider's ``timeout_s`` bounds the whole call, retries included. A GET is tried
         again after a 429 (waiting ``Retry-After`` when it fits the deadline), a 500/502/503/504
         or a broken connection; any method after a connect that sent nothing. The last answer
-        is returned as it came, so the connector still picks the error class; a retry that
-        fails in transit (or runs into the deadline) returns the answer it retried.
+        is returned as it came, so the connector still picks the error class. A retry that
+        fails in transit returns the answer it retried; one that runs into the deadline after
+        a broken connection raises that connection's failure.
         """
         request_id = REQUEST_ID.get()
         body = orjson.dumps(json) if json is not None else data
@@ -213,25 +214,33 @@ class Upstream:
         read = method.upper() in _READS
         self.budget.request()
         attempt = 0
-        answered: UpstreamResponse | None = None  # the answer a retry is trying to better
+        # What a retry is trying to better: an answer, or a failure in transit.
+        answered: UpstreamResponse | None = None
+        broke: ProviderUnavailable | None = None
         while True:
             try:
                 response = await self._attempt(
                     method, path, params, body, headers_for_attempt(), deadline, attempt
                 )
             except (ProviderTimeout, ProviderUnavailable) as failed:
-                # A retry lost in transit (the deadline ran out mid-attempt, say) says less than
-                # the answer it retried: that answer is returned, and the connector maps it.
+                # A retried read lost in transit says less than the answer it retried: that
+                # answer is returned, and the connector maps it. One the deadline cut off says
+                # less than the broken connection it retried: that failure is raised. (A write's
+                # timeout stands: it may have reached the provider.)
                 if answered is not None:
                     return answered
+                if broke is not None and read and isinstance(failed, ProviderTimeout):
+                    raise broke from None
                 if isinstance(failed, CircuitOpen):
                     raise  # retrying would only turn a fast failure into a slow one
                 # A broken connection may have reached the provider: only a read is safe to
                 # repeat. A connect that sent nothing is safe for any method; a timeout is not.
-                retry = isinstance(failed, NotSent) or (
+                delay = None
+                if isinstance(failed, NotSent) or (
                     read and isinstance(failed, ProviderUnavailable)
-                )
-                delay = self._retry_delay(attempt, None, deadline) if retry else None
+                ):
+                    delay = self._retry_delay(attempt, None, deadline)
+                    broke = failed
                 if delay is None:
                     raise
             else:
