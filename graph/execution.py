@@ -15,7 +15,8 @@ value the scalar refuses), takes graphql-core's own path, which then builds exac
 always would. Schema extensions that wrap resolvers (``resolve`` hooks) turn the short path off.
 
 Also here: the objects a resolver returns go straight to their selection's entries
-(:meth:`GatewayExecutor.collect_and_execute_subfields`); argument-less resolvers are called
+(:meth:`GatewayExecutor.collect_and_execute_subfields`), which the operation's :class:`Plan`
+keeps for the document's later requests; argument-less resolvers are called
 without strawberry's wrapper (:func:`direct_resolvers`); awaitables whose work is all under way
 are awaited in turn rather than gathered, a task each
 (:meth:`GatewayExecutor.field_settles_alone`); and the resolvers' helpers hold the executor
