@@ -190,22 +190,23 @@ async def test_retry_after_is_honoured_within_the_deadline() -> None:
 async def test_a_retry_the_deadline_cuts_off_reports_what_it_retried(
     knobs: dict[str, Any], code: str, http_status: int | None
 ) -> None:
-    # No backoff, so the timing is fixed: a failure at 0.4 s, another at 0.8 s, and a third
-    # attempt that the 1 s deadline cuts off. The caller hears of the provider's 500 (or of its
-    # broken connections), not of a timeout.
-    settings = {"akinon": {"timeout_s": 1.0, "retries": 2, "backoff_s": 0.0}}
+    # No backoff, so the timing is fixed: a failure at 0.45 s, another at 0.9 s, and a third
+    # attempt that the 1.2 s deadline cuts off (0.25 s to spare for a slow machine's overhead:
+    # a second failure after 1.15 s would leave no time for a third). The caller hears of the
+    # provider's 500 (or of its broken connections), not of a timeout.
+    settings = {"akinon": {"timeout_s": 1.2, "retries": 2, "backoff_s": 0.0}}
     async with gateway_with(settings) as gw:
         document = "{ a: " + READS["akinon"][1] + " }"
         await gw.ok(document)
         gw.clear_calls()
-        gw.faults("akinon").update({"latency_s": 0.4, **knobs})
+        gw.faults("akinon").update({"latency_s": 0.45, **knobs})
         started_at = time.perf_counter()
         answer = await gw.query(document)
         elapsed = time.perf_counter() - started_at
         assert answer.codes == [code]
         assert answer.errors[0]["extensions"].get("httpStatus") == http_status
         assert len(gw.calls("akinon", "/orders/", "GET")) == 3
-        assert 1.0 <= elapsed < 1.0 + MARGIN_S
+        assert 1.2 <= elapsed < 1.2 + MARGIN_S
 
 
 HEALTH = "{ providers { name health { status circuit } } }"
