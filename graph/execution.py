@@ -57,6 +57,8 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 
+from graph.limits import MEMO_SIZE
+
 if TYPE_CHECKING:
     from strawberry import Schema
 
@@ -168,7 +170,7 @@ class Plan:
         self.subselections: Subselections = {}
 
 
-PLANS_KEPT = 128  # operations per schema, as many as the parse cache keeps documents
+PLANS_KEPT = MEMO_SIZE  # operations per schema, as many as the parse cache keeps documents
 # The schema's own attribute holding its plans: a plan reaches its schema (through its types),
 # so a map keyed weakly by schema would keep every schema alive; on the schema, they go with it.
 _PLANS_ATTR = "_commerce_graph_plans"
