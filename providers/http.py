@@ -1,7 +1,8 @@
 """The one upstream HTTP client: a single ``aiohttp.ClientSession`` for the app's life.
 
 Every connector talks to its provider through an :class:`Upstream` made by :class:`HttpClient`
-for it. The client owns what all providers share: the session and its connection pool, a total
+for it. The client owns what all providers share: the session and its connection pool (no
+cookie jar: what one call's answer sets never reaches the next call), a total
 deadline per call (a dripping body cannot outlive it), a concurrency cap per provider, the
 request id sent upstream and the one that comes back, JSON decoding with orjson, and one log
 line per call that never holds a header, a body or a query value.
@@ -133,6 +134,9 @@ class HttpClient:
             )
             self._session = aiohttp.ClientSession(
                 connector=connector,
+                # One session serves every caller: a cookie a provider sets for one call must
+                # not ride along on the next, made for someone else. No provider's auth uses one.
+                cookie_jar=aiohttp.DummyCookieJar(),
                 json_serialize=lambda obj: orjson.dumps(obj).decode(),
                 skip_auto_headers=("User-Agent",),
                 headers={"User-Agent": "commerce-graph/0.1"},
