@@ -353,9 +353,6 @@ class Akinon(BaseProvider):
 
     # -- payload -> domain -------------------------------------------------------------
 
-    def _money(self, amount: Any, currency: Any) -> Money | None:
-        return Money.of(amount, str(currency or self.settings.currency or "USD"))
-
     def _order(self, r: Record) -> Order:
         currency = str(r.get("currency") or self.settings.currency or "USD").upper()
         key = str(r["id"])
@@ -392,7 +389,7 @@ class Akinon(BaseProvider):
 
     def _item(self, r: Record) -> OrderItem:
         currency = str(r.get("price_currency") or self.settings.currency or "USD")
-        price = self._money(r.get("price"), currency)
+        price = Money.of(r.get("price"), currency)
         return OrderItem(
             provider=self.name,
             key=str(r["id"]),
@@ -401,7 +398,7 @@ class Akinon(BaseProvider):
             quantity=1,  # an Akinon order item is one unit
             unit_price=price,
             total=price,
-            discount=self._money(r.get("discount_amount"), currency),
+            discount=Money.of(r.get("discount_amount"), currency),
             tax_rate=decimal(r.get("tax_rate")),
             status=map_enum(STATUS, r.get("status"), OrderStatus.UNKNOWN),
             provider_status=as_str(r.get("status")),
@@ -424,9 +421,9 @@ class Akinon(BaseProvider):
             item_keys=[str(i) for i in r.get("order_items") or []],
             plan_type=as_str(r.get("plan_type")),
             status=as_str(r.get("status")),
-            refund=self._money(r.get("refund_amount"), currency),
-            shipping_refund=self._money(r.get("shipping_refund_amount"), currency),
-            discount_refund=self._money(r.get("discount_refund_amount"), currency),
+            refund=Money.of(r.get("refund_amount"), currency),
+            shipping_refund=Money.of(r.get("shipping_refund_amount"), currency),
+            discount_refund=Money.of(r.get("discount_refund_amount"), currency),
             invoice_number=as_str(r.get("invoice_number")),
             raw=r,
         )

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
@@ -84,6 +85,8 @@ class Money:
         """Money from a provider's number or numeric string; ``None`` stays ``None``."""
         if amount is None or amount == "":
             return None
+        if isinstance(amount, str):
+            return _money_of_text(amount, currency)
         value = amount if isinstance(amount, Decimal) else Decimal(str(amount))
         return cls(value, currency.upper())
 
@@ -93,6 +96,14 @@ class Money:
         if amount is None or amount == "":
             return None
         return cls(Decimal(int(amount)).scaleb(-exponent), currency.upper())
+
+
+@lru_cache(maxsize=4096)
+def _money_of_text(amount: str, currency: str) -> Money:
+    """``Money.of`` for an amount sent as text, remembered: a Money is immutable, and the same
+    few texts ("0.00" above all) come back in every order's discount, shipping and refund.
+    Keyed by the exact text, so "629.0" and "629.00" stay as each was sent."""
+    return Money(Decimal(amount), currency.upper())
 
 
 @dataclass(slots=True)

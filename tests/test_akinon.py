@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from decimal import Decimal
 
 import pytest
 
 from graph import ids
 from graph.embedded import start_sandboxes
-from providers.model import ProviderName
+from providers.model import Money, ProviderName
 from providers.sandbox import akinon_data as data
 from providers.sandbox.akinon import ADDRESS_PARAMS, STATE
 from tests.conftest import started
@@ -51,6 +52,25 @@ async def test_unknown_status_code_is_unknown_with_the_raw_value(gateway: Gatewa
         '{ orderByNumber(provider: AKINON, number: "90000450") { status providerStatus } }'
     )
     assert found["orderByNumber"] == {"status": "UNKNOWN", "providerStatus": "450"}
+
+
+async def test_amounts_keep_the_text_akinon_sent_and_equal_texts_share_one_money(
+    gateway: Gateway,
+) -> None:
+    """Amounts read as text are remembered by their exact text (``Money.of``): "12.5" and
+    "12.50" are equal numbers but each order answers its own."""
+    state = gateway.sandboxes["akinon"].app[STATE]
+    by_number = {row.data["number"]: row for row in state.orders.values()}
+    first, second = sorted(by_number)[:2]
+    by_number[first].data["amount"] = "12.5"
+    by_number[second].data["amount"] = "12.50"
+    found = await gateway.ok(
+        f'{{ a: orderByNumber(provider: AKINON, number: "{first}") {{ total {{ amount }} }} '
+        f'b: orderByNumber(provider: AKINON, number: "{second}") {{ total {{ amount }} }} }}'
+    )
+    assert found == {"a": {"total": {"amount": "12.5"}}, "b": {"total": {"amount": "12.50"}}}
+    assert Money.of("0.00", "usd") is Money.of("0.00", "usd")
+    assert Money.of("0.00", "usd") == Money(Decimal("0.00"), "USD")
 
 
 async def test_ids_round_trip_through_order_node_and_nodes(gateway: Gateway) -> None:
