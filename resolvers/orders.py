@@ -12,7 +12,7 @@ from graph.auth import CanReadOrders
 from graph.context import Info
 from graph.errors import NotFoundError
 from graph.types.common import Connection, OrderStatus, Provider, connection
-from graph.types.order import Order
+from graph.types.order import Order, read_ahead
 from providers.base import Capability
 from providers.model import Order as DomainOrder
 from providers.model import OrderFilter as DomainOrderFilter
@@ -89,4 +89,4 @@ class OrdersQuery:
         )
         page = await provider.list_orders(flt.to_domain(), offset, limit)
         info.context.loaders.known_orders(page.items)
-        return connection([Order.from_model(o) for o in page.items], page)
+        return connection(await read_ahead(info, page.items, ("nodes", "edges.node")), page)

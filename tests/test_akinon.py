@@ -222,6 +222,72 @@ async def test_fifty_orders_with_children_make_a_fixed_minimal_number_of_calls(
     assert sorted(address_call.query["id__in"].split(",")) == sorted(wanted)
 
 
+def child_calls(gateway: Gateway) -> dict[str, int]:
+    return {
+        path: len(gateway.calls("akinon", f"/{path}/"))
+        for path in ("orders", "order-items", "customer-addresses", "cancellation-plans")
+    }
+
+
+async def test_a_page_reads_its_childrens_batches_ahead_through_fragments_and_edges(
+    gateway: Gateway,
+) -> None:
+    """The page's items, addresses and plans are asked for as soon as the page is in
+    (``read_ahead``), found through named and inline fragments, aliases and ``edges``; the
+    walk then asks for nothing more, and the answer is the one a plain query gets."""
+    read_ahead = await gateway.ok(
+        """query { orders(first: 5) {
+            nodes { number ...Children ... on Order { billingAddress { city } } }
+            edges { node { again: items { sku } ... on Node { id } } }
+        } }
+        fragment Children on Order { items { sku } shippingAddress { city }
+            cancellationPlans { planType } }"""
+    )
+    assert child_calls(gateway) == {
+        "orders": 1,
+        "order-items": 1,
+        "customer-addresses": 1,
+        "cancellation-plans": 1,
+    }
+    gateway.clear_calls()
+    plain = await gateway.ok(
+        """{ orders(first: 5) { nodes { number items { sku } shippingAddress { city }
+            cancellationPlans { planType } billingAddress { city } } } }"""
+    )
+    nodes = read_ahead["orders"]["nodes"]
+    assert nodes == plain["orders"]["nodes"]
+    assert [e["node"]["again"] for e in read_ahead["orders"]["edges"]] == [
+        n["items"] for n in nodes
+    ]
+    assert all(n["items"] and n["shippingAddress"]["city"] for n in nodes)
+
+
+@pytest.mark.parametrize(
+    ("selection", "variables", "calls"),
+    [
+        ("items @skip(if: $x) { sku }", {"x": True}, {"order-items": 0}),
+        ("items @skip(if: $x) { sku }", {"x": False}, {"order-items": 1}),
+        ("... on Order @include(if: $x) { cancellationPlans { planType } }", {"x": False},
+         {"cancellation-plans": 0}),
+        ("...Address @include(if: $x)", {"x": False}, {"customer-addresses": 0}),
+        ("...Address @include(if: $x)", {"x": True}, {"customer-addresses": 1}),
+    ],
+)  # fmt: skip
+async def test_a_field_that_may_not_run_is_not_read_ahead(
+    gateway: Gateway, selection: str, variables: dict[str, bool], calls: dict[str, int]
+) -> None:
+    """Reading ahead asks only for what the request is sure to read: a field under ``@skip``
+    or ``@include`` is read, or not, by the walk, as its directive says."""
+    document = "query($x: Boolean!) { orders(first: 3) { nodes { number " + selection + " } } }"
+    if "...Address" in selection:
+        document += " fragment Address on Order { shippingAddress { city } }"
+    await gateway.ok(document, variables)
+    await asyncio.sleep(0.2)  # a read made ahead and never awaited would still be on its way
+    made = child_calls(gateway)
+    assert {path: made[path] for path in calls} == calls
+    assert made["orders"] == 1
+
+
 async def test_reject_order_item_answers_the_item_reread(gateway: Gateway) -> None:
     item = ids.encode("OrderItem", ProviderName.AKINON, data.REJECTABLE_ITEM_IDS[0])
     answer = await gateway.ok(

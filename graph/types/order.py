@@ -6,15 +6,16 @@ fields that need another upstream read go through the request's loaders.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import asyncio
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import strawberry
 from strawberry.scalars import JSON
 
-from graph import ids
+from graph import ids, lookahead
 from graph.auth import CanReadPii, CanReadPins, CanReadRaw
 from graph.context import Info
 from graph.types.address import CustomerAddress
@@ -22,7 +23,7 @@ from graph.types.common import Money, Node, OrderStatus, PaymentStatus, Provider
 from graph.types.schedule import CreditStatus, RepaymentSchedule
 from providers import model
 from providers.redact import scrub
-from resolvers.loaders import Later, each, then
+from resolvers.loaders import Later, Loaders, each, then
 
 if TYPE_CHECKING:
     from graph.types.plan import CancellationPlan  # which imports this module
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
 PlanType = Annotated["CancellationPlan", strawberry.lazy("graph.types.plan")]
 # An item's order, in a decorator argument evaluated before Order is defined.
 OrderType = Annotated["Order", strawberry.lazy("graph.types.order")]
+M = TypeVar("M")
+R = TypeVar("R")
 
 
 strawberry.type(model.Tracking)  # the domain's, as Money is
@@ -174,9 +177,13 @@ class Order(Node):
         description="Provider-specific order attributes that have no field of their own."
     )
     _model: strawberry.Private[model.Order]
+    # The loader reads started for this order's fields by ``read_ahead``, by GraphQL name.
+    _ahead: strawberry.Private[dict[str, asyncio.Future[Any]] | None] = None
 
     @classmethod
-    def from_model(cls, m: model.Order) -> Order:
+    def from_model(
+        cls, m: model.Order, ahead: dict[str, asyncio.Future[Any]] | None = None
+    ) -> Order:
         return cls(
             id=strawberry.ID(ids.encode("Order", m.provider, m.key)),
             provider=m.provider,
@@ -197,18 +204,24 @@ class Order(Node):
             invoice_number=m.invoice_number,
             details=JSON(m.extra) if m.extra else None,
             _model=m,
+            _ahead=ahead,
         )
 
     @classmethod
     def maybe(cls, m: model.Order | None) -> Order | None:
         return None if m is None else cls.from_model(m)
 
+    def _read(self, info: Info, name: str) -> asyncio.Future[Any] | None:
+        """What field ``name`` reads through a loader for this order (``READS``): the read
+        started ahead, or one started now; None when the order carries the answer itself."""
+        ahead = self._ahead
+        found = None if ahead is None else ahead.get(name)
+        return READS[name](info.context.loaders, self._model) if found is None else found
+
     @strawberry.field(graphql_type=list[OrderItem] | None)
     def items(self, info: Info) -> Later[list[OrderItem]]:
         m = self._model
-        if m.items is not None:
-            return OrderItem.all(m.items)
-        return then(info.context.loaders.load(m.provider, "items_by_order", m.key), OrderItem.all)
+        return _later(self._read(info, "items"), m.items, OrderItem.all)
 
     @strawberry.field
     def customer(self) -> Customer | None:
@@ -248,31 +261,21 @@ class Order(Node):
             ],
         )
 
-    def _address(
-        self, info: Info, inline: model.Address | None, key: str | None
-    ) -> Later[CustomerAddress | None]:
-        if inline is not None or key is None:
-            return CustomerAddress.maybe(inline)
-        found = info.context.loaders.load(self._model.provider, "addresses_by_key", key)
-        return then(found, CustomerAddress.maybe)
-
     @strawberry.field(graphql_type=CustomerAddress | None)
     def shipping_address(self, info: Info) -> Later[CustomerAddress | None]:
-        m = self._model
-        return self._address(info, m.shipping_address, m.shipping_address_key)
+        found = self._read(info, "shippingAddress")
+        return _later(found, self._model.shipping_address, CustomerAddress.maybe)
 
     @strawberry.field(graphql_type=CustomerAddress | None)
     def billing_address(self, info: Info) -> Later[CustomerAddress | None]:
-        m = self._model
-        return self._address(info, m.billing_address, m.billing_address_key)
+        found = self._read(info, "billingAddress")
+        return _later(found, self._model.billing_address, CustomerAddress.maybe)
 
     @strawberry.field(graphql_type=list[PlanType] | None)
     def cancellation_plans(self, info: Info) -> Later[list[CancellationPlan]]:
         from graph.types.plan import CancellationPlan
 
-        m = self._model
-        found = info.context.loaders.load(m.provider, "plans_by_order", m.key)
-        return then(found, CancellationPlan.all)
+        return _later(self._read(info, "cancellationPlans"), None, CancellationPlan.all)
 
     @strawberry.field(graphql_type=RepaymentSchedule | None)
     def repayment_schedule(
@@ -297,3 +300,99 @@ class Order(Node):
     @strawberry.field(permission_classes=[CanReadRaw])
     def raw(self) -> JSON | None:
         return JSON(scrub(self._model.raw))
+
+
+# -- reads through the loaders ------------------------------------------------------------------
+#
+# Each field of an order that reads through the request's loaders, by its GraphQL name: the read
+# for one order, started (its future), or None when the order carries the answer itself. The
+# resolvers above read through them, and so does ``read_ahead``, so both ask for the same keys.
+
+Read = Callable[[Loaders, model.Order], "asyncio.Future[Any] | None"]
+
+
+def _items(loaders: Loaders, m: model.Order) -> asyncio.Future[Any] | None:
+    if m.items is not None:
+        return None
+    return loaders.load(m.provider, "items_by_order", m.key)
+
+
+def _address(
+    loaders: Loaders, m: model.Order, inline: model.Address | None, key: str | None
+) -> asyncio.Future[Any] | None:
+    if inline is not None or key is None:
+        return None
+    return loaders.load(m.provider, "addresses_by_key", key)
+
+
+def _shipping_address(loaders: Loaders, m: model.Order) -> asyncio.Future[Any] | None:
+    return _address(loaders, m, m.shipping_address, m.shipping_address_key)
+
+
+def _billing_address(loaders: Loaders, m: model.Order) -> asyncio.Future[Any] | None:
+    return _address(loaders, m, m.billing_address, m.billing_address_key)
+
+
+def _plans(loaders: Loaders, m: model.Order) -> asyncio.Future[Any]:
+    return loaders.load(m.provider, "plans_by_order", m.key)
+
+
+READS: dict[str, Read] = {
+    "items": _items,
+    "shippingAddress": _shipping_address,
+    "billingAddress": _billing_address,
+    "cancellationPlans": _plans,
+}
+
+
+def _later(found: asyncio.Future[Any] | None, inline: M, build: Callable[[M], R]) -> Later[R]:
+    """``build`` of what ``found`` answers, or of what the order carries when nothing is read."""
+    return build(inline) if found is None else then(found, build)
+
+
+async def read_ahead(
+    info: Info, models: Sequence[model.Order], paths: Iterable[str]
+) -> list[Order]:
+    """The orders, the loader reads their fields selected at ``paths`` will make (``READS``)
+    started and on their way upstream before the executor walks them. ``paths`` lead from the
+    field being resolved to its orders: ``"nodes"``, ``"edges.node"``.
+
+    Measured, W3 at 50 ms per upstream call: the page's items, addresses and plans went
+    upstream some 3 ms after the page came in, the time the executor took to walk 50 orders;
+    now they go at once, and the walk happens while they are on their way (README
+    "Benchmark"). The reads are the loaders', so the batches are the ones the walk would have
+    made; each order keeps its own (``Order._read``), so the walk does not ask again. Only
+    fields sure to be executed count (``graph.lookahead``): no read is one the request would
+    not have made.
+    """
+    raw = info._raw_info
+    names = (name for path in paths for name in lookahead.selected(raw, *path.split(".")))
+    # In the document's order, each once: the loaders' batches start in that order too.
+    reads = [(name, READS[name]) for name in dict.fromkeys(names) if name in READS]
+    if not reads:
+        return [Order.from_model(m) for m in models]
+    loaders, started, orders = info.context.loaders, False, []
+    for m in models:
+        ahead = {}
+        for name, read in reads:
+            found = read(loaders, m)
+            if found is not None:
+                ahead[name] = found
+                started = started or not found.done()
+        orders.append(Order.from_model(m, ahead))
+    if started:
+        try:
+            await asyncio.sleep(0)  # the loaders' batches start on this turn (``PromptLoader``)
+        except asyncio.CancelledError:  # pragma: no cover - a sibling failed in this very turn
+            # No walk will await these reads: what they answer, a failure too, is no error
+            # "never retrieved".
+            for order in orders:
+                for found in (order._ahead or {}).values():
+                    found.add_done_callback(_retrieve)
+            raise
+    return orders
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()

@@ -1,0 +1,111 @@
+"""Lookahead: the fields an operation is sure to select below the field being resolved.
+
+A resolver that knows what its objects' fields will read can start those reads itself, before
+the executor walks its objects: a page of orders asks for its orders' items, addresses and
+plans the moment the page is in (``graph.types.order.read_ahead``).
+
+*Sure* is the point. A field, an inline fragment or a fragment spread carrying any directive
+(``@skip``, ``@include``, ``@defer``) counts as not selected, with everything below it, and so
+does a fragment whose type condition does not match (matched as graphql-core matches it):
+reading ahead never asks a provider for anything the request would not have asked for. The
+answer depends on the document alone, so it is worked out once per field of a document (the
+parse cache hands the same text the same nodes) and kept on the schema, as the executor keeps
+its plans.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLObjectType,
+    GraphQLResolveInfo,
+    GraphQLSchema,
+    InlineFragmentNode,
+    SelectionSetNode,
+    get_named_type,
+)
+from graphql.execution.collect_fields import does_fragment_condition_match
+
+from graph.limits import MEMO_SIZE
+
+_MEMO_ATTR = "_commerce_graph_lookahead"
+Memo = OrderedDict[tuple[Any, ...], tuple[Sequence[FieldNode], tuple[str, ...]]]
+
+
+def selected(info: GraphQLResolveInfo[Any], *path: str) -> tuple[str, ...]:
+    """The names of the fields selected for sure at ``path`` below the field being resolved, in
+    the document's order, each once: below ``orders``, ``selected(info, "nodes")`` might be
+    ``("id", "items")``."""
+    memo: Memo | None = getattr(info.schema, _MEMO_ATTR, None)
+    if memo is None:
+        memo = OrderedDict()
+        setattr(info.schema, _MEMO_ATTR, memo)
+    nodes = info.field_nodes
+    # Keyed by the nodes' identities, which the memo holds so that none is reused meanwhile.
+    key = (*map(id, nodes), *path)
+    found = memo.get(key)
+    if found is not None:
+        memo.move_to_end(key)
+        return found[1]
+    names = _selected(info.schema, info.fragments, nodes, info.return_type, path)
+    memo[key] = (nodes, names)
+    if len(memo) > MEMO_SIZE:
+        memo.popitem(last=False)
+    return names
+
+
+def _selected(
+    schema: GraphQLSchema,
+    fragments: Mapping[str, FragmentDefinitionNode],
+    nodes: Sequence[FieldNode],
+    field_type: Any,
+    path: Sequence[str],
+) -> tuple[str, ...]:
+    sets = [node.selection_set for node in nodes if node.selection_set is not None]
+    for name in (*path, None):
+        parent = get_named_type(field_type)
+        if not isinstance(parent, GraphQLObjectType):
+            return ()  # an interface or a union: which fields run depends on the object
+        fields = list(_fields(schema, fragments, sets, parent))
+        if name is None:
+            return tuple(dict.fromkeys(field.name.value for field in fields))
+        field = parent.fields.get(name)
+        if field is None:
+            return ()
+        field_type = field.type
+        sets = [f.selection_set for f in fields if f.name.value == name and f.selection_set]
+    raise AssertionError("unreachable")  # pragma: no cover - the loop returns at its end
+
+
+def _fields(
+    schema: GraphQLSchema,
+    fragments: Mapping[str, FragmentDefinitionNode],
+    sets: Sequence[SelectionSetNode],
+    runtime_type: GraphQLObjectType,
+) -> Iterator[FieldNode]:
+    """The fields of ``sets`` sure to be executed on ``runtime_type``, fragments spread in.
+    Validation has refused fragment cycles, so the spreading ends."""
+    for selection_set in sets:
+        for selection in selection_set.selections:
+            if selection.directives:
+                continue
+            if isinstance(selection, FieldNode):
+                yield selection
+                continue
+            fragment: InlineFragmentNode | FragmentDefinitionNode | None = None
+            if isinstance(selection, InlineFragmentNode):
+                fragment = selection
+            elif isinstance(selection, FragmentSpreadNode):
+                fragment = fragments.get(selection.name.value)
+            if (
+                fragment is not None
+                and not fragment.directives
+                and does_fragment_condition_match(schema, fragment, runtime_type)
+            ):
+                yield from _fields(schema, fragments, [fragment.selection_set], runtime_type)
