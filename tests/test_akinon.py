@@ -8,9 +8,12 @@ import time
 from decimal import Decimal
 
 import pytest
+from strawberry.types.base import get_object_definition
+from strawberry.utils.str_converters import to_camel_case
 
 from graph import ids
 from graph.embedded import start_sandboxes
+from graph.types.order import READS, Order
 from providers.model import Money, ProviderName
 from providers.sandbox import akinon_data as data
 from providers.sandbox.akinon import ADDRESS_PARAMS, STATE
@@ -260,6 +263,18 @@ async def test_a_page_reads_its_childrens_batches_ahead_through_fragments_and_ed
         n["items"] for n in nodes
     ]
     assert all(n["items"] and n["shippingAddress"]["city"] for n in nodes)
+
+
+def test_no_field_read_ahead_has_a_permission_check() -> None:
+    """A read made ahead reaches the provider before the field's own checks run: only fields
+    with none may be read ahead, or a refused field would still cost an upstream call."""
+    fields = {
+        to_camel_case(f.python_name): f for f in get_object_definition(Order, strict=True).fields
+    }
+    assert set(READS) <= set(fields)
+    for name in READS:
+        assert not fields[name].permission_classes, name
+        assert not fields[name].extensions, name
 
 
 @pytest.mark.parametrize(

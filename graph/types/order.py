@@ -1,7 +1,8 @@
 """Order and OrderItem: thin renderings of ``providers.model`` records.
 
 Plain fields are copied when the type is built (so they resolve without a resolver call);
-fields that need another upstream read go through the request's loaders.
+fields that need another upstream read go through the request's loaders, and a page of orders
+starts those reads before the executor walks it (``read_ahead``).
 """
 
 from __future__ import annotations
@@ -307,6 +308,8 @@ class Order(Node):
 # Each field of an order that reads through the request's loaders, by its GraphQL name: the read
 # for one order, started (its future), or None when the order carries the answer itself. The
 # resolvers above read through them, and so does ``read_ahead``, so both ask for the same keys.
+# Only fields with no permission check belong here: a read made ahead reaches the provider
+# before any check of the field could refuse it (tests/test_akinon.py holds this).
 
 Read = Callable[[Loaders, model.Order], "asyncio.Future[Any] | None"]
 
