@@ -68,19 +68,17 @@ def _selected(
     path: Sequence[str],
 ) -> tuple[str, ...]:
     sets = [node.selection_set for node in nodes if node.selection_set is not None]
-    for name in (*path, None):
-        parent = get_named_type(field_type)
-        if not isinstance(parent, GraphQLObjectType):
-            return ()  # an interface or a union: which fields run depends on the object
-        fields = list(_fields(schema, fragments, sets, parent))
-        if name is None:
-            return tuple(dict.fromkeys(field.name.value for field in fields))
-        field = parent.fields.get(name)
+    parent = get_named_type(field_type)
+    for name in path:
+        field = parent.fields.get(name) if isinstance(parent, GraphQLObjectType) else None
         if field is None:
-            return ()
-        field_type = field.type
+            return ()  # no such field, or an interface or a union: it depends on the object
+        fields = _fields(schema, fragments, sets, parent)
         sets = [f.selection_set for f in fields if f.name.value == name and f.selection_set]
-    raise AssertionError("unreachable")  # pragma: no cover - the loop returns at its end
+        parent = get_named_type(field.type)
+    if not isinstance(parent, GraphQLObjectType):
+        return ()
+    return tuple(dict.fromkeys(f.name.value for f in _fields(schema, fragments, sets, parent)))
 
 
 def _fields(
