@@ -51,6 +51,14 @@ UpstreamObserver = Callable[[str, str, str, "int | str", float], None]
 # Later) must not have a retry resend the first attempt's signature.
 HeaderFactory = Callable[[], Mapping[str, str]]
 
+# Requests in flight to one provider (``max_concurrency``) and in the shared pool. The cap is
+# sized for fan-out: 64 queries at once, each reading twice from one provider (an order's
+# repayment schedule and credit status), all go at once; at 64, half of them queued behind
+# the rest for a whole upstream round trip (README "Benchmark", W4). At half the pool, one
+# provider that hangs still leaves the other half to the rest.
+POOL_SIZE = 256
+MAX_CONCURRENCY = POOL_SIZE // 2
+
 
 @dataclass(frozen=True, slots=True)
 class UpstreamSettings:
@@ -59,7 +67,7 @@ class UpstreamSettings:
     provider: str
     base_url: str
     timeout_s: float = 10.0
-    max_concurrency: int = 64
+    max_concurrency: int = MAX_CONCURRENCY
     policy: Policy = Policy()
 
 
@@ -114,7 +122,7 @@ class UpstreamResponse:
 class HttpClient:
     """Owns the shared session; hands each connector its :class:`Upstream`."""
 
-    def __init__(self, *, pool_size: int = 256, keepalive_s: float = 4.0) -> None:
+    def __init__(self, *, pool_size: int = POOL_SIZE, keepalive_s: float = 4.0) -> None:
         self._pool_size = pool_size
         self._keepalive_s = keepalive_s
         self._session: aiohttp.ClientSession | None = None

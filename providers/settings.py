@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from providers.http import UpstreamSettings
+from providers.http import MAX_CONCURRENCY, UpstreamSettings
 from providers.redact import SECRETS
 from providers.resilience import Policy
 
@@ -23,7 +23,7 @@ class ProviderSettings:
     name: str
     base_url: str
     timeout_s: float = 10.0
-    max_concurrency: int = 64
+    max_concurrency: int = MAX_CONCURRENCY
     currency: str | None = None
     token: str | None = None
     values: dict[str, Any] = field(default_factory=dict)
@@ -37,11 +37,15 @@ class ProviderSettings:
         token = section.get("token")
         SECRETS.add(token)
         try:
+            max_concurrency = int(section.get("max_concurrency", MAX_CONCURRENCY))
+            if max_concurrency < 1:
+                # No call would ever be let through: each would wait out its deadline.
+                raise ValueError("max_concurrency must be at least 1")
             return cls(
                 name=name,
                 base_url=base_url,
                 timeout_s=float(section.get("timeout_s", 10.0)),
-                max_concurrency=int(section.get("max_concurrency", 64)),
+                max_concurrency=max_concurrency,
                 currency=section.get("currency"),
                 token=token,
                 values={k: v for k, v in section.items() if k not in COMMON_KEYS},

@@ -13,7 +13,15 @@ import uvicorn
 from graph.app import create_app
 from graph.config import DEV_KEY, Config
 from providers.sandbox import RunningSandbox
-from providers.sandbox.faults import FAULTS, REQUESTS, Faults, RecordedRequest, requests_to
+from providers.sandbox.faults import (
+    FAULTS,
+    IN_FLIGHT,
+    REQUESTS,
+    Faults,
+    InFlight,
+    RecordedRequest,
+    requests_to,
+)
 
 
 @dataclass
@@ -84,6 +92,12 @@ class Gateway:
     def clear_calls(self) -> None:
         for s in self.sandboxes.values():
             s.app[REQUESTS].clear()
+            in_flight = s.app[IN_FLIGHT]
+            in_flight.peak = in_flight.now
+
+    def in_flight(self, provider: str) -> InFlight:
+        """The provider's requests in flight now, and the most at once since ``clear_calls``."""
+        return self.sandboxes[provider].app[IN_FLIGHT]
 
 
 async def serve(config: Config) -> tuple[uvicorn.Server, asyncio.Task[None], str]:

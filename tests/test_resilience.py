@@ -249,3 +249,47 @@ async def test_circuit_opens_fails_fast_and_a_probe_closes_it() -> None:
         await gw.ok(document)
         assert len(gw.calls("akinon")) == 1
         assert health_of(await gw.ok(HEALTH), "AKINON") == {"status": "UP", "circuit": "CLOSED"}
+
+
+async def test_max_concurrency_holds_a_providers_calls_and_answers_every_query() -> None:
+    """The bulkhead: with ``max_concurrency = 2``, six queries reading at once reach Akinon
+    two at a time, and each is answered once its turn comes (within its deadline)."""
+    async with gateway_with({"akinon": {"max_concurrency": 2}}) as gw:
+        document = "{ a: " + READS["akinon"][1] + " }"
+        await gw.ok(document)
+        gw.clear_calls()
+        gw.faults("akinon").latency_s = 0.1
+        answers = await asyncio.gather(*(gw.query(document) for _ in range(6)))
+        assert [(a.data, a.errors) for a in answers] == [({"a": {"number": "45243493"}}, [])] * 6
+        assert len(gw.calls("akinon", "/orders/", "GET")) == 6
+        assert gw.in_flight("akinon").peak == 2
+
+
+FAN_OUT = (
+    '{ orderByNumber(provider: LIPALATER, number: "8800000001", customerId: "100001") '
+    "{ number repaymentSchedule(loanProductId: 1) { currency } creditStatus { status } } }"
+)
+
+
+async def test_the_default_cap_lets_64_queries_fan_out_to_one_provider_at_once() -> None:
+    """64 queries at once, each reading an order and then its repayment schedule and credit
+    status: the default ``max_concurrency`` (128) sends all 128 second reads together. At 64
+    (the default before), half of them waited a whole round trip for the others."""
+    async with gateway_with({}) as gw:
+        await gw.ok(FAN_OUT)
+        gw.clear_calls()
+        # Long enough that every second read is sent before the first of them is answered.
+        gw.faults("lipalater").latency_s = 0.5
+        answers = await asyncio.gather(*(gw.query(FAN_OUT) for _ in range(64)))
+        assert {a.status for a in answers} == {200}
+        assert [a.errors for a in answers] == [[]] * 64
+        assert all(a.data["orderByNumber"]["creditStatus"] for a in answers)
+        assert len(gw.calls("lipalater")) == 3 * 64
+        assert gw.in_flight("lipalater").peak == 128
+
+
+def test_a_max_concurrency_below_one_is_refused() -> None:
+    from providers.settings import ProviderSettings, SettingsError
+
+    with pytest.raises(SettingsError, match="max_concurrency must be at least 1"):
+        ProviderSettings.parse("akinon", {"base_url": "http://127.0.0.1:1", "max_concurrency": 0})

@@ -15,9 +15,13 @@ call counts, then applies the fault knobs before or instead of the real handler:
 
 ``only_paths`` limits the faults to paths that contain one of its strings.
 
+It also counts the provider requests in flight and the most there have been at once
+(``app[IN_FLIGHT]``), so tests can see how many calls a client lets through at a time.
+
 Knobs are set in-process (``app[FAULTS].latency_s = 0.05``) or over HTTP on the control routes,
-which are never logged nor faulted: ``GET/DELETE /_sandbox/requests``, ``GET/PUT
-/_sandbox/faults``, ``POST /_sandbox/reset-faults``.
+which are never logged nor faulted: ``GET/DELETE /_sandbox/requests`` (a delete also starts the
+in-flight peak afresh), ``GET /_sandbox/in-flight``, ``GET/PUT /_sandbox/faults``, ``POST
+/_sandbox/reset-faults``.
 """
 
 from __future__ import annotations
@@ -73,7 +77,23 @@ class RecordedRequest:
     body: str
 
 
+@dataclass
+class InFlight:
+    """Provider requests being answered now, and the most there have been at once."""
+
+    now: int = 0
+    peak: int = 0
+
+    def enter(self) -> None:
+        self.now += 1
+        self.peak = max(self.peak, self.now)
+
+    def leave(self) -> None:
+        self.now -= 1
+
+
 FAULTS = web.AppKey("faults", Faults)
+IN_FLIGHT = web.AppKey("in_flight", InFlight)
 REQUESTS = web.AppKey("requests", list[RecordedRequest])
 RNG = web.AppKey("rng", random.Random)
 
@@ -106,6 +126,15 @@ async def _fault_middleware(request: web.Request, handler: Handler) -> web.Strea
     request.app[REQUESTS].append(
         RecordedRequest(request.method, request.path, dict(request.query), body)
     )
+    in_flight = request.app[IN_FLIGHT]
+    in_flight.enter()
+    try:
+        return await _faulted(request, handler)
+    finally:
+        in_flight.leave()
+
+
+async def _faulted(request: web.Request, handler: Handler) -> web.StreamResponse:
     faults = request.app[FAULTS]
     if not faults.applies_to(request.path):
         return await handler(request)
@@ -149,7 +178,13 @@ async def _get_requests(request: web.Request) -> web.Response:
 
 async def _clear_requests(request: web.Request) -> web.Response:
     request.app[REQUESTS].clear()
+    in_flight = request.app[IN_FLIGHT]
+    in_flight.peak = in_flight.now
     return web.Response(status=204)
+
+
+async def _get_in_flight(request: web.Request) -> web.Response:
+    return json_response(dataclasses.asdict(request.app[IN_FLIGHT]))
 
 
 async def _get_faults(request: web.Request) -> web.Response:
@@ -174,9 +209,11 @@ def sandbox_app(faults: Faults | None = None, seed: int = 0) -> web.Application:
     app = web.Application(middlewares=[_fault_middleware])
     app[FAULTS] = faults or Faults()
     app[REQUESTS] = []
+    app[IN_FLIGHT] = InFlight()
     app[RNG] = random.Random(seed)
     app.router.add_get(CONTROL_PREFIX + "requests", _get_requests)
     app.router.add_delete(CONTROL_PREFIX + "requests", _clear_requests)
+    app.router.add_get(CONTROL_PREFIX + "in-flight", _get_in_flight)
     app.router.add_get(CONTROL_PREFIX + "faults", _get_faults)
     app.router.add_put(CONTROL_PREFIX + "faults", _put_faults)
     app.router.add_post(CONTROL_PREFIX + "reset-faults", _reset_faults)
