@@ -263,6 +263,9 @@ async def test_max_concurrency_holds_a_providers_calls_and_answers_every_query()
         assert [(a.data, a.errors) for a in answers] == [({"a": {"number": "45243493"}}, [])] * 6
         assert len(gw.calls("akinon", "/orders/", "GET")) == 6
         assert gw.in_flight("akinon").peak == 2
+        control = gw.sandboxes["akinon"].base_url + "/_sandbox/in-flight"
+        async with gw.session.get(control) as response:
+            assert await response.json() == {"now": 0, "peak": 2}
 
 
 FAN_OUT = (
