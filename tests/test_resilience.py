@@ -276,19 +276,21 @@ FAN_OUT = (
 
 async def test_the_default_cap_lets_64_queries_fan_out_to_one_provider_at_once() -> None:
     """64 queries at once, each reading an order and then its repayment schedule and credit
-    status: the default ``max_concurrency`` (128) sends all 128 second reads together. At 64
+    status: the default ``max_concurrency`` (128) sends the 128 second reads together. At 64
     (the default before), half of them waited a whole round trip for the others."""
     async with gateway_with({}) as gw:
         await gw.ok(FAN_OUT)
         gw.clear_calls()
-        # Long enough that every second read is sent before the first of them is answered.
+        # Long enough that the second reads overlap, even on a loaded machine.
         gw.faults("lipalater").latency_s = 0.5
         answers = await asyncio.gather(*(gw.query(FAN_OUT) for _ in range(64)))
         assert {a.status for a in answers} == {200}
         assert [a.errors for a in answers] == [[]] * 64
         assert all(a.data["orderByNumber"]["creditStatus"] for a in answers)
         assert len(gw.calls("lipalater")) == 3 * 64
-        assert gw.in_flight("lipalater").peak == 128
+        # At most 128 (the cap), and more than 64 could ever be under the old one: 128 when
+        # every second read is sent before the first is answered, a few less on a slow machine.
+        assert 64 < gw.in_flight("lipalater").peak <= 128
 
 
 def test_a_max_concurrency_below_one_is_refused() -> None:

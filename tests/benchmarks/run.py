@@ -28,6 +28,7 @@ from typing import Any
 from providers.model import ProviderName
 from providers.registry import connector_built
 from tests.benchmarks import procs, report
+from tests.benchmarks.load import WARM_UP
 from tests.benchmarks.workloads import Workload, workloads
 
 RESULTS = Path(__file__).parent / "results"
@@ -75,8 +76,8 @@ def measure(
         "p99_ms": round(p99, 2),
         "mean_ms": round(statistics.fmean(lat), 2) if lat else None,
         "overhead_ms": round(p50 - workload.depth * latency_ms, 2),
-        # CPU of the warm-up is included: a handful of requests against hundreds.
-        "cpu_s_per_1000": round(cpu / max(n + c, 1) * 1000, 3),
+        # The warm-up's requests are served too, so they count in the CPU per request.
+        "cpu_s_per_1000": round(cpu / max(n + WARM_UP * c, 1) * 1000, 3),
     }
 
 
