@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import enum
 import weakref
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from operator import attrgetter
@@ -57,7 +56,7 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 
-from graph.limits import MEMO_SIZE
+from graph.memo import Lru, on_schema
 
 if TYPE_CHECKING:
     from strawberry import Schema
@@ -161,19 +160,15 @@ class Plan:
     fields serve them all. Measured: a tenth of the Python calls of a one-order request.
     """
 
-    __slots__ = ("operation", "root", "entries", "subselections")
+    __slots__ = ("root", "entries", "subselections")
 
-    def __init__(self, operation: OperationDefinitionNode) -> None:
-        self.operation = operation  # held, so that its id (the plan's key) is not reused
+    def __init__(self) -> None:
         self.root: GroupedFieldSet | None = None
         self.entries: dict[int, tuple[GroupedFieldSet, tuple[Entry, ...]]] = {}
         self.subselections: Subselections = {}
 
 
-PLANS_KEPT = MEMO_SIZE  # operations per schema, as many as the parse cache keeps documents
-# The schema's own attribute holding its plans: a plan reaches its schema (through its types),
-# so a map keyed weakly by schema would keep every schema alive; on the schema, they go with it.
-_PLANS_ATTR = "_commerce_graph_plans"
+_PLANS = "_commerce_graph_plans"  # the schema's memo of plans (graph/memo.py)
 
 
 def plan_for(
@@ -182,21 +177,13 @@ def plan_for(
     fragments: Mapping[str, FragmentDefinitionNode],
 ) -> Plan | None:
     """The operation's plan (made on first use), or None when its fields depend on variables."""
-    plans: OrderedDict[int, Plan | None] | None = getattr(schema, _PLANS_ATTR, None)
-    if plans is None:
-        plans = OrderedDict()
-        setattr(schema, _PLANS_ATTR, plans)
+    plans: Lru[int, tuple[OperationDefinitionNode, Plan | None]] = on_schema(schema, _PLANS)
     key = id(operation)
-    if key in plans:
-        found = plans[key]
-        if found is None or found.operation is operation:
-            plans.move_to_end(key)
-            return found
-    made = Plan(operation) if collects_alike(operation, fragments) else None
-    plans[key] = made
-    if len(plans) > PLANS_KEPT:
-        plans.popitem(last=False)
-    return made
+    found = plans.find(key)
+    if found is None:
+        made = Plan() if collects_alike(operation, fragments) else None
+        found = plans.keep(key, (operation, made))
+    return found[1]
 
 
 class _Dynamic(Visitor):

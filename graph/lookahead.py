@@ -8,14 +8,12 @@ plans the moment the page is in (``graph.types.order.read_ahead``).
 (``@skip``, ``@include``, ``@defer``) counts as not selected, with everything below it, and so
 does a fragment whose type condition does not match (matched as graphql-core matches it):
 reading ahead never asks a provider for anything the request would not have asked for. The
-answer depends on the document alone, so it is worked out once per field of a document (the
-parse cache hands the same text the same nodes) and kept on the schema, as the executor keeps
-its plans.
+answer depends on the document alone, so it is worked out once per field of a document and
+kept on the schema, as the executor keeps its plans (graph/memo.py).
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -32,32 +30,24 @@ from graphql import (
 )
 from graphql.execution.collect_fields import does_fragment_condition_match
 
-from graph.limits import MEMO_SIZE
+from graph.memo import Lru, on_schema
 
-_MEMO_ATTR = "_commerce_graph_lookahead"
-Memo = OrderedDict[tuple[Any, ...], tuple[Sequence[FieldNode], tuple[str, ...]]]
+_MEMO = "_commerce_graph_lookahead"  # the schema's memo of lookaheads (graph/memo.py)
 
 
 def selected(info: GraphQLResolveInfo[Any], *path: str) -> tuple[str, ...]:
     """The names of the fields selected for sure at ``path`` below the field being resolved, in
     the document's order, each once: below ``orders``, ``selected(info, "nodes")`` might be
     ``("id", "items")``."""
-    memo: Memo | None = getattr(info.schema, _MEMO_ATTR, None)
-    if memo is None:
-        memo = OrderedDict()
-        setattr(info.schema, _MEMO_ATTR, memo)
+    memo: Lru[tuple[Any, ...], tuple[Sequence[FieldNode], tuple[str, ...]]]
+    memo = on_schema(info.schema, _MEMO)
     nodes = info.field_nodes
-    # Keyed by the nodes' identities, which the memo holds so that none is reused meanwhile.
     key = (*map(id, nodes), *path)
-    found = memo.get(key)
-    if found is not None:
-        memo.move_to_end(key)
-        return found[1]
-    names = _selected(info.schema, info.fragments, nodes, info.return_type, path)
-    memo[key] = (nodes, names)
-    if len(memo) > MEMO_SIZE:
-        memo.popitem(last=False)
-    return names
+    found = memo.find(key)
+    if found is None:
+        names = _selected(info.schema, info.fragments, nodes, info.return_type, path)
+        found = memo.keep(key, (nodes, names))
+    return found[1]
 
 
 def _selected(

@@ -16,10 +16,10 @@ from providers.sandbox import RunningSandbox
 from providers.sandbox.faults import (
     FAULTS,
     IN_FLIGHT,
-    REQUESTS,
     Faults,
     InFlight,
     RecordedRequest,
+    clear_requests,
     requests_to,
 )
 
@@ -91,9 +91,7 @@ class Gateway:
 
     def clear_calls(self) -> None:
         for s in self.sandboxes.values():
-            s.app[REQUESTS].clear()
-            in_flight = s.app[IN_FLIGHT]
-            in_flight.peak = in_flight.now
+            clear_requests(s.app)
 
     def in_flight(self, provider: str) -> InFlight:
         """The provider's requests in flight now, and the most at once since ``clear_calls``."""

@@ -463,3 +463,22 @@ async def test_a_directive_that_reads_a_variable_is_collected_per_request(
     answers = [await gateway.ok(document, {"full": full}) for full in (True, False, True, False)]
     assert [sorted(a["orderByNumber"]) for a in answers] == [["number"], ["total"]] * 2
     assert plan_for(gateway.app.state.view.schema._schema, *operation_of(document)) is None
+
+
+def test_a_schema_memo_keeps_the_most_recently_used() -> None:
+    """graph/memo.py: what plans and lookaheads are kept in, on the schema they belong to."""
+    from graph.memo import Lru, on_schema
+
+    class Schema:
+        pass
+
+    schema = Schema()
+    memo: Lru[str, int] = on_schema(schema, "_memo")
+    assert on_schema(schema, "_memo") is memo
+    memo.size = 2
+    memo.keep("a", 1)
+    memo.keep("b", 2)
+    assert memo.find("a") == 1  # "a" is now the most recently used
+    assert memo.keep("c", 3) == 3
+    assert list(memo.items()) == [("a", 1), ("c", 3)]
+    assert memo.find("b") is None

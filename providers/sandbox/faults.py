@@ -176,10 +176,15 @@ async def _get_requests(request: web.Request) -> web.Response:
     return json_response([dataclasses.asdict(r) for r in request.app[REQUESTS]])
 
 
-async def _clear_requests(request: web.Request) -> web.Response:
-    request.app[REQUESTS].clear()
-    in_flight = request.app[IN_FLIGHT]
+def clear_requests(app: web.Application) -> None:
+    """Forget the recorded requests, and start the in-flight peak afresh."""
+    app[REQUESTS].clear()
+    in_flight = app[IN_FLIGHT]
     in_flight.peak = in_flight.now
+
+
+async def _clear_requests(request: web.Request) -> web.Response:
+    clear_requests(request.app)
     return web.Response(status=204)
 
 
