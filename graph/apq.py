@@ -17,7 +17,6 @@ import dataclasses
 import hashlib
 import json
 import re
-from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,7 @@ from strawberry.types import ExecutionResult
 
 from graph.config import ConfigError, ServerConfig
 from graph.errors import BadUserInput, GatewayError
+from graph.memo import Lru
 
 _HASH = re.compile(r"^[0-9a-f]{64}$")
 DEFAULT_CACHE_SIZE = 10_000
@@ -86,7 +86,7 @@ class PersistedQueries:
         self.manifest = dict(manifest or {})
         self.persisted_only = persisted_only
         self.cache_size = cache_size
-        self._cache: OrderedDict[str, str] = OrderedDict()
+        self._cache: Lru[str, str] = Lru(cache_size)
 
     @classmethod
     def from_config(cls, server: ServerConfig) -> PersistedQueries:
@@ -132,19 +132,15 @@ class PersistedQueries:
         if document is None and self.persisted_only:
             return _failure(PersistedQueryNotInList(_NOT_IN_LIST))
         if document is None:
-            document = self._cache.get(digest)
+            document = self._cache.find(digest)
             if document is None:
                 return _failure(PersistedQueryNotFound("PersistedQueryNotFound"))
-            self._cache.move_to_end(digest)
         return dataclasses.replace(data, query=document)
 
     def _remember(self, digest: str, document: str) -> None:
         if self.cache_size == 0 or digest in self.manifest:
             return
-        self._cache[digest] = document
-        self._cache.move_to_end(digest)
-        while len(self._cache) > self.cache_size:
-            self._cache.popitem(last=False)
+        self._cache.keep(digest, document)
 
 
 _NOT_IN_LIST = "this gateway runs only registered documents ([server].persisted_only)"

@@ -47,11 +47,9 @@ from graphql.utilities import get_operation_ast
 from strawberry.types import ExecutionContext
 
 from graph.errors import BadUserInput, QueryTooComplex
+from graph.memo import MEMO_SIZE, Lru
 
 DEFAULT_PAGE = 20  # what a connection returns without ``first`` (resolvers/common.py)
-# Documents (and operation + variables) whose checks are remembered; a passing document has at
-# most max_tokens tokens, and strawberry's own parser and validation caches keep 128 too.
-MEMO_SIZE = 128
 
 
 @dataclass(frozen=True)
@@ -281,11 +279,11 @@ def enforce(found: Measure, limits: Limits) -> None:
 
 
 class Measured:
-    """The measures of (document, operation, variables) already seen, oldest out first."""
+    """The measures of (document, operation, variables) already seen, the least recently used
+    out first: a document sent all the time stays measured while one-off documents pass."""
 
     def __init__(self, size: int = MEMO_SIZE) -> None:
-        self.size = size
-        self._found: dict[tuple[str, str | None, bytes], Measure] = {}
+        self._found: Lru[tuple[str, str | None, bytes], Measure] = Lru(size)
 
     def checked(self, ctx: ExecutionContext, limits: Limits) -> Measure | None:
         """The operation's measure, refused (raised) when over a limit; ``None`` when there is
@@ -299,7 +297,7 @@ class Measured:
                 orjson.dumps(ctx.variables, option=orjson.OPT_SORT_KEYS) if ctx.variables else b""
             )
             key = (ctx.query, ctx.operation_name, variables)
-            found = self._found.get(key)
+            found = self._found.find(key)
             if found is not None:
                 return found
         operation = get_operation_ast(document, ctx.operation_name)
@@ -311,7 +309,5 @@ class Measured:
         found = measure(ctx.schema._schema, operation, fragments, ctx.variables or {}, limits)
         enforce(found, limits)
         if key is not None:
-            if len(self._found) >= self.size:
-                self._found.pop(next(iter(self._found)))
-            self._found[key] = found
+            self._found.keep(key, found)
         return found

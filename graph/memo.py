@@ -1,4 +1,8 @@
-"""Memos of what the executor works out from a document alone, kept on the schema.
+"""The gateway's bounded memos: the least recently used entry out first.
+
+Clients send the same few documents again and again, so what is worked out from one (its
+checks and measure, graph/limits.py; a persisted query's text, graph/apq.py; the executor's
+plan and lookahead, below) is remembered, for as many documents as the parse cache keeps.
 
 An operation's plan (graph/execution.py) and a field's lookahead (graph/lookahead.py) depend on
 the document's nodes only, and the parse cache hands the same text the same nodes, so both are
@@ -14,15 +18,17 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any, TypeVar
 
-from graph.limits import MEMO_SIZE
-
 K = TypeVar("K")
 V = TypeVar("V")
 
+# Documents (and operation + variables) whose checks are remembered; a passing document has at
+# most max_tokens tokens, and strawberry's own parser and validation caches keep 128 too.
+MEMO_SIZE = 128
+
 
 class Lru(OrderedDict[K, V]):
-    """At most ``size`` entries (as many documents as the parse cache keeps), the least
-    recently used out first."""
+    """At most ``size`` entries (by default as many documents as the parse cache keeps), the
+    least recently used out first."""
 
     def __init__(self, size: int = MEMO_SIZE) -> None:
         super().__init__()
@@ -36,7 +42,8 @@ class Lru(OrderedDict[K, V]):
 
     def keep(self, key: K, value: V) -> V:
         self[key] = value
-        if len(self) > self.size:
+        self.move_to_end(key)
+        while len(self) > self.size:
             self.popitem(last=False)
         return value
 

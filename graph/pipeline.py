@@ -36,7 +36,8 @@ from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.utils.await_maybe import await_maybe
 
 from graph.admission import CostBudget
-from graph.limits import MEMO_SIZE, Limits, Measured, lexically_checked
+from graph.limits import Limits, Measured, lexically_checked
+from graph.memo import MEMO_SIZE
 from providers.http import OPERATION
 
 if TYPE_CHECKING:

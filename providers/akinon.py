@@ -99,6 +99,8 @@ class Akinon(BaseProvider):
         # Order id -> currency, from every order read. A cancellation plan carries amounts but
         # no currency: it takes its order's. An order's currency never changes.
         self._currency_of: OrderedDict[str, str] = OrderedDict()
+        # A record that names no currency is in the configured one (US dollars unless set).
+        self._default_currency = (settings.currency or "USD").upper()
 
     def public_settings(self) -> dict[str, Any]:
         return self.settings.public()
@@ -353,8 +355,11 @@ class Akinon(BaseProvider):
 
     # -- payload -> domain -------------------------------------------------------------
 
+    def _currency(self, named: Any) -> str:
+        return str(named).upper() if named else self._default_currency
+
     def _order(self, r: Record) -> Order:
-        currency = str(r.get("currency") or self.settings.currency or "USD").upper()
+        currency = self._currency(r.get("currency"))
         key = str(r["id"])
         remembered = self._currency_of
         remembered[key] = currency
@@ -388,7 +393,7 @@ class Akinon(BaseProvider):
         )
 
     def _item(self, r: Record) -> OrderItem:
-        currency = str(r.get("price_currency") or self.settings.currency or "USD")
+        currency = self._currency(r.get("price_currency"))
         price = Money.of(r.get("price"), currency)
         return OrderItem(
             provider=self.name,
@@ -413,7 +418,7 @@ class Akinon(BaseProvider):
         )
 
     def _plan(self, r: Record) -> CancellationPlan:
-        currency = self._currency_of.get(str(r.get("order")), self.settings.currency or "USD")
+        currency = self._currency_of.get(str(r.get("order")), self._default_currency)
         return CancellationPlan(
             provider=self.name,
             key=str(r["id"]),

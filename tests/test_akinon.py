@@ -76,6 +76,37 @@ async def test_amounts_keep_the_text_akinon_sent_and_equal_texts_share_one_money
     assert Money.of("0.00", "usd") == Money(Decimal("0.00"), "USD")
 
 
+async def test_a_record_without_a_currency_is_in_the_configured_one() -> None:
+    """An order or item that names no currency is in ``[providers.akinon].currency``; one that
+    names it in lower case is read in upper case."""
+    config, running = await start_sandboxes(("akinon",))
+    config.providers["akinon"]["currency"] = "try"
+    try:
+        async with started(config, {s.name: s for s in running}) as gw:
+            state = gw.sandboxes["akinon"].app[STATE]
+            order = next(r for r in state.orders.values() if r.data["number"] == "90000700")
+            order.data["currency"] = None
+            items = [r for r in state.items.values() if r.data["order"] == order.data["id"]]
+            assert items
+            for item in items:
+                item.data["price_currency"] = None
+            items[0].data["price_currency"] = "eur"
+            found = await gw.ok(
+                '{ orderByNumber(provider: AKINON, number: "90000700") { currency '
+                "total { currency } items { unitPrice { currency } } "
+                "cancellationPlans { refund { currency } } } }"
+            )
+    finally:
+        for s in running:
+            await s.close()
+    answer = found["orderByNumber"]
+    assert answer["currency"] == answer["total"]["currency"] == "TRY"
+    assert [i["unitPrice"]["currency"] for i in answer["items"]] == ["EUR"] + ["TRY"] * (
+        len(items) - 1
+    )
+    assert {p["refund"]["currency"] for p in answer["cancellationPlans"]} == {"TRY"}
+
+
 async def test_ids_round_trip_through_order_node_and_nodes(gateway: Gateway) -> None:
     oid = order_id(data.EXAMPLE_ORDER_ID)
     item = ids.encode("OrderItem", ProviderName.AKINON, data.EXAMPLE_ITEM_ID)

@@ -466,7 +466,8 @@ async def test_a_directive_that_reads_a_variable_is_collected_per_request(
 
 
 def test_a_schema_memo_keeps_the_most_recently_used() -> None:
-    """graph/memo.py: what plans and lookaheads are kept in, on the schema they belong to."""
+    """graph/memo.py: what plans and lookaheads are kept in, on the schema they belong to (and,
+    off it, the measures of graph/limits.py and the persisted queries of graph/apq.py)."""
     from graph.memo import Lru, on_schema
 
     class Schema:
@@ -482,3 +483,6 @@ def test_a_schema_memo_keeps_the_most_recently_used() -> None:
     assert memo.keep("c", 3) == 3
     assert list(memo.items()) == [("a", 1), ("c", 3)]
     assert memo.find("b") is None
+    memo.keep("a", 4)  # kept again: the most recently used, with its new value
+    memo.keep("d", 5)
+    assert list(memo.items()) == [("a", 4), ("d", 5)]
