@@ -7,6 +7,7 @@ pages (numbers as strings, "" placeholders); these are the one set of readers th
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 from providers.model import Money
@@ -31,6 +32,17 @@ def decimal(value: Any) -> Decimal | None:
 
 def money(value: Any, currency: str) -> Money | None:
     """An amount in major units, shown to the cent ("4500" -> 4500.00)."""
+    try:
+        return _money(value, currency)
+    except TypeError:  # unhashable junk (a list, an object) is no amount either
+        return None
+
+
+@lru_cache(maxsize=4096, typed=True)
+def _money(value: Any, currency: str) -> Money | None:
+    """``money``, remembered: a Money is immutable, and a repayment schedule repeats the same
+    few amounts (each period's fees, "0" above all) in every answer. Typed, so 1, 1.0 and True
+    are each read as sent (True is no amount)."""
     number = decimal(value)
     if number is None:
         return None

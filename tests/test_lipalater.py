@@ -14,9 +14,10 @@ import pytest
 from graph import ids
 from graph.config import Config
 from providers.lipalater_sign import sign
-from providers.model import ProviderName
+from providers.model import Money, ProviderName
 from providers.sandbox import lipalater_data as d
 from providers.sandbox.lipalater import CREDENTIALS, STATE, STATIC_TOKEN, expected_sign
+from providers.values import money
 from tests.conftest import started
 from tests.harness import Gateway
 
@@ -631,6 +632,18 @@ def test_the_signer_is_the_one_the_sandbox_verifies() -> None:
         CREDENTIALS["app_secret"], *args, *tail
     )
     assert sign("other", *args, *tail) != sign(CREDENTIALS["app_secret"], *args, *tail)
+
+
+def test_amounts_are_read_to_the_cent_and_remembered() -> None:
+    """``money`` (a schedule's amounts, Front Payment's, a purchase's): the same few amounts come
+    back in every answer, so each is read once; 1, 1.0 and True are still each read as sent."""
+    assert money("4500", "kes") == Money(Decimal("4500.00"), "KES")
+    assert money(4500, "KES") is money(4500, "KES")
+    assert money(1, "KES") == money(1.0, "KES") == Money(Decimal("1.00"), "KES")
+    assert money(True, "KES") is None  # not the 1 read just before
+    assert money([1], "KES") is None
+    assert money("NaN", "KES") is None
+    assert money("", "KES") is None
 
 
 # -- upstream faults --------------------------------------------------------------------
