@@ -85,7 +85,6 @@ class PersistedQueries:
     ) -> None:
         self.manifest = dict(manifest or {})
         self.persisted_only = persisted_only
-        self.cache_size = cache_size
         self._cache: Lru[str, str] = Lru(cache_size)
 
     @classmethod
@@ -138,7 +137,7 @@ class PersistedQueries:
         return dataclasses.replace(data, query=document)
 
     def _remember(self, digest: str, document: str) -> None:
-        if self.cache_size == 0 or digest in self.manifest:
+        if self._cache.size == 0 or digest in self.manifest:
             return
         self._cache.keep(digest, document)
 
