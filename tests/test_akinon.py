@@ -17,7 +17,7 @@ from graph.types.order import READS, Order
 from providers.model import Money, ProviderName
 from providers.sandbox import akinon_data as data
 from providers.sandbox.akinon import ADDRESS_PARAMS, STATE
-from tests.conftest import started
+from tests.conftest import gateway_with, started
 from tests.harness import Gateway
 
 ORDER_FIELDS = """
@@ -79,26 +79,20 @@ async def test_amounts_keep_the_text_akinon_sent_and_equal_texts_share_one_money
 async def test_a_record_without_a_currency_is_in_the_configured_one() -> None:
     """An order or item that names no currency is in ``[providers.akinon].currency``; one that
     names it in lower case is read in upper case."""
-    config, running = await start_sandboxes(("akinon",))
-    config.providers["akinon"]["currency"] = "try"
-    try:
-        async with started(config, {s.name: s for s in running}) as gw:
-            state = gw.sandboxes["akinon"].app[STATE]
-            order = next(r for r in state.orders.values() if r.data["number"] == "90000700")
-            order.data["currency"] = None
-            items = [r for r in state.items.values() if r.data["order"] == order.data["id"]]
-            assert items
-            for item in items:
-                item.data["price_currency"] = None
-            items[0].data["price_currency"] = "eur"
-            found = await gw.ok(
-                '{ orderByNumber(provider: AKINON, number: "90000700") { currency '
-                "total { currency } items { unitPrice { currency } } "
-                "cancellationPlans { refund { currency } } } }"
-            )
-    finally:
-        for s in running:
-            await s.close()
+    async with gateway_with({"akinon": {"currency": "try"}}, names=("akinon",)) as gw:
+        state = gw.sandboxes["akinon"].app[STATE]
+        order = next(r for r in state.orders.values() if r.data["number"] == "90000700")
+        order.data["currency"] = None
+        items = [r for r in state.items.values() if r.data["order"] == order.data["id"]]
+        assert items
+        for item in items:
+            item.data["price_currency"] = None
+        items[0].data["price_currency"] = "eur"
+        found = await gw.ok(
+            '{ orderByNumber(provider: AKINON, number: "90000700") { currency '
+            "total { currency } items { unitPrice { currency } } "
+            "cancellationPlans { refund { currency } } } }"
+        )
     answer = found["orderByNumber"]
     assert answer["currency"] == answer["total"]["currency"] == "TRY"
     assert [i["unitPrice"]["currency"] for i in answer["items"]] == ["EUR"] + ["TRY"] * (

@@ -12,7 +12,7 @@ import pytest
 from graph.config import DEV_KEY, ConfigError
 from graph.embedded import start_sandboxes
 from providers.sandbox.akinon_data import EXAMPLE_ORDER_NUMBER
-from tests.conftest import started
+from tests.conftest import gateway_with, started
 from tests.harness import Gateway
 
 QUERY = "query Order($n: String!) { orderByNumber(provider: AKINON, number: $n) { number } }"
@@ -131,23 +131,17 @@ async def test_the_registered_cache_keeps_the_most_recently_used() -> None:
     not the one registered first."""
     documents = [f"{{ providers {{ {field} }} }}" for field in ("name", "configured", "built")]
     digests = [hashlib.sha256(d.encode()).hexdigest() for d in documents]
-    config, running = await start_sandboxes(("akinon",))
-    config.server.extra.update(apq_cache_size=2)
-    try:
-        async with started(config, {s.name: s for s in running}) as gw:
-            for document, digest in zip(documents[:2], digests, strict=False):
-                registered = await post(gw, {"query": document, "extensions": persisted(digest)})
-                assert "errors" not in registered, registered
-            assert "errors" not in await post(gw, {"extensions": persisted(digests[0])})
-            await post(gw, {"query": documents[2], "extensions": persisted(digests[2])})
+    async with gateway_with(names=("akinon",), server={"apq_cache_size": 2}) as gw:
+        for document, digest in zip(documents[:2], digests, strict=False):
+            registered = await post(gw, {"query": document, "extensions": persisted(digest)})
+            assert "errors" not in registered, registered
+        assert "errors" not in await post(gw, {"extensions": persisted(digests[0])})
+        await post(gw, {"query": documents[2], "extensions": persisted(digests[2])})
 
-            kept = [await post(gw, {"extensions": persisted(d)}) for d in digests]
-            assert [codes(answer) for answer in kept] == [
-                [],
-                ["PERSISTED_QUERY_NOT_FOUND"],
-                [],
-            ]
-            assert "AKINON" in {p["name"] for p in kept[0]["data"]["providers"]}
-    finally:
-        for s in running:
-            await s.close()
+        kept = [await post(gw, {"extensions": persisted(d)}) for d in digests]
+        assert [codes(answer) for answer in kept] == [
+            [],
+            ["PERSISTED_QUERY_NOT_FOUND"],
+            [],
+        ]
+        assert "AKINON" in {p["name"] for p in kept[0]["data"]["providers"]}

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from graph import ids
-from graph.embedded import start_sandboxes
+from graph.config import Config
 from providers.model import ProviderName
 from providers.sandbox.kalixo import STATE, STATIC_TOKEN, KalixoState
 from providers.sandbox.kalixo_data import (
@@ -23,7 +23,7 @@ from providers.sandbox.kalixo_data import (
     FAILING_PRODUCT_ID,
     SEEDED_IDS,
 )
-from tests.conftest import started
+from tests.conftest import gateway_with
 from tests.harness import Answer, Gateway
 
 PLACE = """
@@ -77,19 +77,19 @@ def bodies(gw: Gateway, path: str) -> list[Any]:
 async def kalixo(
     api_keys: dict[str, list[str]] | None = None, **section: Any
 ) -> AsyncIterator[Gateway]:
-    """A gateway over the Kalixo sandbox alone, its section changed by ``section``."""
-    config, running = await start_sandboxes(names=("kalixo",))
-    config.providers["kalixo"].update(section)
-    for key in [k for k, v in section.items() if v is None]:
-        del config.providers["kalixo"][key]
-    if api_keys is not None:
-        config.server.api_keys = api_keys
-    try:
-        async with started(config, {s.name: s for s in running}) as gw:
-            yield gw
-    finally:
-        for s in running:
-            await s.close()
+    """A gateway over the Kalixo sandbox alone, its section changed by ``section`` (a key set
+    to None is removed)."""
+
+    def adjust(config: Config) -> None:
+        kalixo_section = config.providers["kalixo"]
+        kalixo_section.update(section)
+        for key in [k for k, v in section.items() if v is None]:
+            del kalixo_section[key]
+        if api_keys is not None:
+            config.server.api_keys = api_keys
+
+    async with gateway_with(names=("kalixo",), adjust=adjust) as gw:
+        yield gw
 
 
 # -- place ---------------------------------------------------------------------------------

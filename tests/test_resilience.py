@@ -11,20 +11,18 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from graph import ids
-from graph.embedded import start_sandboxes
 from providers.model import ProviderName
 from providers.registry import connector_built
 from providers.sandbox.faults import Faults
-from tests.conftest import started
-from tests.harness import Answer, Gateway
+from tests.conftest import gateway_with
+from tests.harness import Answer
 
 PURCHASE_ITEM = "e87a57de-4fe3-447e-bfdf-89b9a1a6cd4f"
 
@@ -89,21 +87,6 @@ FAULTS = [
     Fault("connection reset", {"reset": True}, "PROVIDER_UNAVAILABLE"),
     Fault("slow drip", {"drip_s": 0.05}, "PROVIDER_TIMEOUT"),
 ]
-
-
-@asynccontextmanager
-async def gateway_with(settings: dict[str, dict[str, Any]]) -> AsyncIterator[Gateway]:
-    """Every sandbox and a gateway whose provider sections get ``settings`` merged in."""
-    config, running = await start_sandboxes()
-    for name, extra in settings.items():
-        if name in config.providers:
-            config.providers[name].update(extra)
-    try:
-        async with started(config, {s.name: s for s in running}) as gw:
-            yield gw
-    finally:
-        for s in running:
-            await s.close()
 
 
 def others_intact(answer: Answer, faulted: str) -> list[str]:
