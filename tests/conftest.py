@@ -16,11 +16,8 @@ from tests.harness import Gateway, serve, stop
 @pytest.fixture
 async def gateway() -> AsyncIterator[Gateway]:
     """The embedded default, for real: every sandbox and the gateway, on loopback ports."""
-    config, running = await start_sandboxes()
-    async with started(config, {s.name: s for s in running}) as gw:
+    async with gateway_with() as gw:
         yield gw
-    for s in running:
-        await s.close()
 
 
 class started:
@@ -50,17 +47,27 @@ async def gateway_with(
     server: dict[str, Any] | None = None,
     adjust: Callable[[Config], None] | None = None,
 ) -> AsyncIterator[Gateway]:
-    """The sandboxes ``names`` (every one by default) and a gateway whose provider sections get
-    ``settings`` merged in, its ``[server]`` section ``server``, and then ``adjust`` applied to
-    the whole config."""
+    """The sandboxes ``names`` (every one by default) and a gateway over them, its config changed
+    as a config file would change it, then by ``adjust`` for anything else.
+
+    ``settings`` (provider name -> settings) are merged into the provider sections; a setting of
+    None removes the key, as leaving it out of the file would. ``server`` is read as the file's
+    ``[server]`` section is (limits, ``mode``, ``api_keys``, the rest in ``extra``); ``api_keys``
+    keeps the development key unless it is given. The sandboxes are closed however it ends."""
     config, running = await start_sandboxes(names)
-    for name, extra in (settings or {}).items():
-        if name in config.providers:
-            config.providers[name].update(extra)
-    config.server.extra.update(server or {})
-    if adjust is not None:
-        adjust(config)
     try:
+        for name, changes in (settings or {}).items():
+            section = config.providers.get(name, {})
+            for key, value in changes.items():
+                if value is None:
+                    section.pop(key, None)
+                else:
+                    section[key] = value
+        if server:
+            read = {"api_keys": config.server.api_keys, **server}
+            config.server = Config.from_dict({"server": read}).server
+        if adjust is not None:
+            adjust(config)
         async with started(config, {s.name: s for s in running}) as gw:
             yield gw
     finally:

@@ -3,34 +3,26 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import time
 
 from graph.admission import CostBudget
-from graph.embedded import start_sandboxes
-from tests.conftest import started
+from tests.conftest import gateway_with
 
 BIG = "{ orders(first: 50) { nodes { number items { sku } } } }"  # costs over 300
 
 
 async def test_costly_queries_beyond_the_budget_take_turns() -> None:
-    config, running = await start_sandboxes(("akinon",))
-    config.server.limits = dataclasses.replace(config.server.limits, max_inflight_cost=600)
-    try:
-        async with started(config, {s.name: s for s in running}) as gw:
-            await gw.ok(BIG)  # logs in first
-            gw.clear_calls()
-            gw.faults("akinon").update({"latency_s": 0.25, "only_paths": ["/orders/"]})
-            began = time.perf_counter()
-            answers = await asyncio.gather(gw.ok(BIG), gw.ok(BIG))
-            elapsed = time.perf_counter() - began
-            assert [len(a["orders"]["nodes"]) for a in answers] == [50, 50]
-            # Each costs more than half the budget: the second starts when the first is done.
-            assert elapsed >= 0.5
-            assert len(gw.calls("akinon", "/orders/")) == 2
-    finally:
-        for s in running:
-            await s.close()
+    async with gateway_with(names=("akinon",), server={"max_inflight_cost": 600}) as gw:
+        await gw.ok(BIG)  # logs in first
+        gw.clear_calls()
+        gw.faults("akinon").update({"latency_s": 0.25, "only_paths": ["/orders/"]})
+        began = time.perf_counter()
+        answers = await asyncio.gather(gw.ok(BIG), gw.ok(BIG))
+        elapsed = time.perf_counter() - began
+        assert [len(a["orders"]["nodes"]) for a in answers] == [50, 50]
+        # Each costs more than half the budget: the second starts when the first is done.
+        assert elapsed >= 0.5
+        assert len(gw.calls("akinon", "/orders/")) == 2
 
 
 async def test_the_budget_is_first_come_first_served_and_survives_a_cancelled_waiter() -> None:

@@ -12,12 +12,11 @@ from strawberry.types.base import get_object_definition
 from strawberry.utils.str_converters import to_camel_case
 
 from graph import ids
-from graph.embedded import start_sandboxes
 from graph.types.order import READS, Order
 from providers.model import Money, ProviderName
 from providers.sandbox import akinon_data as data
 from providers.sandbox.akinon import ADDRESS_PARAMS, STATE
-from tests.conftest import gateway_with, started
+from tests.conftest import gateway_with
 from tests.harness import Gateway
 
 ORDER_FIELDS = """
@@ -483,9 +482,7 @@ async def test_an_order_read_by_number_or_listed_answers_its_items_order(
 
 
 async def test_concurrent_requests_share_one_refused_login() -> None:
-    config, running = await start_sandboxes(("akinon",))
-    config.providers["akinon"]["password"] = "not-the-password"
-    async with started(config, {s.name: s for s in running}) as gw:
+    async with gateway_with({"akinon": {"password": "not-the-password"}}, names=("akinon",)) as gw:
         gw.faults("akinon").update({"latency_s": 0.3, "only_paths": ["/auth/login/"]})
         document = '{ orderByNumber(provider: AKINON, number: "45243493") { number } }'
         answers = await asyncio.gather(*(gw.query(document) for _ in range(4)))
@@ -493,17 +490,11 @@ async def test_concurrent_requests_share_one_refused_login() -> None:
         assert all("not-the-password" not in str(a.body) for a in answers)
         assert len(gw.calls("akinon", "/auth/login/")) == 1
         assert gw.calls("akinon", "/orders/") == []
-    for s in running:
-        await s.close()
 
 
 async def test_akinon_refusing_a_static_token_is_a_provider_error_401() -> None:
-    config, running = await start_sandboxes(("akinon",))
-    section = config.providers["akinon"]
-    section.pop("username")
-    section.pop("password")
-    section["token"] = "a-token-akinon-never-issued"
-    async with started(config, {s.name: s for s in running}) as gw:
+    token = {"username": None, "password": None, "token": "a-token-akinon-never-issued"}
+    async with gateway_with({"akinon": token}, names=("akinon",)) as gw:
         answer = await gw.query('{ orderByNumber(provider: AKINON, number: "45243493") { id } }')
         [error] = answer.errors
         assert error["extensions"]["code"] == "PROVIDER_ERROR"
@@ -512,8 +503,6 @@ async def test_akinon_refusing_a_static_token_is_a_provider_error_401() -> None:
         assert "a-token-akinon-never-issued" not in str(answer.body)
         assert len(gw.calls("akinon", "/orders/")) == 1  # a static token is not retried
         assert gw.calls("akinon", "/auth/login/") == []
-    for s in running:
-        await s.close()
 
 
 async def test_a_page_is_read_while_the_next_one_is_on_its_way(gateway: Gateway) -> None:

@@ -88,28 +88,23 @@ async def test_a_hash_that_does_not_match_is_refused_and_not_registered(
 async def test_persisted_only_runs_registered_documents_alone(tmp_path: Path) -> None:
     manifest = tmp_path / "persisted.json"
     manifest.write_text(json.dumps({DIGEST: QUERY}))
-    config, running = await start_sandboxes(("akinon",))
-    config.server.extra.update(persisted_only=True, persisted_queries=str(manifest))
-    try:
-        async with started(config, {s.name: s for s in running}) as gw:
-            variables = {"n": EXAMPLE_ORDER_NUMBER}
-            by_hash = await post(gw, {"variables": variables, "extensions": persisted()})
-            assert by_hash["data"]["orderByNumber"]["number"] == EXAMPLE_ORDER_NUMBER
-            in_full = await post(gw, {"query": QUERY, "variables": variables})
-            assert in_full["data"]["orderByNumber"]["number"] == EXAMPLE_ORDER_NUMBER
+    server = {"persisted_only": True, "persisted_queries": str(manifest)}
+    async with gateway_with(names=("akinon",), server=server) as gw:
+        variables = {"n": EXAMPLE_ORDER_NUMBER}
+        by_hash = await post(gw, {"variables": variables, "extensions": persisted()})
+        assert by_hash["data"]["orderByNumber"]["number"] == EXAMPLE_ORDER_NUMBER
+        in_full = await post(gw, {"query": QUERY, "variables": variables})
+        assert in_full["data"]["orderByNumber"]["number"] == EXAMPLE_ORDER_NUMBER
 
-            other = hashlib.sha256(OTHER.encode()).hexdigest()
-            refused = [
-                await post(gw, {"query": OTHER}),
-                await post(gw, {"query": OTHER, "extensions": persisted(other)}),
-                await post(gw, {"extensions": persisted(other)}),  # registration is off
-            ]
-            for answer in refused:
-                assert codes(answer) == ["PERSISTED_QUERY_NOT_IN_LIST"], answer
-                assert answer.get("data") is None
-    finally:
-        for s in running:
-            await s.close()
+        other = hashlib.sha256(OTHER.encode()).hexdigest()
+        refused = [
+            await post(gw, {"query": OTHER}),
+            await post(gw, {"query": OTHER, "extensions": persisted(other)}),
+            await post(gw, {"extensions": persisted(other)}),  # registration is off
+        ]
+        for answer in refused:
+            assert codes(answer) == ["PERSISTED_QUERY_NOT_IN_LIST"], answer
+            assert answer.get("data") is None
 
 
 async def test_a_manifest_whose_hash_is_wrong_fails_at_startup(tmp_path: Path) -> None:

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 
 from graph import ids
-from graph.embedded import start_sandboxes
+from graph.config import Config
 from providers.model import ProviderName
 from providers.sandbox import frontpayment_data as data
 from providers.sandbox.frontpayment import STATE, STATIC_TOKEN
-from tests.conftest import started
+from tests.conftest import gateway_with
 from tests.harness import Gateway
 
 FP = "frontpayment"
@@ -309,9 +309,7 @@ async def test_personal_number_needs_pii_and_stays_out_of_raw(gateway: Gateway) 
 
 
 async def test_reader_without_pii_scope_is_forbidden_the_personal_number() -> None:
-    config, running = await start_sandboxes((FP,))
-    config.server.api_keys = {"reader": ["orders:read"]}
-    async with started(config, {s.name: s for s in running}) as gw:
+    async with gateway_with(names=(FP,), server={"api_keys": {"reader": ["orders:read"]}}) as gw:
         answer = await gw.query(
             """{ orderByNumber(provider: FRONTPAYMENT, number: "ODR986760186") {
                 number customer { name personalNumber } } }""",
@@ -322,8 +320,6 @@ async def test_reader_without_pii_scope_is_forbidden_the_personal_number() -> No
             "personalNumber": None,
         }
         assert answer.codes == ["FORBIDDEN"]
-    for s in running:
-        await s.close()
 
 
 # -- refusals and failures -------------------------------------------------------------
@@ -399,12 +395,8 @@ async def test_one_failing_order_leaves_the_others(gateway: Gateway) -> None:
 
 @pytest.fixture
 async def wrong_token() -> AsyncIterator[Gateway]:
-    config, running = await start_sandboxes((FP,))
-    config.providers[FP]["token"] = "not-the-fp-token"
-    async with started(config, {s.name: s for s in running}) as gw:
+    async with gateway_with({FP: {"token": "not-the-fp-token"}}, names=(FP,)) as gw:
         yield gw
-    for s in running:
-        await s.close()
 
 
 async def test_a_refused_token_is_a_provider_error_without_the_token(wrong_token: Gateway) -> None:
@@ -625,12 +617,10 @@ async def test_refund_an_unknown_order(gateway: Gateway) -> None:
 
 
 async def test_a_base_url_that_names_the_api_prefix_is_accepted() -> None:
-    config, running = await start_sandboxes((FP,))
-    section = config.providers[FP]
-    section["base_url"] = section["base_url"] + "/api/v1/connect/"
-    async with started(config, {s.name: s for s in running}) as gw:
+    def name_the_prefix(config: Config) -> None:
+        config.providers[FP]["base_url"] += "/api/v1/connect/"
+
+    async with gateway_with(names=(FP,), adjust=name_the_prefix) as gw:
         found = await gw.ok(BY_ID, {"id": order_id(data.EXAMPLE_UUID)})
         assert found["order"]["number"] == data.EXAMPLE_UUID
         assert [c.path for c in gw.calls(FP)] == ["/api/v1/connect/orders/details/ODR986760186"]
-    for s in running:
-        await s.close()

@@ -10,20 +10,14 @@ import aiohttp
 
 from graph import ids
 from graph.config import Config
-from graph.embedded import start_sandboxes
 from graph.schema import sdl
 from providers.model import ProviderName
 from providers.sandbox import akinon_data as data
-from tests.conftest import started
+from tests.conftest import gateway_with
 from tests.harness import Gateway
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = '{ orderByNumber(provider: AKINON, number: "45243493") { number } }'
-
-
-def with_keys(config: Config, keys: dict[str, list[str]]) -> Config:
-    config.server.api_keys = keys
-    return config
 
 
 async def test_no_key_is_401_unauthenticated(gateway: Gateway) -> None:
@@ -37,9 +31,8 @@ async def test_no_key_is_401_unauthenticated(gateway: Gateway) -> None:
 
 
 async def test_a_field_needing_a_missing_scope_is_forbidden_alone() -> None:
-    config, running = await start_sandboxes(("akinon",))
     keys = {"reader": ["orders:read"], "nobody": []}
-    async with started(with_keys(config, keys), {s.name: s for s in running}) as gw:
+    async with gateway_with(names=("akinon",), server={"api_keys": keys}) as gw:
         address = ids.encode("CustomerAddress", ProviderName.AKINON, data.EXAMPLE_ADDRESS_ID)
         document = """query($id: ID!) { node(id: $id) {
             ... on CustomerAddress { email identityNumber taxNumber }
@@ -63,8 +56,6 @@ async def test_a_field_needing_a_missing_scope_is_forbidden_alone() -> None:
             key="reader",
         )
         assert written.codes == ["FORBIDDEN"]
-    for s in running:
-        await s.close()
 
 
 async def test_providers_lists_every_provider_with_capabilities(gateway: Gateway) -> None:
@@ -93,8 +84,7 @@ async def test_an_operation_a_provider_lacks_is_unsupported(gateway: Gateway) ->
 
 
 async def test_a_provider_left_out_of_the_config_is_unsupported() -> None:
-    config, running = await start_sandboxes(("akinon",))
-    async with started(config, {s.name: s for s in running}) as gw:
+    async with gateway_with(names=("akinon",)) as gw:
         answer = await gw.query('{ orderByNumber(provider: KALIXO, number: "1") { id } }')
         assert answer.codes == ["UNSUPPORTED_OPERATION"]
         assert "not configured" in answer.errors[0]["message"]
@@ -105,8 +95,6 @@ async def test_a_provider_left_out_of_the_config_is_unsupported() -> None:
             "configured": False,
             "health": {"status": "NOT_CONFIGURED"},
         }
-    for s in running:
-        await s.close()
 
 
 async def test_request_id_is_kept_and_returned(gateway: Gateway) -> None:

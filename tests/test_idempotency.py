@@ -19,7 +19,7 @@ import pytest
 from graph.embedded import start_sandboxes
 from providers.model import ProviderName
 from providers.registry import connector_built
-from tests.conftest import started
+from tests.conftest import gateway_with, started
 from tests.harness import Gateway
 
 pytestmark = pytest.mark.skipif(
@@ -59,16 +59,10 @@ def payload(data: Any) -> tuple[Any, list[str]]:
 
 @asynccontextmanager
 async def kalixo(**section: Any) -> AsyncIterator[Gateway]:
-    config, running = await start_sandboxes(names=("kalixo",))
-    config.providers["kalixo"].update(section)
-    try:
-        async with started(config, {s.name: s for s in running}) as gw:
-            await gw.ok(READ)  # log in before any fault
-            gw.clear_calls()
-            yield gw
-    finally:
-        for s in running:
-            await s.close()
+    async with gateway_with({"kalixo": section}, names=("kalixo",)) as gw:
+        await gw.ok(READ)  # log in before any fault
+        gw.clear_calls()
+        yield gw
 
 
 async def test_a_retry_after_success_answers_the_first_order_without_a_create() -> None:

@@ -6,14 +6,12 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import pytest
 
 from graph import ids
-from graph.config import Config
 from providers.model import ProviderName
 from providers.sandbox.kalixo import STATE, STATIC_TOKEN, KalixoState
 from providers.sandbox.kalixo_data import (
@@ -73,23 +71,13 @@ def bodies(gw: Gateway, path: str) -> list[Any]:
     return [json.loads(c.body) for c in gw.calls("kalixo", path)]
 
 
-@asynccontextmanager
-async def kalixo(
+def kalixo(
     api_keys: dict[str, list[str]] | None = None, **section: Any
-) -> AsyncIterator[Gateway]:
+) -> AbstractAsyncContextManager[Gateway]:
     """A gateway over the Kalixo sandbox alone, its section changed by ``section`` (a key set
     to None is removed)."""
-
-    def adjust(config: Config) -> None:
-        kalixo_section = config.providers["kalixo"]
-        kalixo_section.update(section)
-        for key in [k for k, v in section.items() if v is None]:
-            del kalixo_section[key]
-        if api_keys is not None:
-            config.server.api_keys = api_keys
-
-    async with gateway_with(names=("kalixo",), adjust=adjust) as gw:
-        yield gw
+    server = None if api_keys is None else {"api_keys": api_keys}
+    return gateway_with({"kalixo": section}, names=("kalixo",), server=server)
 
 
 # -- place ---------------------------------------------------------------------------------

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
 
 from graph import ids
-from graph.embedded import start_sandboxes
 from providers.model import ProviderName
 from providers.sandbox import lipalater_purchases_data as data
 from providers.sandbox.lipalater_purchases import CREDENTIALS, STATE, STATIC_TOKEN
-from tests.conftest import started
+from tests.conftest import gateway_with
 from tests.harness import Gateway
 
 LP = "lipalater_purchases"
@@ -94,11 +94,8 @@ async def place(gw: Gateway, *items: dict[str, Any], **over: Any) -> dict[str, A
 @pytest.fixture
 async def lp() -> AsyncIterator[Gateway]:
     """The gateway with this provider's sandbox alone: what these tests need, and fast."""
-    config, running = await start_sandboxes((LP,))
-    async with started(config, {s.name: s for s in running}) as gw:
+    async with gateway_with(names=(LP,)) as gw:
         yield gw
-    for s in running:
-        await s.close()
 
 
 # -- placing ---------------------------------------------------------------------------
@@ -414,33 +411,19 @@ async def test_the_token_is_cached_and_fetched_again_once_when_refused(lp: Gatew
     assert len(lp.calls(LP, PURCHASES, "GET")) == 4
 
 
-@pytest.fixture
-async def custom() -> AsyncIterator[Any]:
+def custom(**section: Any) -> AbstractAsyncContextManager[Gateway]:
     """A gateway for a modified provider section: ``async with custom(**section) as gw``."""
-    running: list[Any] = []
-
-    def make(**section: Any) -> started:
-        config, _ = config_and_running
-        config.providers[LP] |= section
-        return started(config, {s.name: s for s in running})
-
-    config_and_running = await start_sandboxes((LP,))
-    running.extend(config_and_running[1])
-    yield make
-    for s in running:
-        await s.close()
+    return gateway_with({LP: section}, names=(LP,))
 
 
-async def test_a_static_token_skips_the_token_flow(custom: Any) -> None:
+async def test_a_static_token_skips_the_token_flow() -> None:
     async with custom(token=STATIC_TOKEN, client_id=None, client_secret=None) as gw:
         item = (await gw.ok(NODE, {"id": item_gid(data.EXAMPLE_PURCHASE_ID)}))["node"]
         assert item["sku"] == "H0148VPS1T"
         assert gw.calls(LP, TOKEN) == []
 
 
-async def test_wrong_credentials_are_a_provider_auth_error_without_the_secret(
-    custom: Any,
-) -> None:
+async def test_wrong_credentials_are_a_provider_auth_error_without_the_secret() -> None:
     async with custom(client_secret="wrong-secret-value") as gw:
         answer = await gw.query(NODE, {"id": item_gid(data.EXAMPLE_PURCHASE_ID)})
         assert answer.data == {"node": None}
@@ -516,7 +499,7 @@ async def test_the_embedded_default_serves_it(gateway: Gateway) -> None:
     assert item["details"]["store_name"] == "QUEENS MOBILE"
 
 
-async def test_a_token_without_the_write_scope_is_refused_as_auth(custom: Any) -> None:
+async def test_a_token_without_the_write_scope_is_refused_as_auth() -> None:
     async with custom(scope="read") as gw:
         assert (await gw.ok(NODE, {"id": item_gid(data.EXAMPLE_PURCHASE_ID)}))["node"]
         answer = await gw.query(PLACE, {"input": order_input()})

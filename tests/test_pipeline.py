@@ -19,10 +19,8 @@ from typing import Any
 import orjson
 import pytest
 
-from graph.config import Config
-from graph.embedded import start_sandboxes
 from graph.pipeline import Pipeline
-from tests.conftest import started
+from tests.conftest import gateway_with
 from tests.harness import Gateway
 
 ORDER = '{ orderByNumber(provider: AKINON, number: "45243493") { id number total { amount } } }'
@@ -86,15 +84,9 @@ CASES: dict[str, tuple[Any, dict[str, str]]] = {
 
 @pytest.fixture
 async def both() -> AsyncIterator[Gateway]:
-    config, running = await start_sandboxes(("akinon", "kalixo"))
     limits = {"max_depth": 4, "max_tokens": 500}
-    config = Config.from_dict(
-        {"server": {"api_keys": config.server.api_keys, **limits}, "providers": config.providers}
-    )
-    async with started(config, {s.name: s for s in running}) as gw:
+    async with gateway_with(names=("akinon", "kalixo"), server=limits) as gw:
         yield gw
-    for s in running:
-        await s.close()
 
 
 async def answer(gw: Gateway, body: Any, headers: dict[str, str]) -> tuple[Any, ...]:

@@ -11,9 +11,8 @@ import aiohttp
 import pytest
 
 from graph.config import Config
-from graph.embedded import start_sandboxes
 from providers.akinon import Akinon
-from tests.conftest import started
+from tests.conftest import gateway_with, started
 from tests.harness import Answer, Gateway
 
 GQL_RESPONSE = "application/graphql-response+json"
@@ -181,12 +180,8 @@ async def test_hostile_requests_are_refused_with_their_code(gateway: Gateway) ->
 
 
 async def test_limits_come_from_the_server_section() -> None:
-    config, running = await start_sandboxes(("akinon",))
     limits = {"max_depth": 3, "max_page_size": 5, "batching": True, "batch_limit": 2}
-    config = Config.from_dict(
-        {"server": {"api_keys": config.server.api_keys, **limits}, "providers": config.providers}
-    )
-    async with started(config, {s.name: s for s in running}) as gw:
+    async with gateway_with(names=("akinon",), server=limits) as gw:
         deep = await gw.query("{ orders(first: 1) { nodes { items { sku } } } }")
         assert deep.codes == ["QUERY_TOO_COMPLEX"]
         assert deep.errors[0]["message"] == "query depth 4 is over the limit (max_depth = 3)"
@@ -201,8 +196,6 @@ async def test_limits_come_from_the_server_section() -> None:
         three = await post_raw(gw, f"[{one}, {one}, {one}]", "application/json")
         assert (three.status, three.codes) == (400, ["QUERY_TOO_COMPLEX"])
         assert "batch_limit = 2" in three.errors[0]["message"]
-    for s in running:
-        await s.close()
 
 
 def test_a_wrong_limit_in_the_config_is_refused() -> None:
@@ -278,9 +271,7 @@ async def test_cors_allows_only_the_configured_origins() -> None:
 async def test_production_mode_hides_the_schema_and_masks_bugs(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    config, running = await start_sandboxes(("akinon",))
-    config.server.mode = "production"
-    async with started(config, {s.name: s for s in running}) as gw:
+    async with gateway_with(names=("akinon",), server={"mode": "production"}) as gw:
         async with gw.session.get(gw.url, headers={"Accept": "text/html"}) as page:
             assert page.status == 404  # no GraphiQL
         introspection = await gw.query("{ __schema { types { name } } }")
@@ -312,8 +303,6 @@ async def test_production_mode_hides_the_schema_and_masks_bugs(
         assert len(logged) == 1
         assert logged[0].__dict__["requestId"] == "req-canary-1"
         assert "bug detail" in str(logged[0].exc_info[1])  # type: ignore[index]
-    for s in running:
-        await s.close()
 
 
 async def test_sandbox_mode_keeps_graphiql_introspection_and_suggestions(gateway: Gateway) -> None:

@@ -7,13 +7,13 @@ from typing import Any
 
 import pytest
 
-from graph.embedded import start_sandboxes
+from graph.config import Config
 from providers.sandbox import akinon, kalixo, lipalater, lipalater_purchases
 from providers.sandbox import frontpayment_data as fp
 from providers.sandbox import kalixo_data as kx
 from providers.sandbox import lipalater_data as ll
 from providers.sandbox import lipalater_purchases_data as lp
-from tests.conftest import started
+from tests.conftest import gateway_with
 from tests.harness import Gateway
 
 AKINON_ORDER = '{ orderByNumber(provider: AKINON, number: "45243493") { id items { id } } }'
@@ -29,9 +29,10 @@ def forbidden_paths(body: dict[str, Any]) -> set[tuple[Any, ...]]:
 
 
 async def test_scopes_hold_through_node_nodes_fragments_and_aliases() -> None:
-    config, running = await start_sandboxes(("akinon", "kalixo"))
-    config.server.api_keys = {"dev-key": config.server.api_keys["dev-key"], "r": ["orders:read"]}
-    async with started(config, {s.name: s for s in running}) as gw:
+    def add_a_reader(config: Config) -> None:
+        config.server.api_keys["r"] = ["orders:read"]
+
+    async with gateway_with(names=("akinon", "kalixo"), adjust=add_a_reader) as gw:
         item = (await gw.ok(AKINON_ORDER))["orderByNumber"]["items"][0]["id"]
         paths = {
             "node": (
@@ -76,8 +77,6 @@ async def test_scopes_hold_through_node_nodes_fragments_and_aliases() -> None:
         assert raw["orderByNumber"]["raw"]
         assert kx.EXAMPLE_PIN not in str(raw)
         assert "'pin'" not in str(raw).lower()  # the key itself is scrubbed from raw
-    for s in running:
-        await s.close()
 
 
 def known_secrets(gw: Gateway) -> set[str]:
