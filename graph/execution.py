@@ -27,8 +27,9 @@ from __future__ import annotations
 
 import enum
 import weakref
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial, reduce
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -52,8 +53,13 @@ from graphql import (
 from graphql.execution.collect_fields import DeferUsage, FieldDetailsList, GroupedFieldSet
 from graphql.pyutils import Path
 from graphql.pyutils.gather_with_cancel import gather_with_cancel
+from strawberry.permission import PermissionExtension
+from strawberry.relay.types import GlobalID
+from strawberry.schema.name_converter import NameConverter
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.types.base import StrawberryMaybe, StrawberryOptional
+from strawberry.types.enum import StrawberryEnumDefinition
 from strawberry.types.field import StrawberryField
 
 from graph.memo import Lru, on_schema
@@ -657,15 +663,19 @@ def weak_helpers(executor: GatewayExecutor) -> GraphQLResolveInfoHelpers:
 
 
 def direct_resolvers(schema: Schema) -> int:
-    """Call the resolvers of argument-less fields directly; returns how many.
+    """Call the resolvers of fields whose arguments need no converting directly; returns how
+    many.
 
     strawberry wraps every resolver in a function that builds its ``Info``, converts the
-    arguments, runs the field's extensions (permission classes are one) through a chain of
-    partials and, for an ``async`` resolver, awaits it in a coroutine of its own. For a field
-    with no arguments, no field extensions and no exception handlers all of that reduces to
-    calling the resolver with the source and an ``Info``, which is what the direct resolver
-    does; graphql-core then awaits what it returns as before. Schema extensions that wrap
-    resolvers (``resolve`` hooks) wrap the direct ones as they wrapped strawberry's.
+    arguments, chains the field's extensions (permission classes are one) through partials made
+    anew for each call and, for an ``async`` resolver, awaits it in a coroutine of its own. For
+    a field whose arguments are scalars or enums (which strawberry hands on as graphql-core
+    parsed them, under their Python names), whose only extensions are synchronous permission
+    checks and which has no exception handlers, all of that reduces to renaming the arguments,
+    running the checks (strawberry's own, chained once) and calling the resolver with the
+    source and an ``Info``: what the direct resolver does. graphql-core then awaits what it
+    returns as before. Schema extensions that wrap resolvers (``resolve`` hooks) wrap the
+    direct ones as they wrapped strawberry's.
 
     It also notes every field whose resolver is a plain function, direct or not: what such a
     resolver returns to await has its work under way already (``GatewayExecutor.
@@ -674,13 +684,14 @@ def direct_resolvers(schema: Schema) -> int:
     if schema.schema_converter._exception_handler_specs:
         return 0
     info_class = schema.config.info_class
+    scalars = schema.schema_converter.scalar_registry
     count = 0
     for named in schema._schema.type_map.values():
         if not isinstance(named, GraphQLObjectType) or named.name.startswith("__"):
             continue
         for field in named.fields.values():
             definition = (field.extensions or {}).get(_DEFINITION)
-            direct = _direct_resolver(definition, info_class)
+            direct = _direct_resolver(definition, info_class, schema.config.name_converter, scalars)
             if direct is not None:
                 field.resolve = direct
                 count += 1
@@ -693,14 +704,19 @@ def direct_resolvers(schema: Schema) -> int:
     return count
 
 
-def _direct_resolver(definition: Any, info_class: type[Any]) -> Callable[..., Any] | None:
+def _direct_resolver(
+    definition: Any, info_class: type[Any], names: NameConverter, scalars: Mapping[object, Any]
+) -> Callable[..., Any] | None:
     if not isinstance(definition, StrawberryField):
         return None
     resolver = definition.base_resolver
+    # strawberry's own permission checks, not a subclass that may change the arguments
+    checks = [e for e in definition.extensions if type(e) is PermissionExtension]
     if (
         resolver is None
-        or definition.arguments
-        or definition.extensions
+        or len(checks) != len(definition.extensions)
+        or not all(check.supports_sync for check in checks)
+        or not all(_as_parsed(argument.type, scalars) for argument in definition.arguments)
         or definition.is_subscription
         or resolver.parent_parameter is not None
         or resolver.root_parameter is not None
@@ -711,14 +727,33 @@ def _direct_resolver(definition: Any, info_class: type[Any]) -> Callable[..., An
     takes_self = resolver.self_parameter is not None
     info_parameter = resolver.info_parameter
     info_name = None if info_parameter is None else info_parameter.name
+    python_names = {names.from_argument(a): a.python_name for a in definition.arguments}
 
-    def resolve(source: Any, info: Any, **_arguments: Any) -> Any:
+    def call(source: Any, info: Any, **arguments: Any) -> Any:
         args = (source,) if takes_self else ()
-        if info_name is None:
-            return function(*args)
-        return function(*args, **{info_name: info_class(_raw_info=info, _field=definition)})
+        if info_name is not None:
+            arguments[info_name] = info
+        return function(*args, **arguments)
+
+    # strawberry's chain, made once: each check runs, then hands on to the next or the call
+    chained = reduce(lambda next_, check: partial(check.resolve, next_), checks, call)
+
+    def resolve(source: Any, info: Any, **arguments: Any) -> Any:
+        kwargs = {python_names[name]: value for name, value in arguments.items()}
+        return chained(source, info_class(_raw_info=info, _field=definition), **kwargs)
 
     return resolve
+
+
+def _as_parsed(type_: Any, scalars: Mapping[object, Any]) -> bool:
+    """Whether strawberry hands an argument of ``type_`` to the resolver as graphql-core parsed
+    it: a scalar (not a relay ``GlobalID``, which it decodes) or an enum, optional or not.
+    Lists are copied, input types built, ``Maybe`` wrapped: those stay strawberry's."""
+    if isinstance(type_, StrawberryOptional) and not isinstance(type_, StrawberryMaybe):
+        type_ = type_.of_type
+    if isinstance(type_, StrawberryEnumDefinition):
+        return True
+    return type_ is not GlobalID and isinstance(type_, Hashable) and type_ in scalars
 
 
 def _probe(*_args: Any, **_kwargs: Any) -> None:

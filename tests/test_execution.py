@@ -21,6 +21,7 @@ import pytest
 import strawberry
 from graphql import FragmentDefinitionNode, OperationDefinitionNode
 from strawberry.extensions import SchemaExtension
+from strawberry.permission import BasePermission
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from graph.execution import GatewayExecutor, collects_alike, direct_resolvers, plan_for
@@ -156,11 +157,34 @@ def pets() -> list[Any]:
     ]
 
 
+class NotBlue(BasePermission):
+    """Refuses blue paint: a check that reads the field's arguments by their Python names."""
+
+    message = "no blue here"
+    error_extensions = {"code": "FORBIDDEN"}  # noqa: RUF012 - strawberry's own attribute
+
+    def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
+        return kwargs["in_colour"] is not Colour.BLUE
+
+
 @strawberry.type
 class Query:
     @strawberry.field
     def nodes(self) -> list[Node | None]:
         return list(NODES)
+
+    @strawberry.field(permission_classes=[NotBlue])
+    def painted(
+        self, info: strawberry.Info, in_colour: Colour, times: int = 1, note: str | None = None
+    ) -> str | None:
+        """Arguments strawberry hands on as parsed (an enum, a default, an optional) and a
+        permission check: a direct resolver."""
+        return f"{in_colour.name} x{times} {note} at {info.path.as_list()}"
+
+    @strawberry.field
+    def tally(self, counts: list[int]) -> int:
+        """A list argument, which strawberry copies: the field stays strawberry's."""
+        return sum(counts)
 
     @strawberry.field
     def pets(self) -> list[Pet] | None:
@@ -216,6 +240,10 @@ DOCUMENTS = {
     "resolvers and arguments": "{ nodes { doubled triple: doubled(by: 3) later { name } } }",
     "mixed": "{ first { id later { name colour } leaf { name } doubled } nodes { label } }",
     "direct resolvers": "{ nodes { w: where failing later { name } } again: nodes { refused } }",
+    "arguments and checks": """
+        { red: painted(inColour: RED) twice: painted(inColour: RED, times: 2, note: "n")
+          blue: painted(inColour: BLUE) tally(counts: [1, 2]) }
+    """,
     "listed objects": "{ pets { name legs } maybePets { name legs __typename } goodPets { name } }",
     "settling alone": "{ nodes { id soon { name colour } s: soon { maybe } } first { soon { name } } }",  # noqa: E501
     "settling alone and not": "{ nodes { soon { name } later { name } } }",
@@ -258,6 +286,16 @@ async def test_the_cases_are_real() -> None:
     assert direct["data"]["nodes"][0]["w"] == "where at ['nodes', 0, 'w'] of where"
     assert "failed at ['nodes', 0, 'failing']" in [e["message"] for e in direct["errors"]]
     assert direct["data"]["again"][0] is None  # refused is non-null: its error nulls the node
+    checked = found["arguments and checks"]
+    assert checked["data"] == {
+        "red": "RED x1 None at ['red']",
+        "twice": "RED x2 n at ['twice']",
+        "blue": None,
+        "tally": 3,
+    }
+    assert [(e["path"], e["message"], e["extensions"]) for e in checked["errors"]] == [
+        (["blue"], "no blue here", {"code": "FORBIDDEN"})
+    ]
     listed = found["listed objects"]
     assert listed["data"]["pets"] is None  # a null among non-null pets nulls the list
     assert listed["data"]["maybePets"] == [
@@ -271,9 +309,10 @@ async def test_the_cases_are_real() -> None:
     assert alone["data"]["nodes"][0]["soon"] == {"name": "leaf-0", "colour": "BLUE"}
     assert alone["data"]["nodes"][5] is None  # soon.name is null: the error nulls the node
     assert alone["errors"][0]["path"] == ["nodes", 5, "soon", "name"]
-    # Query.nodes, first, pets, maybePets and goodPets, Node.later, where, failing, refused
-    # and soon: doubled has an argument, and every other field is plain.
-    assert DIRECT == {"gw": 10, "wr": 10}
+    # Query.nodes, first, pets, maybePets, goodPets and painted (arguments as parsed and a
+    # check), Node.doubled (an argument), later, where, failing, refused and soon: tally's
+    # list argument keeps strawberry's wrapper, and every other field is plain.
+    assert DIRECT == {"gw": 12, "wr": 12}
 
 
 async def tasks_made(document: str) -> list[str]:
