@@ -297,10 +297,10 @@ class Upstream:
             self._log(method, path, status, started, attempt)
             raise
         status = "error"
-        remaining = max(deadline - asyncio.get_running_loop().time(), 0.001)
         try:
-            # asyncio's deadline as well as aiohttp's: the cap's queue and a dripping body both
-            # count, and nothing outlives the provider's timeout_s.
+            # One deadline, asyncio's, over all of it: the cap's queue, the connect and a
+            # dripping body all count, and nothing outlives the provider's timeout_s. aiohttp's
+            # own timers would only repeat it (_NO_TIMERS).
             async with asyncio.timeout_at(deadline), self._cap:
                 async with self._client.session.request(
                     method,
@@ -308,7 +308,7 @@ class Upstream:
                     params=params,
                     data=body,
                     headers=headers,
-                    timeout=aiohttp.ClientTimeout(total=remaining),
+                    timeout=_NO_TIMERS,
                     allow_redirects=False,
                 ) as response:
                     raw = await response.read()
@@ -366,6 +366,8 @@ class Upstream:
 
 
 _READS = frozenset({"GET", "HEAD"})
+# aiohttp sets no timer of its own for a call: the attempt's asyncio deadline bounds it whole.
+_NO_TIMERS = aiohttp.ClientTimeout()
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 # Time an attempt needs at least; a retry that would leave less is not made.
 _MIN_ATTEMPT_S = 0.05
