@@ -5,7 +5,7 @@ list sizes from ``first:``) measures. A process lets operations execute while th
 up to at most ``[server] max_inflight_cost``; the rest wait their turn, first come first
 served. Cheap lookups pass a crowd of cheap lookups at once, while a crowd of 50-order queries
 cannot hold all their results in memory at the same time (with the CPU the bottleneck, they
-would not finish sooner anyway). Measured: tests/benchmarks (README "Benchmark").
+would not finish sooner anyway). Measured: tests/benchmarks/HISTORY.md.
 """
 
 from __future__ import annotations

@@ -228,7 +228,8 @@ class GraphQLView(GraphQL[Context, None]):
     ) -> None:
         """One operation, executed and answered as strawberry's ``run`` would answer it,
         without its request adapter, its content-type parsing and its response objects
-        (measured: 1,741 -> 1,562 Python calls for a one-order request, README "Benchmark")."""
+        (measured: 1,741 -> 1,562 Python calls for a one-order request,
+        tests/benchmarks/HISTORY.md)."""
         request = Request(scope, receive)
         sub_response = await self.get_sub_response(request)
         context = await self.get_context(request, sub_response)

@@ -4,7 +4,7 @@ Most of what a client asks for is a plain attribute of an object the resolvers a
 (``Order.number``, ``Money.amount``, every field of 200 listed orders). graphql-core executes
 each one like a field with a resolver: it builds a ``GraphQLResolveInfo``, calls strawberry's
 wrapper, which calls ``getattr``, and walks ``complete_value``. Measured, that was most of the
-CPU of a list query (README "Benchmark").
+CPU of a list query (tests/benchmarks/HISTORY.md).
 
 A *plain* field here is one strawberry resolves with its default resolver (``_is_default``: no
 resolver function, no arguments, no permission classes or field extensions) whose type is a

@@ -11,8 +11,9 @@ graphql-core's ``execute``: it is what the schema's ``execute`` does for every o
 extension would (tests/test_pipeline.py runs both). strawberry's way wraps each hook of each
 extension in a context manager and builds its extensions, their runner and a middleware manager
 anew for every operation: measured at a quarter of the CPU a one-order request spends in
-strawberry and graphql-core (README "Benchmark"). :class:`OperationPipeline` is the same steps
-as that extension, for strawberry's other ways to run an operation (``execute_sync``, streaming).
+strawberry and graphql-core (tests/benchmarks/HISTORY.md). :class:`OperationPipeline` is the
+same steps as that extension, for strawberry's other ways to run an operation (``execute_sync``,
+streaming).
 """
 
 from __future__ import annotations

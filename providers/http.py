@@ -54,7 +54,7 @@ HeaderFactory = Callable[[], Mapping[str, str]]
 # Requests in flight to one provider (``max_concurrency``) and in the shared pool. The cap is
 # sized for fan-out: 64 queries at once, each reading twice from one provider (an order's
 # repayment schedule and credit status), all go at once; at 64, half of them queued behind
-# the rest for a whole upstream round trip (README "Benchmark", W4). At half the pool, one
+# the rest for a whole upstream round trip (tests/benchmarks/HISTORY.md, W4). At half the pool, one
 # provider that hangs still leaves the other half to the rest.
 POOL_SIZE = 256
 MAX_CONCURRENCY = POOL_SIZE // 2

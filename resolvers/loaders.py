@@ -37,7 +37,7 @@ async def then(pending: Awaitable[T], build: Callable[[T], R]) -> R:
     walking the parent objects, so the batch goes upstream on the next turn of the event loop.
     An ``async def`` resolver would not even call ``load`` until the executor had scheduled and
     started its coroutine, after every sibling field of every object of the page (measured,
-    W3 at 50 ms per upstream call: about 3 ms later, README "Benchmark").
+    W3 at 50 ms per upstream call: about 3 ms later, tests/benchmarks/HISTORY.md).
     """
     return build(await pending)
 
@@ -85,7 +85,7 @@ class PromptLoader(DataLoader[Any, Any]):
     batch's own task at once, so it runs first on the next turn: with every key asked for
     while the executor walked the objects in its queue, and before any of those tasks.
     Measured, W3 at 50 ms per upstream call: the child reads go out about 1.5 ms sooner
-    (README "Benchmark").
+    (tests/benchmarks/HISTORY.md).
     """
 
     def do_resolve_reject(self, key: Any, future: asyncio.Future[Any]) -> None:
