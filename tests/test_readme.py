@@ -1,21 +1,30 @@
-"""The README's GraphQL examples run as written against the embedded default.
+"""The README's examples work as written.
 
 Every ```graphql block of README.md is cut into its operations (a line that starts one, and
 the lines under it up to the next), which run in the README's order, as a reader pasting them
-into GraphiQL would, against the sandboxes' seeded data. Each must answer without an error and
-with no ``userErrors``: an example that drifts from the schema or from the seeds fails here.
+into GraphiQL would, against the embedded default's seeded data. Each must answer without an
+error and with no ``userErrors``: an example that drifts from the schema or from the seeds fails
+here. Every ```toml block is a config the gateway starts from.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
+import tomllib
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from graph.app import create_app
+from graph.config import Config
 from tests.harness import Gateway
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 _BLOCK = re.compile(r"^```graphql\n(.*?)^```", re.DOTALL | re.MULTILINE)
+_TOML = re.compile(r"^```toml\n(.*?)^```", re.DOTALL | re.MULTILINE)
 _STARTS = re.compile(r"^(\{|query\b|mutation\b)")
 
 
@@ -57,3 +66,15 @@ async def test_every_readme_example_answers_without_errors(gateway: Gateway) -> 
         assert answer.status == 200, (operation, answer.body)
         assert not answer.errors, (operation, answer.errors)
         assert not user_errors(answer.data), (operation, answer.data)
+
+
+@pytest.mark.parametrize("block", _TOML.findall(README.read_text()))
+def test_every_readme_config_builds_a_gateway(
+    block: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # where a relative persisted_queries file is read from
+    document = "{ providers { name } }"
+    manifest = {hashlib.sha256(document.encode()).hexdigest(): document}
+    (tmp_path / "persisted-queries.json").write_text(json.dumps(manifest))
+    config = Config.from_dict(tomllib.loads(block))
+    assert create_app(config) is not None
