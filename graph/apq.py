@@ -95,9 +95,14 @@ class PersistedQueries:
             raise ConfigError("[server].persisted_only must be true or false")
         path = extra.get("persisted_queries")
         manifest = load_manifest(path) if path else {}
-        if only and not manifest:
+        if only and not path:
             raise ConfigError(
                 "[server].persisted_only = true needs [server].persisted_queries = FILE"
+            )
+        if only and not manifest:
+            raise ConfigError(
+                f"[server].persisted_only = true, but {path} registers no document: "
+                "every request would be refused"
             )
         size = extra.get("apq_cache_size", DEFAULT_CACHE_SIZE)
         if not isinstance(size, int) or size < 0:

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from graph.config import DEV_KEY, ConfigError
+from graph.apq import PersistedQueries
+from graph.config import DEV_KEY, Config, ConfigError
 from graph.embedded import start_sandboxes
 from providers.sandbox.akinon_data import EXAMPLE_ORDER_NUMBER
 from tests.conftest import gateway_with, started
@@ -119,6 +120,21 @@ async def test_a_manifest_whose_hash_is_wrong_fails_at_startup(tmp_path: Path) -
     finally:
         for s in running:
             await s.close()
+
+
+@pytest.mark.parametrize(
+    ("manifest", "message"),
+    [(None, "needs \\[server\\].persisted_queries = FILE"), ({}, "registers no document")],
+)
+def test_persisted_only_needs_a_file_with_documents(
+    tmp_path: Path, manifest: dict[str, str] | None, message: str
+) -> None:
+    server: dict[str, Any] = {"persisted_only": True}
+    if manifest is not None:
+        server["persisted_queries"] = str(tmp_path / "persisted.json")
+        (tmp_path / "persisted.json").write_text(json.dumps(manifest))
+    with pytest.raises(ConfigError, match=message):
+        PersistedQueries.from_config(Config.from_dict({"server": server}).server)
 
 
 async def test_the_registered_cache_keeps_the_most_recently_used() -> None:
