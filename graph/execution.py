@@ -737,10 +737,14 @@ def _direct_resolver(
 
     # strawberry's chain, made once: each check runs, then hands on to the next or the call
     chained = reduce(lambda next_, check: partial(check.resolve, next_), checks, call)
+    # Most fields (an order's items, its addresses) neither check nor read their Info.
+    needs_info = bool(checks) or info_name is not None
 
     def resolve(source: Any, info: Any, **arguments: Any) -> Any:
         kwargs = {python_names[name]: value for name, value in arguments.items()}
-        return chained(source, info_class(_raw_info=info, _field=definition), **kwargs)
+        if needs_info:
+            info = info_class(_raw_info=info, _field=definition)
+        return chained(source, info, **kwargs)
 
     return resolve
 
