@@ -20,7 +20,7 @@ lint:
 	$(BIN)/ruff format --check graph resolvers providers tests
 
 typecheck:
-	$(BIN)/mypy graph resolvers providers
+	$(BIN)/mypy graph resolvers providers tests
 
 schema:
 	$(BIN)/commerce-graph export-schema > schema.graphql

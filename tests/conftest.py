@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -9,7 +9,7 @@ import pytest
 
 from graph.config import Config
 from graph.embedded import start_sandboxes
-from providers.sandbox import SANDBOX_NAMES
+from providers.sandbox import SANDBOX_NAMES, RunningSandbox
 from tests.harness import Gateway, serve, stop
 
 
@@ -23,14 +23,16 @@ async def gateway() -> AsyncIterator[Gateway]:
 class started:
     """``async with started(config, sandboxes) as gw``: a gateway for a custom config."""
 
-    def __init__(self, config: Config, sandboxes: dict[str, object] | None = None) -> None:
+    def __init__(
+        self, config: Config, sandboxes: Mapping[str, RunningSandbox] | None = None
+    ) -> None:
         self.config = config
-        self.sandboxes = sandboxes or {}
+        self.sandboxes = dict(sandboxes or {})
 
     async def __aenter__(self) -> Gateway:
         self.server, self.task, url = await serve(self.config)
         self.session = aiohttp.ClientSession()
-        gw = Gateway(f"{url}/graphql", self.session, self.sandboxes, self.config)  # type: ignore[arg-type]
+        gw = Gateway(f"{url}/graphql", self.session, self.sandboxes, self.config)
         gw.app = self.server.config.app
         return gw
 

@@ -55,7 +55,7 @@ def item_id(uuid: str, product_id: str) -> str:
     return ids.encode("OrderItem", ProviderName.FRONTPAYMENT, f"{uuid}/{product_id}")
 
 
-def nok(value: float | int) -> str:
+def nok(value: float | int | Decimal) -> str:
     """How the gateway shows a NOK amount: to the øre."""
     return str(Decimal(str(value)).quantize(Decimal("0.01")))
 

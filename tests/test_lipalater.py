@@ -131,7 +131,8 @@ async def place(gw: Gateway, **changes: Any) -> dict[str, Any]:
     answer = await gw.ok(PLACE, {"input": NEW_ORDER | changes})
     payload: dict[str, Any] = answer["placeOrder"]
     assert payload["userErrors"] == []
-    return payload["order"]
+    order: dict[str, Any] = payload["order"]
+    return order
 
 
 # -- the flow ---------------------------------------------------------------------------

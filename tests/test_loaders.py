@@ -36,7 +36,7 @@ async def test_a_batch_starts_before_the_tasks_of_its_turn() -> None:
     tasks = [asyncio.ensure_future(sibling(i)) for i in range(3)]
     second = loader.load(2)  # asked for after the tasks were started, in the same turn
 
-    assert await asyncio.gather(first, second) == [10, 20]
+    assert list(await asyncio.gather(first, second)) == [10, 20]
     await asyncio.gather(*tasks)
     assert seen == [("batch", [1, 2]), ("task", 0), ("task", 1), ("task", 2)]
 
@@ -46,7 +46,7 @@ async def test_keys_asked_for_on_a_later_turn_make_a_second_batch() -> None:
     loader = Loaders({}).get(AKINON, "echo", echo(seen))
 
     assert await loader.load(1) == 10
-    assert await asyncio.gather(loader.load(2), loader.load(1)) == [20, 10]  # 1 is cached
+    assert list(await asyncio.gather(loader.load(2), loader.load(1))) == [20, 10]  # 1 is cached
     assert seen == [("batch", [1]), ("batch", [2])]
 
 

@@ -147,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
             procs.set_latency(sandboxes, latency_ms)
             for workload in chosen:
                 for c in concurrencies:
-                    row = {"latency_ms": latency_ms, "concurrency": c}
+                    row: dict[str, Any] = {"latency_ms": latency_ms, "concurrency": c}
                     row.update(cell(targets, workload, latency_ms, c, args))
                     results[workload.name]["cells"].append(row)
                     print(  # noqa: T201 - progress for the person running the benchmark
