@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from functools import lru_cache
@@ -27,6 +27,7 @@ from providers.auth import TokenCache
 from providers.base import BaseProvider, Batch, Capability
 from providers.errors import BadResponse, NotFound, StatusError
 from providers.http import HttpClient, Upstream, UpstreamResponse
+from providers.lru import Lru
 from providers.model import (
     Address,
     AddressFilter,
@@ -98,7 +99,7 @@ class Akinon(BaseProvider):
         self._no_in: set[str] = set()
         # Order id -> currency, from every order read. A cancellation plan carries amounts but
         # no currency: it takes its order's. An order's currency never changes.
-        self._currency_of: OrderedDict[str, str] = OrderedDict()
+        self._currency_of: Lru[str, str] = Lru(_CURRENCY_MEMORY)
         # A record that names no currency is in the configured one (US dollars unless set).
         self._default_currency = (settings.currency or "USD").upper()
 
@@ -361,11 +362,7 @@ class Akinon(BaseProvider):
     def _order(self, r: Record) -> Order:
         currency = self._currency(r.get("currency"))
         key = str(r["id"])
-        remembered = self._currency_of
-        remembered[key] = currency
-        remembered.move_to_end(key)
-        if len(remembered) > _CURRENCY_MEMORY:
-            remembered.popitem(last=False)
+        self._currency_of.keep(key, currency)
         total = Money.of(r.get("amount"), currency)
         refunded = Money.of(r.get("refund_amount"), currency)
         return Order(
