@@ -4,7 +4,8 @@ Every ```graphql block of README.md is cut into its operations (a line that star
 the lines under it up to the next), which run in the README's order, as a reader pasting them
 into GraphiQL would, against the embedded default's seeded data. Each must answer without an
 error and with no ``userErrors``: an example that drifts from the schema or from the seeds fails
-here. Every ```toml block is a config the gateway starts from.
+here. Every ```toml block is a config the gateway starts from, and the table of what each
+provider supports is what ``providers { capabilities }`` answers.
 """
 
 from __future__ import annotations
@@ -78,3 +79,39 @@ def test_every_readme_config_builds_a_gateway(
     (tmp_path / "persisted-queries.json").write_text(json.dumps(manifest))
     config = Config.from_dict(tomllib.loads(block))
     assert create_app(config) is not None
+
+
+# The README's "What each provider supports" rows, by the capabilities each one stands for.
+_ROWS = {
+    "read an order": ("READ_ORDER",),
+    "list / filter orders": ("LIST_ORDERS",),
+    "place": ("PLACE_ORDER",),
+    "confirm": ("CONFIRM_ORDER",),
+    "cancel": ("CANCEL_ORDER",),
+    "refund": ("REFUND_ORDER",),
+    "reject item": ("REJECT_ORDER_ITEM",),
+    "contract accept/reject": ("CONTRACT",),
+    "item status update": ("UPDATE_ITEM_STATUS",),
+    "repayment schedule, credit status": ("REPAYMENT_SCHEDULE", "CREDIT_STATUS"),
+    "cancellation plans, addresses": ("CANCELLATION_PLANS", "CUSTOMER_ADDRESSES"),
+}
+
+
+def capability_table(text: str) -> dict[str, set[str]]:
+    """Provider name -> the capabilities the README's table gives it (a cell other than "-")."""
+    section = text.split("## What each provider supports", 1)[1].lstrip().splitlines()
+    rows = section[: next(i for i, line in enumerate(section) if not line.startswith("|"))]
+    names = [cell.strip() for cell in rows[0].strip("|").split("|")][1:]
+    table: dict[str, set[str]] = {name: set() for name in names}
+    for row in rows[2:]:
+        operation, *cells = (cell.strip() for cell in row.strip("|").split("|"))
+        for name, cell in zip(names, cells, strict=True):
+            if cell != "-":
+                table[name].update(_ROWS[operation])
+    return table
+
+
+async def test_the_readme_capability_table_is_what_providers_answers(gateway: Gateway) -> None:
+    data = await gateway.ok("{ providers { name capabilities } }")
+    served = {p["name"].lower(): set(p["capabilities"]) for p in data["providers"]}
+    assert capability_table(README.read_text()) == served
