@@ -683,7 +683,7 @@ def direct_resolvers(schema: Schema) -> int:
     """
     if schema.schema_converter._exception_handler_specs:
         return 0
-    info_class = schema.config.info_class
+    info_class, names = schema.config.info_class, schema.config.name_converter
     scalars = schema.schema_converter.scalar_registry
     count = 0
     for named in schema._schema.type_map.values():
@@ -691,7 +691,7 @@ def direct_resolvers(schema: Schema) -> int:
             continue
         for field in named.fields.values():
             definition = (field.extensions or {}).get(_DEFINITION)
-            direct = _direct_resolver(definition, info_class, schema.config.name_converter, scalars)
+            direct = _direct_resolver(definition, info_class, names, scalars)
             if direct is not None:
                 field.resolve = direct
                 count += 1
