@@ -363,10 +363,10 @@ async def read_ahead(
     Measured, W3 at 50 ms per upstream call: the page's items, addresses and plans went
     upstream some 3 ms after the page came in, the time the executor took to walk 50 orders;
     now they go at once, and the walk happens while they are on their way
-    (tests/benchmarks/HISTORY.md). The reads are the loaders', so the batches are the ones the walk would have
-    made; each order keeps its own (``Order._read``), so the walk does not ask again. Only
-    fields sure to be executed count (``graph.lookahead``): no read is one the request would
-    not have made.
+    (tests/benchmarks/HISTORY.md). The reads are the loaders', so the batches are the ones the
+    walk would have made; each order keeps its own (``Order._read``), so the walk does not ask
+    again. Only fields sure to be executed count (``graph.lookahead``): no read is one the
+    request would not have made.
     """
     raw = info._raw_info
     names = (name for path in paths for name in lookahead.selected(raw, *path.split(".")))
