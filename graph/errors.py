@@ -44,6 +44,12 @@ class QueryTooComplex(GatewayError):
     code = "QUERY_TOO_COMPLEX"
 
 
+class Unsupported(GatewayError):
+    """Nothing this gateway serves can do what was asked (no provider to name)."""
+
+    code = "UNSUPPORTED_OPERATION"
+
+
 # Most specific first: the first class that matches names the code.
 _PROVIDER_CODES: tuple[tuple[type[pe.ProviderError], str], ...] = (
     (pe.UnsupportedOperation, "UNSUPPORTED_OPERATION"),

@@ -91,7 +91,7 @@ class InvalidRequest(ProviderError):
 
 class UnsupportedOperation(ProviderError):
     def __init__(self, provider: str, operation: str) -> None:
-        super().__init__(provider, f"{provider} does not support {operation}")
+        super().__init__(provider, f"does not support {operation}")
         self.operation = operation
 
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from graph.context import Context
-from graph.errors import BadUserInput
+from graph.errors import BadUserInput, Unsupported
 from graph.types.common import offset_after
 from providers.base import Capability, Provider
-from providers.errors import NotConfigured, UnsupportedOperation
+from providers.errors import UnsupportedOperation
 from providers.model import ProviderName
 
 DEFAULT_PAGE = 20
@@ -45,6 +45,6 @@ def provider_for(
     if len(able) == 1:
         return able[0]
     if not able:
-        raise NotConfigured("gateway", f"no configured provider supports {what}")
+        raise Unsupported(f"no configured provider supports {what}")
     names = ", ".join(sorted(p.name.name for p in able))
     raise BadUserInput(f"several providers support {what} ({names}): name one in the filter")

@@ -118,9 +118,7 @@ class Loaders:
         try:
             return self.providers[name]
         except KeyError:
-            raise NotConfigured(
-                name.value, f"{name.value} is not configured in this gateway"
-            ) from None
+            raise NotConfigured(name.value, "not configured in this gateway") from None
 
     def get(
         self, name: ProviderName, kind: str, batch: BatchFn | None = None

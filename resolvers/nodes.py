@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
+from collections.abc import Awaitable
 from typing import Any
 
 import strawberry
@@ -38,6 +38,9 @@ class NodeQuery:
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
         return await resolve_node(info, id)
 
-    @strawberry.field(permission_classes=[CanReadOrders])
-    async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
-        return list(await asyncio.gather(*(resolve_node(info, i) for i in ids)))
+    @strawberry.field(permission_classes=[CanReadOrders], graphql_type=list[Node | None])
+    def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[Awaitable[Node | None]]:
+        """Each id is looked up on its own: a malformed id or a provider that fails nulls its
+        own entry, with its error at ``["nodes", i]``, and the rest are answered (the reads
+        of one provider still go upstream as one batch)."""
+        return [resolve_node(info, i) for i in ids]

@@ -80,14 +80,15 @@ async def test_an_operation_a_provider_lacks_is_unsupported(gateway: Gateway) ->
     )
     assert answer.codes == ["UNSUPPORTED_OPERATION"]
     assert answer.errors[0]["extensions"]["provider"] == "AKINON"
-    assert "confirming orders" in answer.errors[0]["message"]
+    assert answer.errors[0]["message"] == "akinon: does not support confirming orders"
 
 
 async def test_a_provider_left_out_of_the_config_is_unsupported() -> None:
     async with gateway_with(names=("akinon",)) as gw:
         answer = await gw.query('{ orderByNumber(provider: KALIXO, number: "1") { id } }')
         assert answer.codes == ["UNSUPPORTED_OPERATION"]
-        assert "not configured" in answer.errors[0]["message"]
+        assert answer.errors[0]["message"] == "kalixo: not configured in this gateway"
+        assert answer.errors[0]["extensions"]["provider"] == "KALIXO"
         info = await gw.ok("{ providers { name configured health { status } } }")
         kalixo = next(p for p in info["providers"] if p["name"] == "KALIXO")
         assert kalixo == {
@@ -95,6 +96,16 @@ async def test_a_provider_left_out_of_the_config_is_unsupported() -> None:
             "configured": False,
             "health": {"status": "NOT_CONFIGURED"},
         }
+
+
+async def test_a_list_no_configured_provider_serves_is_unsupported_and_names_none() -> None:
+    async with gateway_with(names=("kalixo", "frontpayment")) as gw:
+        answer = await gw.query("{ customerAddresses(first: 1) { totalCount } }")
+        assert answer.codes == ["UNSUPPORTED_OPERATION"]
+        error = answer.errors[0]
+        assert error["message"] == "no configured provider supports customer addresses"
+        assert error["extensions"] == {"code": "UNSUPPORTED_OPERATION"}
+        assert error["path"] == ["customerAddresses"]
 
 
 async def test_request_id_is_kept_and_returned(gateway: Gateway) -> None:
@@ -143,3 +154,29 @@ def test_config_file_is_read_and_checked(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "unknown scopes ['orders:everything']" in result.stderr
+
+
+NODES = "query($ids: [ID!]!) { nodes(ids: $ids) { id ... on Order { number } } }"
+
+
+async def test_nodes_answers_every_id_it_can_beside_the_errors_of_the_rest() -> None:
+    akinon = ids.encode("Order", ProviderName.AKINON, data.EXAMPLE_ORDER_ID)
+    async with gateway_with() as gw:
+        found = await gw.ok('{ orderByNumber(provider: KALIXO, number: "59400") { id } }')
+        kalixo = found["orderByNumber"]["id"]
+
+        answer = await gw.query(NODES, {"ids": ["not-an-id", akinon]})
+        assert answer.data == {"nodes": [None, {"id": akinon, "number": "45243493"}]}
+        assert [(e["path"], e["extensions"]["code"]) for e in answer.errors] == [
+            (["nodes", 0], "BAD_USER_INPUT")
+        ]
+
+        gw.clear_calls()
+        gw.faults("kalixo").update({"malformed": True})
+        answer = await gw.query(NODES, {"ids": [akinon, kalixo, akinon]})
+        order = {"id": akinon, "number": "45243493"}
+        assert answer.data == {"nodes": [order, None, order]}
+        assert [(e["path"], e["extensions"]["provider"]) for e in answer.errors] == [
+            (["nodes", 1], "KALIXO")
+        ]
+        assert len(gw.calls("akinon", "/orders/")) == 1  # the two reads of one order, one call
