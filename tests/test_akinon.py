@@ -249,6 +249,19 @@ async def test_fifty_orders_with_children_make_a_fixed_minimal_number_of_calls(
     assert sorted(address_call.query["id__in"].split(",")) == sorted(wanted)
 
 
+async def test_orders_of_a_page_answer_their_items_order_without_another_call(
+    gateway: Gateway,
+) -> None:
+    answer = await gateway.ok(
+        "{ orders(first: 20) { nodes { number items { order { number status } } } } }"
+    )
+    nodes = answer["orders"]["nodes"]
+    assert sum(len(n["items"]) for n in nodes) > 20
+    for node in nodes:
+        assert {i["order"]["number"] for i in node["items"]} <= {node["number"]}
+    assert len(gateway.calls("akinon", "/orders/")) == 1  # the list; each item's order is in it
+
+
 def child_calls(gateway: Gateway) -> dict[str, int]:
     return {
         path: len(gateway.calls("akinon", f"/{path}/"))

@@ -57,3 +57,23 @@ async def test_a_batch_larger_than_max_batch_is_split() -> None:
 
     assert await asyncio.gather(*(loader.load(k) for k in keys)) == [k * 10 for k in keys]
     assert [len(batch) for _, batch in seen] == [MAX_BATCH, MAX_BATCH, 1]
+
+
+async def test_known_answers_are_served_without_a_batch_until_forgotten() -> None:
+    seen: list[Any] = []
+    loaders = Loaders({})
+    loader = loaders.get(AKINON, "echo", echo(seen))
+
+    assert await loader.load(1) == 10  # cached before anything is known
+    loader.know({1: "known", 2: "first", 3: "three"})
+    loader.know({2: "second"})  # as with prime, what is known first is kept
+    assert list(await asyncio.gather(loader.load(1), loader.load(2), loader.load(3))) == [
+        10,
+        "first",
+        "three",
+    ]
+    loader.know({4: "four"})
+    loaders.forget(AKINON, "echo", 3)  # a cached answer, as after a mutation
+    loaders.forget(AKINON, "echo", 4)  # and one known but not yet asked for
+    assert list(await asyncio.gather(loader.load(3), loader.load(4))) == [30, 40]
+    assert seen == [("batch", [1]), ("batch", [3, 4])]
