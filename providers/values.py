@@ -30,6 +30,17 @@ def decimal(value: Any) -> Decimal | None:
     return number if number.is_finite() else None
 
 
+def exact_in(amount: Decimal, places: int) -> bool:
+    """Whether ``amount`` needs no more than ``places`` decimal places (0: a whole number).
+
+    What a connector checks before sending an amount its provider takes in fixed units (Lipa
+    Later's whole shillings, Front Payment's øre, Kalixo's minor units): an amount that is not
+    exact is refused, never rounded on the way out.
+    """
+    scaled = amount.scaleb(places)
+    return scaled == scaled.to_integral_value()
+
+
 def money(value: Any, currency: str) -> Money | None:
     """An amount in major units, shown to the cent ("4500" -> 4500.00)."""
     try:
