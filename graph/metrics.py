@@ -83,6 +83,12 @@ class Metrics:
             buckets=_LATENCY_BUCKETS,
             registry=self.registry,
         )
+        self.user_errors = Counter(
+            "commerce_graph_user_errors",
+            "userErrors answered by mutations, by operation name and code",
+            ["operation", "code"],
+            registry=self.registry,
+        )
         self.upstream = Counter(
             "commerce_graph_upstream_requests",
             "Calls to provider APIs by provider, endpoint and status (or timeout/unavailable)",
@@ -132,6 +138,11 @@ class Metrics:
         label = self.operation_label(operation)
         self._child(self.requests, label, outcome).inc()
         self._child(self.request_seconds, label).observe(seconds)
+
+    def observe_user_errors(self, operation: str | None, codes: list[str]) -> None:
+        label = self.operation_label(operation)
+        for code in codes:
+            self._child(self.user_errors, label, code).inc()
 
     def observe_upstream(
         self, provider: str, method: str, path: str, status: int | str, seconds: float

@@ -5,7 +5,9 @@ a refused key is counted too). What only GraphQL knows travels to it on the ASGI
 :func:`name_operation` (a step of each operation's pipeline, graph/pipeline.py) writes the
 operation's name and type once the document is parsed, and :func:`record_result` the outcome
 of each result. Upstream calls made for the request are counted by :func:`note_upstream`, an
-observer of the shared client.
+observer of the shared client, and the ``userErrors`` its mutations answer by
+:func:`note_user_error` (``UserError`` notes each one it makes): a mutation that answers
+userErrors succeeds as GraphQL, so its line says ``ok`` and lists them beside.
 """
 
 from __future__ import annotations
@@ -28,6 +30,11 @@ _KEY = "commerce_graph.observed"
 # The providers called for the current request, in call order (one entry per attempt).
 _CALLS: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
     "upstream_calls", default=None
+)
+
+# The codes of the userErrors made for the current request, in the order they were made.
+_USER_ERRORS: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
+    "user_errors", default=None
 )
 
 
@@ -85,6 +92,13 @@ def note_upstream(provider: str, method: str, path: str, status: int | str, seco
         calls.append(provider)
 
 
+def note_user_error(code: str) -> None:
+    """A ``userErrors`` entry made for the current request."""
+    codes = _USER_ERRORS.get()
+    if codes is not None:
+        codes.append(code)
+
+
 class Observe:
     """Times each GraphQL request, counts it, and logs one line for it."""
 
@@ -106,14 +120,23 @@ class Observe:
             await send(message)
 
         calls: list[str] = []
-        token = _CALLS.set(calls)
+        user_errors: list[str] = []
+        token, user_token = _CALLS.set(calls), _USER_ERRORS.set(user_errors)
         try:
             await self.app(scope, receive, send_status)
         finally:
             _CALLS.reset(token)
-            self._done(scope, status, time.perf_counter() - started, calls)
+            _USER_ERRORS.reset(user_token)
+            self._done(scope, status, time.perf_counter() - started, calls, user_errors)
 
-    def _done(self, scope: Scope, status: int, seconds: float, calls: list[str]) -> None:
+    def _done(
+        self,
+        scope: Scope,
+        status: int,
+        seconds: float,
+        calls: list[str],
+        user_errors: list[str],
+    ) -> None:
         observed = scope.get(_KEY, {})
         outcome = observed.get("outcome")
         if outcome is None:
@@ -122,6 +145,8 @@ class Observe:
             outcome = "unauthenticated" if status == 401 else "rejected"
         operation = observed.get("operation")
         self.metrics.observe_request(operation, outcome, seconds)
+        if user_errors:
+            self.metrics.observe_user_errors(operation, user_errors)
         log.info(
             "graphql request",
             extra={
@@ -131,6 +156,7 @@ class Observe:
                 "outcome": outcome,
                 "status": status,
                 "error_codes": observed.get("codes", []),
+                "user_error_codes": sorted(set(user_errors)),
                 "providers": sorted(set(calls)),
                 "upstream_calls": len(calls),
                 "duration_ms": round(seconds * 1000, 2),

@@ -197,6 +197,43 @@ async def test_one_log_line_per_request_and_per_upstream_call(
     assert "Authorization" not in text
 
 
+async def test_user_errors_are_logged_and_counted_selected_or_not(
+    gateway: Gateway, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    refused = {"provider": "KALIXO", "items": [{"sku": "x", "quantity": 0, "unitPrice": "-1"}]}
+    before = await scrape(gateway)
+    answer = await gateway.query(
+        """mutation Refused($input: PlaceOrderInput!) {
+          placeOrder(input: $input) { order { id } userErrors { field code } } }""",
+        {"input": refused},
+    )
+    assert answer.data["placeOrder"]["userErrors"] == [
+        {"field": ["input", "items", "0", "quantity"], "code": "BAD_USER_INPUT"},
+        {"field": ["input", "items", "0", "unitPrice"], "code": "BAD_USER_INPUT"},
+    ]
+    # The same refusal, userErrors not asked for: still seen.
+    unseen = await gateway.query(
+        "mutation Quiet($input: PlaceOrderInput!) { placeOrder(input: $input) { order { id } } }",
+        {"input": {**refused, "items": []}},
+    )
+    assert unseen.data == {"placeOrder": {"order": None}}
+    after = await scrape(gateway)
+
+    counted = "commerce_graph_user_errors_total"
+    assert delta(before, after, counted, operation="Refused", code="BAD_USER_INPUT") == 2
+    assert delta(before, after, counted, operation="Quiet", code="BAD_USER_INPUT") == 1
+    assert delta(before, after, counted) == 3
+    formatter = JsonFormatter()
+    lines = [json.loads(formatter.format(r)) for r in caplog.records]
+    requests = [x for x in lines if x["message"] == "graphql request"]
+    assert [(x["operation"], x["outcome"], x["user_error_codes"]) for x in requests] == [
+        ("Refused", "ok", ["BAD_USER_INPUT"]),
+        ("Quiet", "ok", ["BAD_USER_INPUT"]),
+    ]
+    assert gateway.calls("kalixo", "/orders/") == []  # nothing was sent
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -8,6 +8,7 @@ from typing import Any, Generic, TypeVar
 import strawberry
 
 from graph.errors import BadUserInput
+from graph.observe import note_user_error
 from providers import model
 
 T = TypeVar("T")
@@ -35,6 +36,9 @@ class UserError:
     message: str
     code: str
     provider_code: str | None = None
+
+    def __post_init__(self) -> None:
+        note_user_error(self.code)  # for the request's log line and metrics
 
 
 @strawberry.interface(description="An object with a global id that node(id:) finds again.")
