@@ -9,11 +9,18 @@ Quirks kept here (and, for payloads, in ``providers/frontpayment_payload.py``) a
   "orderStatusAlreadyPaid", "payloadValidationErrors") or, in the page's second 404 shape, a
   sentence ("Order Not Found", with ``is_data: false, data: null``). 417 carries per-field
   messages in ``errors``; 510 "Execution Exception Occurred" is the provider failing.
+- A failure is an HTTP status >= 400, or under a 2xx an envelope with ``is_error`` set or a
+  ``status_code`` >= 400. ``is_data`` only says whether ``data`` holds anything: a 2xx with
+  ``is_data: false`` is a success without data (a write's answer needs none; a details read
+  without data is that order not found).
 - No batch read: a batch is one ``GET orders/details/{uuid}`` per key, concurrently.
 - Order and item keys: the order's uuid ("ODR986760186"); an item is "<uuid>/<productId>",
   since a refund names products by productId.
-- Refunds send ``type`` "invoiced" for an INVOICED order, else "regular"; a whole-order refund
-  sends what is left (paid less refunded) with ``products: []``. Amounts go as JSON numbers.
+- Refunds send ``type`` from the order's ``type`` (an invoice order "invoiced", else "regular";
+  see ``frontpayment_payload.refund_type``), never from its status, which moves on after a
+  first refund; a whole-order refund sends what is left (paid less refunded) with
+  ``products: []``. Amounts go as JSON numbers, in øre at most: an input amount finer than
+  that is refused before anything is sent, never rounded.
 - Dates, 0/1 booleans, statuses and amounts: see ``frontpayment_payload``.
 """
 
@@ -46,6 +53,7 @@ from providers.model import (
     RefundRequest,
 )
 from providers.settings import ProviderSettings, SettingsError
+from providers.values import exact_in
 
 API = "/api/v1/connect"
 # What an order uuid may look like before it is put in a path ("ODR986760186").
@@ -100,9 +108,11 @@ class FrontPayment(BaseProvider):
                 request_id=response.request_id,
                 http_status=response.status,
             )
-        if envelope.get("is_error") or envelope.get("is_data") is False:
+        if envelope.get("is_error") or _failure_code(envelope.get("status_code")):
             raise self._error(response, envelope)  # an error envelope under a 2xx status
-        return envelope.get("data")
+        # ``is_data: false`` is a success without data (the page shows it on a refund's 202
+        # and inside a 404 body, where the status already said what failed).
+        return envelope.get("data") if envelope.get("is_data") is not False else None
 
     def _error(self, response: UpstreamResponse, body: Any) -> StatusError:
         """Front Payment's error envelopes (and anything else) as the error tree."""
@@ -134,6 +144,8 @@ class FrontPayment(BaseProvider):
             data = await self._call("GET", f"orders/details/{uuid}")
         except NotFound:
             return None
+        if data is None:
+            return None  # a success that has no order to show (``is_data: false``)
         if not isinstance(data, dict) or not data.get("orderUuid"):
             raise BadResponse(self.name.value, "order details without an orderUuid")
         return data
@@ -208,8 +220,8 @@ class FrontPayment(BaseProvider):
     async def refund_order(self, order_key: str, refund: RefundRequest) -> None:
         """Whole (nothing named: what is left), an amount, or per product (item amounts)."""
         products = self._refund_lines(order_key, refund)
-        if refund.amount is not None and refund.amount <= 0:
-            raise self._invalid("amount must be greater than 0", ["amount"])
+        if refund.amount is not None:
+            self._check_amount(refund.amount, "amount", ["amount"])
         data = await self._existing(order_key)
         known = {str(p.get("productId")) for p in payload.products(data)}
         for i, (product_id, _) in enumerate(products):
@@ -224,7 +236,7 @@ class FrontPayment(BaseProvider):
             if total <= 0:
                 raise self._invalid(f"nothing is left to refund on order {order_key}", ["orderId"])
         body = {
-            "type": "invoiced" if data.get("status") == "INVOICED" else "regular",
+            "type": payload.refund_type(data),
             "grandTotal": payload.number(total),
             "products": [{"id": pid, "amount": payload.number(a)} for pid, a in products],
         }
@@ -241,10 +253,7 @@ class FrontPayment(BaseProvider):
             uuid, product_id = payload.split_item_key(key)
             if uuid != order_key or not product_id:
                 raise self._invalid(f"item {i} is not an item of order {order_key}", _item(i))
-            if amount <= 0:
-                raise self._invalid(
-                    f"item {i}: amount must be greater than 0", [*_item(i)[:-1], "amount"]
-                )
+            self._check_amount(amount, f"item {i}: amount", [*_item(i)[:-1], "amount"])
             lines.append((product_id, amount))
         if lines and refund.amount is not None:
             total = sum((a for _, a in lines), Decimal(0))
@@ -252,6 +261,13 @@ class FrontPayment(BaseProvider):
                 message = f"amount {refund.amount} is not the sum of the items' amounts {total}"
                 raise self._invalid(message, ["amount"])
         return lines
+
+    def _check_amount(self, amount: Decimal, name: str, field: list[str]) -> None:
+        """An amount Front Payment can take: above 0 and exact in øre (never rounded here)."""
+        if amount <= 0:
+            raise self._invalid(f"{name} must be greater than 0", field)
+        if not exact_in(amount, 2):
+            raise self._invalid(f"{name} {amount} has more decimals than øre (0.01)", field)
 
     def _invalid(self, message: str, field: list[str]) -> InvalidRequest:
         return InvalidRequest(self.name.value, message, field=field)
@@ -275,6 +291,11 @@ def _input_field(field: list[str] | None) -> list[str] | None:
     if len(parts) == 3 and parts[0] == "products":
         return ["input", "items", parts[1], "itemId" if parts[2] == "id" else "amount"]
     return ["input", name]
+
+
+def _failure_code(status_code: Any) -> bool:
+    """Whether an envelope's own ``status_code`` says it failed (an int >= 400)."""
+    return isinstance(status_code, int) and not isinstance(status_code, bool) and status_code >= 400
 
 
 def _as_list(value: Any) -> list[Any]:

@@ -22,6 +22,13 @@ Status tables (``providerStatus`` always keeps the raw value):
 For the paid states (PAID, INVOICED, CAPTURED, CHARGED) the payment history has the last word:
 a refunded amount makes the payment PARTIALLY_REFUNDED, or REFUNDED once it reaches what was
 paid. The page's own example is such a case: INVOICED with 70 of 100.50 refunded.
+
+Refund type: a refund says whether the order is a "regular" or an "invoiced" one. That is what
+the order *is* (its ``type``), not where it stands (its ``status``): the page's example is a
+``"type": "REGULAR"`` order with ``"status": "INVOICED"``, and a status moves on ("PARTIAL
+REFUNDED") after a first refund while the type stays. The page prints only "REGULAR"; an
+invoice order's type is taken to be "INVOICE" (its create endpoint is "Create Session for
+Invoice Order"; *inference*), "INVOICED" accepted too. Any other or missing type is "regular".
 """
 
 from __future__ import annotations
@@ -45,7 +52,7 @@ from providers.model import (
     map_enum,
 )
 from providers.redact import MASK
-from providers.values import CENT, as_str, decimal, money
+from providers.values import as_str, decimal, money
 
 PROVIDER = ProviderName.FRONTPAYMENT
 DEFAULT_CURRENCY = "NOK"
@@ -78,6 +85,10 @@ PAYMENT_STATUS = {
 }
 # States in which money was taken, so the payment history decides about refunds.
 _PAID_STATES = frozenset({"PAID", "INVOICED", "CAPTURED", "CHARGED"})
+
+# The order ``type`` -> the refund body's ``type``; any other type refunds as "regular".
+REFUND_TYPES = {"INVOICE": "invoiced", "INVOICED": "invoiced"}
+REGULAR_REFUND = "regular"
 
 # "02.08.2023" (orderDate) and "07:11, 04.08.2023" (paymentLinkDueDate), Oslo local time;
 # the other two are tolerated in case the provider drops the comma or adds seconds.
@@ -149,6 +160,12 @@ def payment_status(raw_status: str | None, payment: PaymentInfo) -> PaymentStatu
 
 def products(data: Record) -> list[Record]:
     return [p for p in _list(data.get("productList")) if isinstance(p, dict)]
+
+
+def refund_type(data: Record) -> str:
+    """The refund body's ``type`` for an order: from its ``type``, so every refund agrees."""
+    order_type = as_str(data.get("type"))
+    return REFUND_TYPES.get((order_type or "").strip().upper(), REGULAR_REFUND)
 
 
 def left_to_refund(data: Record) -> Decimal:
@@ -270,8 +287,11 @@ def _raw(data: Record) -> Record:
 
 
 def number(amount: Decimal) -> int | float:
-    """An amount as the page sends one: a JSON number, whole amounts as integers."""
-    amount = amount.quantize(CENT)
+    """An amount as the page sends one: a JSON number, whole amounts as integers.
+
+    Nothing is rounded here: the connector refuses an input amount that is not exact in øre
+    before it gets this far, and what is left to refund is the provider's own figures.
+    """
     return int(amount) if amount == amount.to_integral_value() else float(amount)
 
 

@@ -2,7 +2,8 @@
 
 Quirks kept here and nowhere else:
 - OAuth2 client credentials: ``POST /api/v2/oauth/token``, form-encoded, scope "read write";
-  the token is cached for its ``expires_in`` and fetched again once on a 401. Or a static token.
+  the token is cached for its ``expires_in`` (a number, or a numeric string: "7198") and
+  fetched again once on a 401. Or a static token.
 - One purchase is one financed item and ``order_id`` is the merchant's order. The API cannot
   list an order's purchases, so an order's key names them ("113~<id>,<id>") and order reads
   need no other state; ``orderByNumber`` uses an in-process index that ``placeOrder`` fills
@@ -49,6 +50,7 @@ from providers.model import (
     ProviderName,
 )
 from providers.settings import ProviderSettings
+from providers.values import decimal
 
 T = TypeVar("T")
 
@@ -142,8 +144,8 @@ class LipaLaterPurchases(BaseProvider):
         body = response.json()
         if not isinstance(body, dict) or not body.get("access_token"):
             raise BadResponse(self.name.value, "token answer without access_token")
-        expires = body.get("expires_in")
-        seconds = float(expires) if isinstance(expires, int | float) and expires > 0 else None
+        expires = decimal(body.get("expires_in"))  # 7198, or "7198" as some servers send it
+        seconds = float(expires) if expires is not None and expires > 0 else None
         return TokenCache.expiring_in(str(body["access_token"]), seconds)
 
     async def _call(self, method: str, path: str, json: Any = None) -> UpstreamResponse:

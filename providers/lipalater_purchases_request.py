@@ -2,10 +2,11 @@
 
 What the page's example sends, not what its table says: ``order_id`` and ``item_value`` as
 strings ("113", "50000"), ``item_description`` (the table spells it ``item_decription``),
-``item_topup`` and ``topup_ref`` as "" when there is none. Input that cannot be sent is
-refused here, before anything is sent; enum values (item_type, delivery_option, ...) are left
-to the provider, whose lists grow (``store_pick_up``) and whose own example sends a store key
-as preferred_option.
+``item_topup`` and ``topup_ref`` as "" when there is none. Amounts go as whole numbers (the
+table types ``item_value`` integer; the answers' top-ups are whole too): 49999.5 is refused,
+never rounded. Input that cannot be sent is refused here, before anything is sent; enum
+values (item_type, delivery_option, ...) are left to the provider, whose lists grow
+(``store_pick_up``) and whose own example sends a store key as preferred_option.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 from providers import lipalater_purchases_map as m
 from providers.errors import InvalidRequest
 from providers.model import NewOrder, NewOrderItem
+from providers.values import exact_in
 
 FACILITY_PLAN = "lipalater_regular_plan"  # the table: "Set it to lipalater_regular_plan"
 DEFAULT_DELIVERY = "store_delivery"  # the table's defaults
@@ -80,6 +82,14 @@ def _item(new: NewOrderItem, line: int, store_id: str | None) -> Record:
         if not number.is_finite() or number < 0 or (field == "unitPrice" and number == 0):
             raise _invalid(
                 f"items[{line}].{field} must be a positive amount", "items", str(line), field
+            )
+        if not exact_in(number, 0):
+            raise _invalid(
+                f"items[{line}].{field} must be a whole amount: {number} cannot be sent as an "
+                "integer",
+                "items",
+                str(line),
+                field,
             )
         # "50000", not "50000.00": the table types it integer, the example sends a string.
         return format(number.normalize(), "f")

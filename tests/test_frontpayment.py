@@ -464,6 +464,31 @@ async def test_cancel_needs_a_reason(gateway: Gateway, reason: str | None) -> No
     assert gateway.calls(FP) == []
 
 
+async def test_a_cancel_answered_without_data_succeeds(gateway: Gateway) -> None:
+    # 202 cancelledOrderSuccessfully with is_data: false, data: null: is_error is what flags a
+    # failure, and it is not set.
+    gateway.sandboxes[FP].app[STATE].writes_without_data = True
+    found = await gateway.ok(CANCEL, {"id": order_id(data.SENT_UUID), "reason": "Wrong size"})
+    assert found["cancelOrder"] == {
+        "order": {
+            "number": data.SENT_UUID,
+            "status": "CANCELLED",
+            "providerStatus": "CANCELLED",
+            "paymentStatus": "VOIDED",
+        },
+        "userErrors": [],
+    }
+    assert len(gateway.calls(FP, "/orders/cancel/", "POST")) == 1
+    assert [c.method for c in gateway.calls(FP)] == ["POST", "GET"]
+
+
+async def test_a_refund_answered_without_data_succeeds(gateway: Gateway) -> None:
+    gateway.sandboxes[FP].app[STATE].writes_without_data = True
+    found = await gateway.ok(REFUND, {"id": order_id(data.PAID_UUID), "amount": "1"})
+    assert found["refundOrder"]["userErrors"] == []
+    assert found["refundOrder"]["order"]["refunded"] == {"amount": "1.00"}
+
+
 async def test_cancel_an_unknown_order(gateway: Gateway) -> None:
     found = await gateway.ok(CANCEL, {"id": order_id("ODR999999999"), "reason": "x"})
     [error] = found["cancelOrder"]["userErrors"]
@@ -539,10 +564,53 @@ async def test_whole_refund_of_the_invoiced_example(gateway: Gateway) -> None:
     assert (order["providerStatus"], order["paymentStatus"]) == ("REFUNDED", "REFUNDED")
     assert order["status"] == "PAID"
     assert order["refunded"] == {"amount": "100.50"}
-    # What was left: 100.50 paid less 70 refunded; an INVOICED order is refunded as "invoiced".
+    # What was left: 100.50 paid less 70 refunded. The example is INVOICED but its type is
+    # "REGULAR": the refund type follows the order's type, not its status.
     assert bodies(gateway, "/orders/refund/ODR986760186") == [
-        {"type": "invoiced", "grandTotal": 30.5, "products": []}
+        {"type": "regular", "grandTotal": 30.5, "products": []}
     ]
+
+
+async def test_every_refund_of_an_invoice_order_is_invoiced(gateway: Gateway) -> None:
+    record = orders(gateway)[data.INVOICED_UUID]
+    assert (record["type"], record["status"]) == ("INVOICE", "INVOICED")
+    gid = order_id(data.INVOICED_UUID)
+
+    first = (await gateway.ok(REFUND, {"id": gid, "amount": "10"}))["refundOrder"]
+    assert first["userErrors"] == []
+    assert first["order"]["providerStatus"] == "PARTIAL REFUNDED"
+    # The status moved on; the order is still an invoice order, and the next refund says so.
+    second = (await gateway.ok(REFUND, {"id": gid, "amount": "5.5"}))["refundOrder"]
+    assert second["userErrors"] == []
+    assert second["order"]["refunded"] == {"amount": "15.50"}
+    assert bodies(gateway, f"/orders/refund/{data.INVOICED_UUID}") == [
+        {"type": "invoiced", "grandTotal": 10, "products": []},
+        {"type": "invoiced", "grandTotal": 5.5, "products": []},
+    ]
+    assert len(gateway.calls(FP, "/orders/refund/", "POST")) == 2
+
+
+async def test_amounts_finer_than_an_ore_are_refused_before_sending(gateway: Gateway) -> None:
+    gid = order_id(data.PAID_UUID)
+    product = orders(gateway)[data.PAID_UUID]["productList"][0]["productId"]
+    item = item_id(data.PAID_UUID, product)
+    cases: list[tuple[dict[str, Any], list[str]]] = [
+        ({"amount": "10.005"}, ["input", "amount"]),  # was sent as 10
+        ({"amount": "0.004"}, ["input", "amount"]),  # was sent as 0
+        ({"items": [{"itemId": item, "amount": "1.001"}]}, ["input", "items", "0", "amount"]),
+        (
+            {"amount": "2.002", "items": [{"itemId": item, "amount": "2.002"}]},
+            ["input", "items", "0", "amount"],
+        ),
+    ]
+    for variables, field in cases:
+        found = await gateway.ok(REFUND, {"id": gid, **variables})
+        assert found["refundOrder"]["order"] is None
+        [error] = found["refundOrder"]["userErrors"]
+        assert (error["code"], error["field"]) == ("BAD_USER_INPUT", field), variables
+        assert "øre" in error["message"]
+    assert gateway.calls(FP) == []  # not even the order was read
+    assert orders(gateway)[data.PAID_UUID]["paymentHistory"]["refunded"] == 0
 
 
 async def test_an_over_refund_is_refused(gateway: Gateway) -> None:

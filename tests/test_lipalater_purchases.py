@@ -209,6 +209,31 @@ async def test_input_that_cannot_be_sent_is_refused_before_sending(
     assert lp.calls(LP, PURCHASES) == []
 
 
+@pytest.mark.parametrize(
+    ("item", "field"),
+    [
+        ({"unitPrice": "49999.5"}, "unitPrice"),  # was sent as "49999.5"
+        ({"unitPrice": "50000.01"}, "unitPrice"),
+        ({"topup": "1500.5"}, "topup"),
+    ],
+)
+async def test_an_amount_that_is_not_whole_is_refused_before_sending(
+    lp: Gateway, item: dict[str, Any], field: str
+) -> None:
+    answer = await lp.ok(PLACE, {"input": order_input(page_item(), page_item(**item))})
+    assert answer["placeOrder"]["order"] is None
+    [error] = answer["placeOrder"]["userErrors"]
+    assert (error["code"], error["field"]) == ("BAD_USER_INPUT", ["input", "items", "1", field])
+    assert "whole amount" in error["message"]
+    assert lp.calls(LP) == []  # not even a token was fetched
+
+
+async def test_whole_amounts_with_zero_decimals_go_as_integer_strings(lp: Gateway) -> None:
+    await place(lp, page_item(unitPrice="49999.00", topup="1500.0"))
+    [sent] = json.loads(lp.calls(LP, PURCHASES, "POST")[0].body)["items"]
+    assert (sent["item_value"], sent["item_topup"]) == ("49999", "1500")
+
+
 # -- reading ---------------------------------------------------------------------------
 
 
@@ -372,6 +397,20 @@ async def test_cancel_order_deletes_every_purchase(lp: Gateway) -> None:
     assert len(lp.calls(LP, PURCHASES, "GET")) == 3  # the order re-read, each purchase once
 
 
+async def test_a_second_cancel_is_the_providers_400_as_user_errors(lp: Gateway) -> None:
+    placed = await place(lp, page_item(), page_item(sku="A1"))
+    assert (await lp.ok(CANCEL, {"id": placed["id"]}))["cancelOrder"]["userErrors"] == []
+    lp.clear_calls()
+    payload = (await lp.ok(CANCEL, {"id": placed["id"]}))["cancelOrder"]
+    errors = payload["userErrors"]
+    assert [(e["code"], e["field"]) for e in errors] == [
+        ("REJECTED_BY_PROVIDER", ["input", "items", i["id"]]) for i in placed["items"]
+    ]
+    assert all("is already cancelled" in e["message"] for e in errors)
+    assert payload["order"]["status"] == "CANCELLED"
+    assert len(lp.calls(LP, PURCHASES, "DELETE")) == 2
+
+
 async def test_a_partly_failing_cancel_names_the_item_it_could_not_cancel(lp: Gateway) -> None:
     placed = await place(lp, page_item(), page_item(sku="A1"))
     delivered = placed["items"][1]["id"]
@@ -409,6 +448,19 @@ async def test_the_token_is_cached_and_fetched_again_once_when_refused(lp: Gatew
     assert found["b"]["id"] == ids_["b"]
     assert len(lp.calls(LP, TOKEN)) == 1  # two 401s, one new token
     assert len(lp.calls(LP, PURCHASES, "GET")) == 4
+
+
+async def test_an_expires_in_sent_as_text_still_expires_the_token(lp: Gateway) -> None:
+    state = lp.sandboxes[LP].app[STATE]
+    # "10": inside the cache's 30 s renewal margin, so a token read as expiring in 10 s is
+    # fetched afresh for every call; one read as never expiring would be fetched once.
+    state.expires_in_as_text, state.token_ttl_s = True, 10
+    gid = item_gid(data.EXAMPLE_PURCHASE_ID)
+    for _ in range(3):
+        found = await lp.ok("query($id: ID!) { node(id: $id) { id } }", {"id": gid})
+        assert found == {"node": {"id": gid}}
+    purchase = f"{PURCHASES}/{data.EXAMPLE_PURCHASE_ID}"
+    assert [(c.method, c.path) for c in lp.calls(LP)] == [("POST", TOKEN), ("GET", purchase)] * 3
 
 
 def custom(**section: Any) -> AbstractAsyncContextManager[Gateway]:

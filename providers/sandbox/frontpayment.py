@@ -10,7 +10,9 @@ Routes (all need ``Authorization: Bearer <STATIC_TOKEN>``):
 - ``POST orders/resend/{uuid}`` ``{countryCode, msisdn}`` or ``{email}``: resend the link.
 
 Answers use the page's envelopes: ``{status_code, status_message, message, is_data, data}`` on
-success, ``{status_code, status_message, message, is_error, errors}`` on errors.
+success, ``{status_code, status_message, message, is_error, errors}`` on errors. With
+``app[STATE].writes_without_data`` set, cancel, refund and resend answer their 202 with
+``is_data: false, data: null`` (a success that carries no data).
 """
 
 from __future__ import annotations
@@ -56,6 +58,8 @@ class FrontPaymentState:
     product_refunds: dict[str, dict[str, int]] = field(default_factory=dict)
     cancellation_notes: dict[str, str] = field(default_factory=dict)
     resends: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    # Knob: answer accepted writes with ``is_data: false, data: null``.
+    writes_without_data: bool = False
 
 
 STATE = web.AppKey("state", FrontPaymentState)
@@ -79,7 +83,7 @@ def _success(message: str, payload: Any, status: int = 200) -> web.Response:
             "status_code": status,
             "status_message": _STATUS_MESSAGES[status],
             "message": message,
-            "is_data": True,
+            "is_data": payload is not None,
             "data": payload,
         },
         status,
@@ -180,8 +184,9 @@ def _set_status(order: data.Order, status: str) -> None:
     order["translationKey"] = data.TRANSLATION_KEYS[status]
 
 
-def _accepted(message: str, order: data.Order) -> web.Response:
-    return _success(message, {"orderUuid": order["orderUuid"], "status": order["status"]}, 202)
+def _accepted(request: web.Request, message: str, order: data.Order) -> web.Response:
+    payload = {"orderUuid": order["orderUuid"], "status": order["status"]}
+    return _success(message, None if request.app[STATE].writes_without_data else payload, 202)
 
 
 async def _cancel(request: web.Request, order: data.Order) -> web.Response:
@@ -197,7 +202,7 @@ async def _cancel(request: web.Request, order: data.Order) -> web.Response:
     _set_status(order, "CANCELLED")
     order["paymentLink"] = None
     request.app[STATE].cancellation_notes[order["orderUuid"]] = note
-    return _accepted("cancelledOrderSuccessfully", order)
+    return _accepted(request, "cancelledOrderSuccessfully", order)
 
 
 def _refund_products(body: dict[str, Any], order: data.Order) -> dict[str, int]:
@@ -267,7 +272,7 @@ async def _refund(request: web.Request, order: data.Order) -> web.Response:
         {"at": str(int(time.time())), "amount": amount, "isRefunded": True, "isPartial": partial}
     )
     _set_status(order, "PARTIAL REFUNDED" if partial else "REFUNDED")
-    return _accepted("orderRefundedSuccessfully", order)
+    return _accepted(request, "orderRefundedSuccessfully", order)
 
 
 async def _resend(request: web.Request, order: data.Order) -> web.Response:
@@ -292,4 +297,4 @@ async def _resend(request: web.Request, order: data.Order) -> web.Response:
         return _error(400, "orderAlready" + order["status"].capitalize())
     order["sendOrderBy"][channel] = True
     request.app[STATE].resends.append((order["orderUuid"], target))
-    return _accepted("orderResentSuccessfully", order)
+    return _accepted(request, "orderResentSuccessfully", order)

@@ -1,7 +1,10 @@
 """Seed orders of the Front Payment sandbox: the page's example verbatim plus generated ones.
 
 Generated orders have fixed uuids (the constants below, two per status) and seeded contents, so
-tests can pick an order by status whatever the seed. Figures are consistent: product rates
+tests can pick an order by status whatever the seed. The INVOICED ones are invoice orders
+(``type`` "INVOICE", an *inference*: the page prints only "REGULAR"), so they stay invoice orders
+once refunds move their status on; every other generated order, and the page's example (an
+INVOICED order of type "REGULAR"), is "REGULAR". Figures are consistent: product rates
 include 25 % Norwegian VAT, ``amount = rate * quantity - discount``, ``grandTotal`` is the sum of
 the amounts, ``subTotal = grandTotal / 1.25`` (2 dp) and ``tax`` the rest.
 """
@@ -40,6 +43,9 @@ EXPIRED_UUID = ORDER_UUIDS["EXPIRED"][0]
 REFUNDED_UUID = ORDER_UUIDS["REFUNDED"][0]
 PARTIAL_REFUNDED_UUID = ORDER_UUIDS["PARTIAL REFUNDED"][0]
 RESERVED_UUID = ORDER_UUIDS["RESERVED"][0]
+
+REGULAR_TYPE = "REGULAR"  # the page's example
+INVOICE_TYPE = "INVOICE"  # an invoice order (inference; see the module docstring)
 
 # Only the example's "orderInvoiced" is documented; the others follow its pattern.
 TRANSLATION_KEYS = {
@@ -273,7 +279,7 @@ def _order(rng: random.Random, uuid: str, status: str, index: int) -> Order:
     invoiced = status == "INVOICED"
     by_sms = rng.random() < 0.5
     return {
-        "type": "REGULAR",
+        "type": INVOICE_TYPE if invoiced else REGULAR_TYPE,
         "paymentLink": f"https://demo-pay.frontpayment.no/{uuid}" if status == "SENT" else None,
         "orderUuid": uuid,
         "invoiceNumber": f"INV{100000 + index}" if invoiced else None,

@@ -3,7 +3,12 @@
 OAuth2 client credentials at ``POST /api/v2/oauth/token``; purchases at ``/api/v2/purchases``
 (create, get, update, cancel). Success envelope ``{apiVersion: "2.0", status, order_id, data}``;
 errors ``{type, title, status, detail}``, except validation errors, which carry ``details``
-(field -> messages) instead. Every answer carries ``X-Request-ID``.
+(field -> messages) instead. Every answer carries ``X-Request-ID``. Statuses are the ones
+PROVIDERS.md lists (400, 401, 402, 403, 404, 429, 5xx): a refused status change or cancel (a
+second cancel included) is a 400 ``invalid-state-transition``, there is no 409.
+
+``app[STATE].expires_in_as_text`` makes the token endpoint answer ``expires_in`` as a numeric
+string ("7198"), as some OAuth servers do.
 """
 
 from __future__ import annotations
@@ -69,6 +74,8 @@ class LipaLaterPurchasesState:
     purchases: dict[str, Purchase] = field(default_factory=dict)
     applications: dict[str, str] = field(default_factory=dict)
     tokens: dict[str, IssuedToken] = field(default_factory=dict)
+    # Knob: ``expires_in`` as a numeric string ("7198") instead of a number.
+    expires_in_as_text: bool = False
 
     def add(self, purchase: Purchase) -> None:
         self.purchases[purchase.id] = purchase
@@ -98,8 +105,9 @@ def _not_found(purchase_id: str) -> web.Response:
     return problem(404, "not-found", "Not Found", f"Item with ID {purchase_id} was not found")
 
 
-def _conflict(detail: str) -> web.Response:
-    return problem(409, "invalid-state-transition", "Conflict", detail)
+def _refused_transition(detail: str) -> web.Response:
+    """A status change (or cancel) the purchase's state does not allow: a 400, as listed."""
+    return problem(400, "invalid-state-transition", "Bad Request", detail)
 
 
 def _now() -> str:
@@ -160,7 +168,7 @@ async def token(request: web.Request) -> web.Response:
     body = {
         "access_token": access_token,
         "token_type": "Bearer",
-        "expires_in": state.token_ttl_s,
+        "expires_in": str(state.token_ttl_s) if state.expires_in_as_text else state.token_ttl_s,
         "scope": " ".join(scopes),
         "created_at": int(time.time()),
     }
@@ -312,7 +320,9 @@ async def update_purchases(request: web.Request) -> web.Response:
             return _not_found(purchase_id)
         current = staged.get(purchase_id, purchases[purchase_id].facility_status)
         if status != current and status not in TRANSITIONS[current]:
-            return _conflict(f"Item with ID {purchase_id} cannot move from {current} to {status}")
+            return _refused_transition(
+                f"Item with ID {purchase_id} cannot move from {current} to {status}"
+            )
         staged[purchase_id] = status
     now = _now()
     for purchase_id, status in staged.items():
@@ -331,9 +341,9 @@ async def cancel_purchase(request: web.Request) -> web.Response:
     if purchase is None:
         return _not_found(purchase_id)
     if purchase.facility_status == "cancelled":
-        return _conflict(f"Item with ID {purchase_id} is already cancelled")
+        return _refused_transition(f"Item with ID {purchase_id} is already cancelled")
     if "cancelled" not in TRANSITIONS[purchase.facility_status]:
-        return _conflict(
+        return _refused_transition(
             f"Item with ID {purchase_id} is {purchase.facility_status} and cannot be cancelled"
         )
     purchase.facility_status = "cancelled"

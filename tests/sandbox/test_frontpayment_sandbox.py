@@ -244,6 +244,23 @@ async def test_refund_payload_is_validated(client: Client) -> None:
     assert set(body["errors"]) == {"type", "grandTotal"}
 
 
+async def test_writes_without_data_knob(client: Client) -> None:
+    client.app[STATE].writes_without_data = True
+    status, body = await _post(client, "cancel", data.SENT_UUID, {"cancellationNote": "x"})
+    assert (status, body) == (
+        202,
+        {
+            "status_code": 202,
+            "status_message": "Accepted",
+            "message": "cancelledOrderSuccessfully",
+            "is_data": False,
+            "data": None,
+        },
+    )
+    _, details = await _get(client, "details", data.SENT_UUID)  # reads still carry data
+    assert (details["is_data"], details["data"]["status"]) == (True, "CANCELLED")
+
+
 async def test_resend(client: Client) -> None:
     status, body = await _post(client, "resend", data.SENT_UUID, {"email": "kari@example.no"})
     assert (status, body["message"]) == (202, "orderResentSuccessfully")
@@ -275,6 +292,10 @@ def test_seeded_orders_cover_every_status_with_consistent_figures() -> None:
     assert {o["status"] for o in orders.values()} == set(data.STATUSES)
     options = {repr(o["invoiceAsPaymentOption"]) for o in orders.values()}
     assert options == {"True", "False", "1", "0"}
+    # Invoice orders are the INVOICED ones; a type does not change with the status.
+    invoice_orders = {u for u, o in orders.items() if o["type"] == data.INVOICE_TYPE}
+    assert invoice_orders == set(data.ORDER_UUIDS["INVOICED"])
+    assert {o["type"] for o in orders.values()} == {data.INVOICE_TYPE, data.REGULAR_TYPE}
     for uuid, order in orders.items():
         assert order["orderUuid"] == uuid
         summary = order["orderSummary"]

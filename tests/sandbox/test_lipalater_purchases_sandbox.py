@@ -174,6 +174,13 @@ async def test_token_refusals(
     assert isinstance(body["error_description"], str)
 
 
+async def test_expires_in_as_text_knob(client: Client) -> None:
+    client.app[STATE].expires_in_as_text = True
+    form = {"grant_type": "client_credentials", **CREDENTIALS}
+    issued = await (await client.post("/api/v2/oauth/token", data=form)).json()
+    assert issued["expires_in"] == "7198"
+
+
 async def test_expired_token_is_refused(aiohttp_client: MakeClient) -> None:
     client = await aiohttp_client(create_app(token_ttl_s=0))
     form = {"grant_type": "client_credentials", **CREDENTIALS}
@@ -369,11 +376,11 @@ async def test_update_with_id_in_path_and_state_machine(client: Client) -> None:
     resp = await client.put(
         path, json={"facility_status": "pending_collection_customer"}, headers=AUTH
     )
-    assert resp.status == 409
+    assert resp.status == 400  # PROVIDERS.md lists no 409
     assert await resp.json() == {
         "type": PROBLEMS + "invalid-state-transition",
-        "title": "Conflict",
-        "status": 409,
+        "title": "Bad Request",
+        "status": 400,
         "detail": f"Item with ID {EXAMPLE_PURCHASE_ID} cannot move from delivered to "
         "pending_collection_customer",
     }
@@ -406,7 +413,8 @@ async def test_update_is_all_or_nothing(client: Client) -> None:
         ]
     }
     resp = await client.put("/api/v2/purchases", json=body, headers=AUTH)
-    assert resp.status == 409
+    assert resp.status == 400
+    assert (await resp.json())["type"] == PROBLEMS + "invalid-state-transition"
     assert (await get(client, EXAMPLE_PURCHASE_ID))["data"]["facility_status"] == (
         "pending_collection_customer"
     )
@@ -429,15 +437,20 @@ async def test_cancel_answers_the_page_message(client: Client) -> None:
     }
     assert (await get(client, EXAMPLE_CANCEL_ID))["data"]["facility_status"] == "cancelled"
     resp = await client.delete(f"/api/v2/purchases/{EXAMPLE_CANCEL_ID}", headers=AUTH)
-    assert resp.status == 409
-    assert (await resp.json())["detail"] == f"Item with ID {EXAMPLE_CANCEL_ID} is already cancelled"
+    assert resp.status == 400
+    assert await resp.json() == {
+        "type": PROBLEMS + "invalid-state-transition",
+        "title": "Bad Request",
+        "status": 400,
+        "detail": f"Item with ID {EXAMPLE_CANCEL_ID} is already cancelled",
+    }
 
 
 @pytest.mark.parametrize("status", ["delivered", "collected_by_customer"])
 async def test_cancel_refused_once_goods_are_handed_over(client: Client, status: str) -> None:
     purchase_id = seeded_id(client, status)
     resp = await client.delete(f"/api/v2/purchases/{purchase_id}", headers=AUTH)
-    assert resp.status == 409
+    assert resp.status == 400
     assert (await resp.json())["detail"] == (
         f"Item with ID {purchase_id} is {status} and cannot be cancelled"
     )
