@@ -8,7 +8,10 @@ Quirks kept here and nowhere else:
   one, and its curls send it on GETs too.
 - Lists are ``page`` (from 1) and ``limit``, following ``next``; batches use ``__in`` filters
   (seen in the provider's own code, not on this page), so a batch checks that the filter was
-  honoured and falls back to one call per key where it was not.
+  honoured and falls back to one call per key where it was not, with the page's own one-value
+  filter where it has one; those answers are checked too (``_where_in``).
+- A refused login (400 ``{non_field_errors: [...]}``) is the gateway's credentials failing:
+  ``AuthFailed``, never the caller's ``Rejected``.
 - Amounts are decimal strings, currency codes lower case ("629.00", "usd"); statuses are the
   page's 100..900 codes.
 """
@@ -18,14 +21,22 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from providers.auth import TokenCache
 from providers.base import BaseProvider, Batch, Capability
-from providers.errors import BadResponse, NotFound, StatusError
+from providers.errors import (
+    AuthFailed,
+    BadResponse,
+    NotFound,
+    RateLimited,
+    StatusError,
+    UnsupportedOperation,
+)
 from providers.http import HttpClient, Upstream, UpstreamResponse
 from providers.lru import Lru
 from providers.model import (
@@ -66,7 +77,63 @@ STATUS_CODE = {status: code for code, status in STATUS.items()}
 
 Record = dict[str, Any]
 T = TypeVar("T")
-_CURRENCY_MEMORY = 50_000  # orders whose currency is remembered (about 5 MB at most)
+_ORDER_MEMORY = 50_000  # orders whose currency and number are remembered (about 20 MB at most)
+
+
+class _Seen(NamedTuple):
+    """What is kept of an order once read: it never changes."""
+
+    currency: str
+    number: str
+
+
+@dataclass(frozen=True)
+class _Lookup:
+    """One way to read records by one of their fields, in batches.
+
+    ``field`` is matched in the answers; ``<field>__in`` is the batch filter (an inference, see
+    PROVIDERS.md); ``single`` the one-value filter asked once per key when a deployment ignores
+    the batch one: the page's own where it lists one, else ``id`` (a guess, checked like the
+    rest). ``by_number``: ``single`` takes the order's number, not its id (the page lists
+    ``order__number`` for order items, and no ``order``).
+    """
+
+    what: str
+    path: str
+    field: str
+    single: str
+    is_uuid: bool
+    by_number: bool = False
+
+    @property
+    def batch(self) -> str:
+        return f"{self.field}__in"
+
+    def canonical(self, key: str) -> str | None:
+        """``key`` as Akinon compares and answers it, or None if no record can have it.
+
+        Akinon reads a uuid in any spelling ``uuid.UUID`` takes (upper case, braces) and
+        answers it in lower case; it strips text (Django's forms do) and skips an empty
+        filter, which would answer every record; it refuses a NUL (400).
+        """
+        if self.is_uuid:
+            return _canonical_uuid(key)
+        text = key.strip()
+        return text if text and "\x00" not in text else None
+
+
+ORDERS_BY_ID = _Lookup("orders", f"{API}/orders/", "id", "id", is_uuid=True)
+ORDERS_BY_NUMBER = _Lookup("orders", f"{API}/orders/", "number", "number", is_uuid=False)
+ITEMS_BY_ORDER = _Lookup(
+    "order items", f"{API}/order-items/", "order", "order__number", is_uuid=True, by_number=True
+)
+ITEMS_BY_ID = _Lookup("order items", f"{API}/order-items/", "id", "id", is_uuid=True)
+PLANS = f"{API}/cancellation-plans/"
+PLANS_BY_ORDER = _Lookup("cancellation plans", PLANS, "order", "order", is_uuid=True)
+PLANS_BY_ID = _Lookup("cancellation plans", PLANS, "id", "id", is_uuid=True)
+ADDRESSES_BY_ID = _Lookup(
+    "customer addresses", f"{API}/customer-addresses/", "id", "id", is_uuid=True
+)
 
 
 def from_settings(settings: ProviderSettings, http: HttpClient) -> Akinon:
@@ -95,11 +162,12 @@ class Akinon(BaseProvider):
         self._username = settings.get("username")
         self._password = settings.secret("password")
         self._tokens = TokenCache(self._login)
-        # Paths whose ``__in`` filter the provider ignored: batch those one key at a time.
-        self._no_in: set[str] = set()
-        # Order id -> currency, from every order read. A cancellation plan carries amounts but
-        # no currency: it takes its order's. An order's currency never changes.
-        self._currency_of: Lru[str, str] = Lru(_CURRENCY_MEMORY)
+        # (path, ``<field>__in``) the provider was seen to ignore: those keys go one at a time.
+        self._no_in: set[tuple[str, str]] = set()
+        # Order id -> its currency and number, from every order read. A cancellation plan
+        # carries amounts but no currency: it takes its order's; an order's items are asked by
+        # its number where ``order__in`` is ignored.
+        self._seen: Lru[str, _Seen] = Lru(_ORDER_MEMORY)
         # A record that names no currency is in the configured one (US dollars unless set).
         self._default_currency = (settings.currency or "USD").upper()
 
@@ -114,10 +182,32 @@ class Akinon(BaseProvider):
             f"{API}/auth/login/",
             json={"username": self._username, "password": self._password},
         )
+        if response.status >= 400:  # before reading the body: a proxy's 502 is an HTML page
+            raise self._login_error(response)
         body = response.json()
-        if response.status != 200 or not isinstance(body, dict) or "key" not in body:
-            raise self._error(response)
+        if not isinstance(body, dict) or not body.get("key"):
+            raise BadResponse(
+                self.name.value,
+                f"a {response.status} login answer without a key",
+                request_id=response.request_id,
+                http_status=response.status,
+            )
         return TokenCache.expiring_in(str(body["key"]), None)
+
+    def _login_error(self, response: UpstreamResponse) -> StatusError:
+        """A login's refusal, in any 4xx (Akinon's is 400 ``{non_field_errors, code}``), is the
+        configured username and password failing: ``AuthFailed``, not the caller's fault.
+        Being throttled (429) or a server failing (5xx) keeps its own class."""
+        error = self._error(response)
+        if isinstance(error, RateLimited) or response.status >= 500:
+            return error
+        return AuthFailed(
+            self.name.value,
+            f"login refused: {error.message}",
+            http_status=response.status,
+            code=error.code,
+            request_id=response.request_id,
+        )
 
     def _headers(self, token: str) -> dict[str, str]:
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
@@ -167,9 +257,17 @@ class Akinon(BaseProvider):
         return body
 
     async def _list(
-        self, path: str, params: dict[str, str], offset: int, limit: int
+        self,
+        path: str,
+        params: dict[str, str],
+        offset: int,
+        limit: int,
+        check: Callable[[Record], object] | None = None,
     ) -> tuple[list[Record], int]:
-        """Records ``offset .. offset+limit`` and the total count, in as few pages as can be."""
+        """Records ``offset .. offset+limit`` and the total count, in as few pages as can be.
+
+        ``check`` sees every record answered (it raises for one the query should not have).
+        """
         size = max(1, min(limit, self.page_size))
         skip = offset % size
         query: dict[str, str] | None = params | {
@@ -181,6 +279,9 @@ class Akinon(BaseProvider):
         try:
             while True:
                 body = await self._get_page(url, query)
+                if check is not None:
+                    for record in body["results"]:
+                        check(record)
                 results.extend(body["results"])
                 if len(results) - skip >= limit or not body.get("next"):
                     break
@@ -190,6 +291,9 @@ class Akinon(BaseProvider):
                 raise
             # Past the last page ("Invalid page."): an empty page, and the count from page 1.
             body = await self._get_page(path, params | {"page": "1", "limit": "1"})
+            if check is not None:
+                for record in body["results"]:
+                    check(record)
             return [], int(body.get("count", 0))
         return results[skip : skip + limit], int(body.get("count", len(results)))
 
@@ -224,98 +328,120 @@ class Akinon(BaseProvider):
         return results
 
     async def _where_in(
-        self,
-        path: str,
-        field: str,
-        keys: Sequence[str],
-        one_param: str,
-        read: Callable[[Record], T],
-    ) -> list[T]:
-        """Records whose ``field`` is one of ``keys``, through ``read``: one ``__in`` query, or
-        one per key.
+        self, lookup: _Lookup, keys: Sequence[str], read: Callable[[Record], T]
+    ) -> list[list[T]]:
+        """For each of ``keys``, the records whose ``lookup.field`` is that key, through ``read``.
 
-        Akinon refuses a whole filter over one malformed uuid (400), so keys that cannot exist
-        are dropped first: they answer "not found" without failing their neighbours.
+        Keys are compared in the form Akinon answers (``_Lookup.canonical``): an upper-case or
+        braced uuid finds the record Akinon answers in lower case, and a key no record can have
+        (a malformed uuid, which would make Akinon refuse the whole filter) finds nothing
+        without a call. The keys go in one ``__in`` query, except a key a comma-separated list
+        cannot carry (it holds a comma), which is asked on its own. Every record answered must
+        be one asked for: one that is not means the deployment ignored the filter (DRF skips
+        filters it does not have), kept for the process for that filter, and every key is then
+        asked on its own, with answers checked the same way. A deployment that ignores the
+        one-value filter too cannot answer: ``FilterIgnored``, never records not asked for.
         """
-        if field in ("id", "order"):
-            keys = [k for k in keys if _is_uuid(k)]
-        if not keys:
-            return []
-        wanted = set(keys)
+        canonical = [lookup.canonical(k) for k in keys]
+        found: dict[str, list[T]] = {c: [] for c in canonical if c is not None}
 
-        def honoured(record: Record) -> T:
-            if str(record.get(field)) not in wanted:
-                raise _FilterIgnored
-            return read(record)
+        def among(wanted: Collection[str]) -> Callable[[Record], tuple[str, T]]:
+            def matching(record: Record) -> tuple[str, T]:
+                value = record.get(lookup.field)
+                key = None if value is None else lookup.canonical(str(value))
+                if key is None or key not in wanted:
+                    raise _FilterIgnored
+                return key, read(record)
 
-        if path not in self._no_in:
+            return matching
+
+        alone = list(found)
+        if (lookup.path, lookup.batch) not in self._no_in:
+            alone = [k for k in found if "," in k]  # a comma-separated list cannot carry these
+        skip = set(alone)
+        listed = [k for k in found if k not in skip]
+        if listed:
+            query = {lookup.batch: ",".join(listed)}
             try:
-                return await self._all(
-                    path, {f"{one_param}__in": ",".join(dict.fromkeys(keys))}, honoured
-                )
-            except _FilterIgnored:  # it answered other records
-                self._no_in.add(path)
-        found: list[T] = []
-        for key in dict.fromkeys(keys):
-            found.extend(await self._all(path, {one_param: key}, read))
-        return found
+                pairs = await self._all(lookup.path, query, among(set(listed)))
+            except _FilterIgnored:
+                self._no_in.add((lookup.path, lookup.batch))
+                alone = list(found)
+            else:
+                for key, record in pairs:
+                    found[key].append(record)
+        for key, value in (await self._single_values(lookup, alone)).items():
+            try:
+                pairs = await self._all(lookup.path, {lookup.single: value}, among({key}))
+            except _FilterIgnored:
+                raise FilterIgnored(
+                    f"reading {lookup.what} by {lookup.field}: this Akinon ignores both "
+                    f"{lookup.batch} and {lookup.single} on {lookup.path}"
+                ) from None
+            found[key].extend(record for _, record in pairs)
+        return [[] if c is None else found[c] for c in canonical]
+
+    async def _single_values(self, lookup: _Lookup, keys: list[str]) -> dict[str, str]:
+        """Each key's value for ``lookup.single``: the key, or its order's number (the orders
+        not read yet are read first, in one batch; a key with no order has no records)."""
+        if not lookup.by_number:
+            return {key: key for key in keys}
+        await self._read_orders(keys)
+        numbers = {
+            k: ORDERS_BY_NUMBER.canonical(self._seen[k].number) for k in keys if k in self._seen
+        }
+        return {key: number for key, number in numbers.items() if number is not None}
+
+    async def _read_orders(self, keys: Collection[str]) -> None:
+        """Read the orders of ``keys`` not read yet: reading one remembers it (``_seen``)."""
+        unknown = sorted(set(keys) - self._seen.keys())
+        if unknown:
+            await self._where_in(ORDERS_BY_ID, unknown, self._order)
 
     # -- reads -------------------------------------------------------------------------
 
     async def orders_by_key(self, keys: Sequence[str]) -> Batch[Order]:
-        found = await self._where_in(f"{API}/orders/", "id", keys, "id", self._order)
-        by_key = {o.key: o for o in found}
-        return [by_key.get(k) for k in keys]
+        return [_one(found) for found in await self._where_in(ORDERS_BY_ID, keys, self._order)]
 
     async def orders_by_ref(self, refs: Sequence[OrderRef]) -> Batch[Order]:
         numbers = [r.number for r in refs]
-        found = await self._where_in(f"{API}/orders/", "number", numbers, "number", self._order)
-        by_number = {o.number: o for o in found}
-        return [by_number.get(n) for n in numbers]
+        found = await self._where_in(ORDERS_BY_NUMBER, numbers, self._order)
+        return [_one(orders) for orders in found]
 
     async def list_orders(self, flt: OrderFilter, offset: int, limit: int) -> Page[Order]:
         params = _order_params(flt)
         if params is None:  # a status with no Akinon code: nothing can match
             return Page([], 0, offset, False)
-        records, count = await self._list(f"{API}/orders/", params, offset, limit)
+        check = None
+        if "status__in" in params:  # an inference: the page lists only ``status``
+            check = _statuses_in(set(params["status__in"].split(",")))
+        records, count = await self._list(f"{API}/orders/", params, offset, limit, check)
         orders = [self._order(r) for r in records]
         return Page(orders, count, offset, offset + len(orders) < count)
 
     async def items_by_order(self, order_keys: Sequence[str]) -> Batch[list[OrderItem]]:
-        path = f"{API}/order-items/"
-        grouped: dict[str, list[OrderItem]] = {k: [] for k in order_keys}
-        for item in await self._where_in(path, "order", order_keys, "order", self._item):
-            grouped.setdefault(item.order_key, []).append(item)
-        return [grouped[k] for k in order_keys]
+        return [items for items in await self._where_in(ITEMS_BY_ORDER, order_keys, self._item)]
 
     async def items_by_key(self, keys: Sequence[str]) -> Batch[OrderItem]:
-        found = await self._where_in(f"{API}/order-items/", "id", keys, "id", self._item)
-        by_key = {i.key: i for i in found}
-        return [by_key.get(k) for k in keys]
+        return [_one(found) for found in await self._where_in(ITEMS_BY_ID, keys, self._item)]
 
     async def addresses_by_key(self, keys: Sequence[str]) -> Batch[Address]:
-        path = f"{API}/customer-addresses/"
-        by_key = {a.key: a for a in await self._where_in(path, "id", keys, "id", self._address)}
-        return [by_key.get(k) for k in keys]
+        found = await self._where_in(ADDRESSES_BY_ID, keys, self._address)
+        return [_one(addresses) for addresses in found]
 
     async def plans_by_order(self, order_keys: Sequence[str]) -> Batch[list[CancellationPlan]]:
-        path = f"{API}/cancellation-plans/"
-        records = await self._where_in(path, "order", order_keys, "order", _record)
-        grouped: dict[str, list[CancellationPlan]] = {k: [] for k in order_keys}
-        for plan in await self._plans(records):
-            grouped.setdefault(plan.order_key, []).append(plan)
-        return [grouped[k] for k in order_keys]
+        groups = await self._where_in(PLANS_BY_ORDER, order_keys, _record)
+        plans = iter(await self._plans([r for group in groups for r in group]))
+        return [[next(plans) for _ in group] for group in groups]
 
     async def plans_by_key(self, keys: Sequence[str]) -> Batch[CancellationPlan]:
-        records = await self._where_in(f"{API}/cancellation-plans/", "id", keys, "id", _record)
-        by_key = {p.key: p for p in await self._plans(records)}
-        return [by_key.get(k) for k in keys]
+        groups = await self._where_in(PLANS_BY_ID, keys, _record)
+        plans = iter(await self._plans([group[0] for group in groups if group]))
+        return [next(plans) if group else None for group in groups]
 
     async def _plans(self, records: list[Record]) -> list[CancellationPlan]:
         """Plans in their orders' currencies; orders not read yet are read in one call."""
-        unknown = {str(r.get("order")) for r in records} - self._currency_of.keys()
-        if unknown:  # reading an order records its currency
-            await self._where_in(f"{API}/orders/", "id", sorted(unknown), "id", self._order)
+        await self._read_orders({str(r.get("order")) for r in records})
         return [self._plan(r) for r in records]
 
     async def list_cancellation_plans(
@@ -361,14 +487,14 @@ class Akinon(BaseProvider):
 
     def _order(self, r: Record) -> Order:
         currency = self._currency(r.get("currency"))
-        key = str(r["id"])
-        self._currency_of.keep(key, currency)
+        key, number = str(r["id"]), str(r.get("number"))
+        self._seen.keep(key, _Seen(currency, number))
         total = Money.of(r.get("amount"), currency)
         refunded = Money.of(r.get("refund_amount"), currency)
         return Order(
             provider=self.name,
             key=key,
-            number=str(r.get("number")),
+            number=number,
             status=map_enum(STATUS, r.get("status"), OrderStatus.UNKNOWN),
             provider_status=as_str(r.get("status")),
             payment_status=_payment_status(total, refunded),
@@ -415,7 +541,8 @@ class Akinon(BaseProvider):
         )
 
     def _plan(self, r: Record) -> CancellationPlan:
-        currency = self._currency_of.get(str(r.get("order")), self._default_currency)
+        seen = self._seen.get(str(r.get("order")))
+        currency = seen.currency if seen else self._default_currency
         return CancellationPlan(
             provider=self.name,
             key=str(r["id"]),
@@ -455,11 +582,39 @@ class Akinon(BaseProvider):
 
 
 class _FilterIgnored(Exception):
-    """An ``__in`` query answered a record it did not ask for: the filter was not applied."""
+    """A query answered a record its filter excludes: the filter was not applied."""
+
+
+class FilterIgnored(UnsupportedOperation):
+    """This deployment ignores a filter the request needs, so it cannot be answered right.
+
+    DRF skips query parameters its filterset lacks and answers every record; what the gateway
+    would return from that is wrong, so it says what cannot be done instead.
+    """
+
+    def __init__(self, operation: str) -> None:
+        super().__init__(ProviderName.AKINON.value, operation)
 
 
 def _record(record: Record) -> Record:
     return record
+
+
+def _one(found: list[T]) -> T | None:
+    return found[0] if found else None
+
+
+def _statuses_in(codes: Collection[str]) -> Callable[[Record], None]:
+    """A check that an order listed under ``status__in`` is in one of ``codes``."""
+
+    def check(record: Record) -> None:
+        if str(record.get("status")) not in codes:
+            raise FilterIgnored(
+                "filtering orders by several statuses: this Akinon ignores status__in (it "
+                f"answered an order in status {record.get('status')}); filter by one status"
+            )
+
+    return check
 
 
 def _order_params(flt: OrderFilter) -> dict[str, str] | None:
@@ -475,7 +630,7 @@ def _order_params(flt: OrderFilter) -> dict[str, str] | None:
         }
     )
     if flt.statuses:
-        codes = [str(STATUS_CODE[s]) for s in flt.statuses if s in STATUS_CODE]
+        codes = list(dict.fromkeys(str(STATUS_CODE[s]) for s in flt.statuses if s in STATUS_CODE))
         if not codes:
             return None
         if len(codes) == 1:
@@ -495,12 +650,12 @@ def _payment_status(total: Money | None, refunded: Money | None) -> PaymentStatu
 
 
 @lru_cache(maxsize=4096)  # the same keys come back request after request
-def _is_uuid(value: str) -> bool:
+def _canonical_uuid(value: str) -> str | None:
+    """The uuid as Akinon answers it (lower case, hyphenated), or None if it is not one."""
     try:
-        uuid.UUID(value)
+        return str(uuid.UUID(value.strip()))
     except ValueError:
-        return False
-    return True
+        return None
 
 
 def _drop_none(params: dict[str, str | None]) -> dict[str, str]:

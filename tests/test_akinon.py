@@ -15,7 +15,7 @@ from graph import ids
 from graph.types.order import READS, Order
 from providers.model import Money, ProviderName
 from providers.sandbox import akinon_data as data
-from providers.sandbox.akinon import ADDRESS_PARAMS, STATE
+from providers.sandbox.akinon import STATE
 from tests.conftest import gateway_with
 from tests.harness import Gateway
 
@@ -546,12 +546,12 @@ async def test_a_page_is_read_while_the_next_one_is_on_its_way(gateway: Gateway)
 
 
 async def test_an_ignored_in_filter_falls_back_to_one_call_per_key(
-    gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+    gateway: Gateway,
 ) -> None:
     """A deployment whose address list ignores ``id__in`` (DRF drops unknown filters) answers
     other addresses: the connector notices, and asks for each address by ``id`` instead."""
-    monkeypatch.delitem(ADDRESS_PARAMS, "id__in")
     state = gateway.sandboxes["akinon"].app[STATE]
+    state.ignore("customer-addresses/", "id__in")
     cities = {row.data["id"]: row.data["city"] for row in state.data.addresses}
     answer = await gateway.ok("{ orders(first: 3) { nodes { number shippingAddress { city } } } }")
 
@@ -566,3 +566,197 @@ async def test_an_ignored_in_filter_falls_back_to_one_call_per_key(
     assert calls[: len(batch)] == batch
     assert len(batch) <= 2
     assert [c.query.get("id") for c in calls[len(batch) :]] == list(dict.fromkeys(wanted))
+
+
+async def test_a_key_with_a_comma_is_asked_alone_and_later_batches_still_use_in(
+    gateway: Gateway,
+) -> None:
+    """A comma would split an ``__in`` list: that key is asked with the page's ``number`` on
+    its own, finds nothing, and does not make the connector think ``number__in`` is ignored."""
+    answer = await gateway.query(
+        '{ orderByNumber(provider: AKINON, number: "45243493,") { number } }'
+    )
+    assert answer.codes == ["NOT_FOUND"]
+    assert answer.data == {"orderByNumber": None}
+    assert [c.query for c in gateway.calls("akinon", "/orders/")] == [
+        {"number": "45243493,", "limit": "100"}
+    ]
+    gateway.clear_calls()
+    found = await gateway.ok(
+        f'{{ a: orderByNumber(provider: AKINON, number: "45243493") {{ number }} '
+        f'b: orderByNumber(provider: AKINON, number: "{data.PLAN_ORDER_NUMBER}") {{ number }} }}'
+    )
+    assert found == {"a": {"number": "45243493"}, "b": {"number": data.PLAN_ORDER_NUMBER}}
+    assert [c.query for c in gateway.calls("akinon", "/orders/")] == [
+        {"number__in": f"45243493,{data.PLAN_ORDER_NUMBER}", "limit": "100"}
+    ]
+
+
+async def test_an_upper_case_or_braced_uuid_finds_the_order_akinon_answers_in_lower_case(
+    gateway: Gateway,
+) -> None:
+    """Akinon reads a uuid in any spelling and answers it in lower case: both spellings find
+    the order, in one ``id__in`` call of the canonical id, and later batches still use it."""
+    upper = order_id(data.EXAMPLE_ORDER_ID.upper())
+    braced = order_id("{" + data.EXAMPLE_ORDER_ID + "}")
+    found = await gateway.ok(
+        "query($a: ID!, $b: ID!) { a: order(id: $a) { id number } b: order(id: $b) { number } }",
+        {"a": upper, "b": braced},
+    )
+    assert found == {
+        "a": {"id": order_id(data.EXAMPLE_ORDER_ID), "number": "45243493"},
+        "b": {"number": "45243493"},
+    }
+    assert [c.query for c in gateway.calls("akinon", "/orders/")] == [
+        {"id__in": data.EXAMPLE_ORDER_ID, "limit": "100"}
+    ]
+    gateway.clear_calls()
+    plan_order = order_id(data.EXAMPLE_PLAN_ORDER_ID)
+    again = await gateway.ok("query($a: ID!) { order(id: $a) { number } }", {"a": plan_order})
+    assert again == {"order": {"number": data.PLAN_ORDER_NUMBER}}
+    assert [c.query for c in gateway.calls("akinon", "/orders/")] == [
+        {"id__in": data.EXAMPLE_PLAN_ORDER_ID, "limit": "100"}
+    ]
+
+
+async def test_ignored_in_filters_fall_back_to_documented_filters_and_answer_right(
+    gateway: Gateway,
+) -> None:
+    """A deployment that ignores ``order__in`` on order items and cancellation plans: each
+    order's items are asked by the page's ``order__number``, its plans by ``order``, and every
+    answer holds only that order's records, once."""
+    state = gateway.sandboxes["akinon"].app[STATE]
+    state.ignore("order-items/", "order__in")
+    state.ignore("cancellation-plans/", "order__in")
+    answer = await gateway.ok(
+        """{ orders(first: 2, filter: {status: [CANCELLATION_REQUESTED]}) {
+            nodes { number items { id } cancellationPlans { id } } } }"""
+    )
+    nodes = answer["orders"]["nodes"]
+    assert len(nodes) == 2
+    by_number = {row.data["number"]: row.data["id"] for row in state.orders.values()}
+    for node in nodes:
+        key = by_number[node["number"]]
+        items = [r.data["id"] for r in state.data.items if r.data["order"] == key]
+        plans = [r.data["id"] for r in state.data.plans if r.data["order"] == key]
+        assert items
+        assert plans
+        assert [i["id"] for i in node["items"]] == [
+            ids.encode("OrderItem", ProviderName.AKINON, k) for k in items
+        ]
+        assert [p["id"] for p in node["cancellationPlans"]] == [
+            ids.encode("CancellationPlan", ProviderName.AKINON, k) for k in plans
+        ]
+    item_calls = gateway.calls("akinon", "/order-items/")
+    plan_calls = gateway.calls("akinon", "/cancellation-plans/")
+    # The batch's first page shows the filter ignored; the second was already on its way.
+    assert ["order__in" in c.query for c in item_calls] == [True, True, False, False]
+    assert [c.query.get("order__number") for c in item_calls[2:]] == [n["number"] for n in nodes]
+    assert len(plan_calls) == 3  # every plan fits one page: the batch's, then one per order
+    assert [c.query.get("order") for c in plan_calls[1:]] == [by_number[n["number"]] for n in nodes]
+    assert len(gateway.calls("akinon", "/orders/")) == 1  # the list: its orders' numbers known
+
+    gateway.clear_calls()  # what was learnt holds: later batches go one order at a time at once
+    again = await gateway.ok(
+        f'{{ orderByNumber(provider: AKINON, number: "{data.PLAN_ORDER_NUMBER}") '
+        "{ items { sku } } }"
+    )
+    assert len(again["orderByNumber"]["items"]) == len(data.EXAMPLE_PLAN_ITEM_IDS)
+    assert [c.query for c in gateway.calls("akinon", "/order-items/")] == [
+        {"order__number": data.PLAN_ORDER_NUMBER, "limit": "100"}
+    ]
+
+
+async def test_a_deployment_ignoring_both_order_id_filters_says_so_instead_of_scanning(
+    gateway: Gateway,
+) -> None:
+    """The page lists no ``id`` filter for orders: where ``id__in`` is ignored too, a read by
+    id is an UNSUPPORTED_OPERATION after one look, never another order nor a full scan."""
+    gateway.sandboxes["akinon"].app[STATE].ignore("orders/", "id__in")
+    answer = await gateway.query(
+        "query($id: ID!) { order(id: $id) { number } }", {"id": order_id(data.EXAMPLE_ORDER_ID)}
+    )
+    assert answer.data == {"order": None}
+    assert answer.codes == ["UNSUPPORTED_OPERATION"]
+    assert answer.errors[0]["message"] == (
+        "akinon: does not support reading orders by id: this Akinon ignores both id__in and id "
+        "on /api/i1/orders/"
+    )
+    calls = [c.query for c in gateway.calls("akinon", "/orders/")]
+    assert [("id__in" in q, "id" in q) for q in calls] == [(True, False)] * 2 + [(False, True)] * 2
+
+
+async def test_several_statuses_use_status_in_and_a_deployment_ignoring_it_is_refused(
+    gateway: Gateway,
+) -> None:
+    state = gateway.sandboxes["akinon"].app[STATE]
+    document = """{ orders(first: 50, filter: {status: [SHIPPED, DELIVERED, SHIPPED]}) {
+        totalCount nodes { status } } }"""
+    answer = await gateway.ok(document)
+    wanted = sum(1 for row in state.orders.values() if row.data["status"] in (500, 600))
+    assert answer["orders"]["totalCount"] == wanted
+    assert {n["status"] for n in answer["orders"]["nodes"]} == {"SHIPPED", "DELIVERED"}
+    [call] = gateway.calls("akinon", "/orders/")
+    assert call.query == {"status__in": "500,600", "page": "1", "limit": "50"}
+
+    gateway.clear_calls()
+    state.ignore("orders/", "status__in")
+    refused = await gateway.query(document)
+    assert refused.data is None
+    assert refused.codes == ["UNSUPPORTED_OPERATION"]
+    assert refused.errors[0]["message"].startswith(
+        "akinon: does not support filtering orders by several statuses: this Akinon ignores "
+        "status__in (it answered an order in status "
+    )
+    assert refused.errors[0]["message"].endswith("); filter by one status")
+    assert refused.errors[0]["extensions"]["retryable"] is False
+    assert len(gateway.calls("akinon", "/orders/")) == 1
+    single = await gateway.ok(
+        "{ orders(first: 5, filter: {status: [SHIPPED]}) { nodes { status } } }"
+    )
+    assert {n["status"] for n in single["orders"]["nodes"]} == {"SHIPPED"}
+
+
+async def test_a_refused_login_is_the_gateways_credentials_not_the_callers_rejection() -> None:
+    """Akinon refuses a wrong configured password with a 400 ``non_field_errors``: that is
+    the gateway's own credentials failing, so ``rejectOrderItem`` has no userError blaming
+    the caller, and nothing is rejected."""
+    async with gateway_with({"akinon": {"password": "not-the-password"}}, names=("akinon",)) as gw:
+        item = ids.encode("OrderItem", ProviderName.AKINON, data.REJECTABLE_ITEM_IDS[0])
+        answer = await gw.query(
+            """mutation($id: ID!) { rejectOrderItem(input: {itemId: $id}) {
+                item { id } userErrors { code } } }""",
+            {"id": item},
+        )
+        assert answer.data is None
+        [error] = answer.errors
+        assert error["path"] == ["rejectOrderItem"]
+        assert error["message"] == (
+            "akinon: login refused: Unable to log in with provided credentials."
+        )
+        assert error["extensions"] == {
+            "code": "PROVIDER_ERROR",
+            "provider": "AKINON",
+            "retryable": False,
+            "httpStatus": 400,
+            "providerCode": "authorization_error",
+        }
+        assert "not-the-password" not in str(answer.body)
+        assert gw.calls("akinon", "/reject/") == []
+        state = gw.sandboxes["akinon"].app[STATE]
+        assert state.items[data.REJECTABLE_ITEM_IDS[0]].data["status"] == 100
+        query = await gw.query('{ orderByNumber(provider: AKINON, number: "45243493") { id } }')
+        assert query.errors[0]["message"] == error["message"]
+        assert len(gw.calls("akinon", "/auth/login/")) == 2
+
+
+async def test_a_login_answered_by_a_proxys_html_5xx_is_a_retryable_server_error(
+    gateway: Gateway,
+) -> None:
+    gateway.sandboxes["akinon"].app[STATE].html_errors["auth/login/"] = 502
+    answer = await gateway.query('{ orderByNumber(provider: AKINON, number: "45243493") { id } }')
+    [error] = answer.errors
+    assert error["message"] == "akinon: HTTP 502"
+    assert error["extensions"]["code"] == "PROVIDER_ERROR"
+    assert (error["extensions"]["httpStatus"], error["extensions"]["retryable"]) == (502, True)
+    assert gateway.calls("akinon", "/orders/") == []

@@ -5,6 +5,11 @@ envelopes are: ``{"detail": ...}`` for 401/404/406/415, ``{<field>|non_field_err
 "code": ...}`` for 400, ``{count, next, previous, results}`` lists with ``page``/``limit``, and
 unknown query parameters ignored. Checks run in DRF's order: Accept (406), token (401), then
 Content-Type (415), which the page requires on every request, reads included.
+
+Two knobs on ``app[STATE]`` play other deployments: ``ignore(path, *params)`` answers a list as
+one whose filterset lacks those parameters (DRF skips them: every record comes back), and
+``html_errors`` answers a path with a status and an HTML page, as a proxy in front of a service
+that is down does.
 """
 
 from __future__ import annotations
@@ -42,6 +47,10 @@ class AkinonState:
     items: dict[str, Row] = field(default_factory=dict)
     key: str | None = None
     revoked: int = 0
+    # List path ("orders/") -> query parameters this deployment does not filter on.
+    ignored: dict[str, set[str]] = field(default_factory=dict)
+    # A part of a path ("auth/login/") -> the status a proxy answers it with, in HTML.
+    html_errors: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.orders = {str(row.data["id"]): row for row in self.data.orders}
@@ -60,6 +69,11 @@ class AkinonState:
 
     def accepts(self, token: str) -> bool:
         return token == STATIC_TOKEN or (self.key is not None and token == self.key)
+
+    def ignore(self, path: str, *params: str) -> None:
+        """Answer the list at ``path`` (``"order-items/"``) as a deployment without the filters
+        ``params`` does: as if they were not in the query."""
+        self.ignored.setdefault(path, set()).update(params)
 
 
 STATE = web.AppKey("state", AkinonState)
@@ -250,12 +264,19 @@ def _matches(param: Param, wanted: Any, actual: Any) -> bool:
 
 
 def _filtered(
-    state: AkinonState, rows: list[Row], params: dict[str, Param], request: web.Request
+    state: AkinonState,
+    rows: list[Row],
+    params: dict[str, Param],
+    request: web.Request,
+    ignored: set[str] | None = None,
 ) -> list[Row] | web.Response:
-    """The rows passing every known filter, or the 400 answer naming the invalid values."""
+    """The rows passing every known filter but the ``ignored`` ones, or the 400 answer naming
+    the invalid values."""
     checks: list[tuple[Param, Any]] = []
     errors: dict[str, list[str]] = {}
     for name, param in params.items():
+        if ignored and name in ignored:
+            continue
         values = request.query.getall(name, [])
         raw = values[-1] if values else ""  # Django's QueryDict reads the last value
         if not raw:  # django-filter skips empty values
@@ -357,8 +378,24 @@ def _auth_refusal(request: web.Request) -> web.Response | None:
     return json_response({"detail": detail}, 401, {"WWW-Authenticate": "Token"})
 
 
+_PROXY_PAGE = (
+    "<html><head><title>{status}</title></head><body><center><h1>{status}</h1></center>"
+    "<hr><center>nginx</center></body></html>"
+)
+
+
+def _proxy_refusal(request: web.Request) -> web.Response | None:
+    for part, status in request.app[STATE].html_errors.items():
+        if part in request.path:
+            page = _PROXY_PAGE.format(status=status)
+            return web.Response(status=status, text=page, content_type="text/html")
+    return None
+
+
 def _guarded(handler: Handler, *, auth: bool = True) -> Handler:
     async def guarded(request: web.Request) -> web.StreamResponse:
+        if proxied := _proxy_refusal(request):  # the proxy answers before the service
+            return proxied
         if not _acceptable(request):
             return json_response({"detail": "Could not satisfy the request Accept header."}, 406)
         refusal = (_auth_refusal(request) if auth else None) or _media_refusal(request)
@@ -393,10 +430,10 @@ async def _login(request: web.Request) -> web.StreamResponse:
     return json_response({"key": request.app[STATE].login_key()})
 
 
-def _lister(rows: Callable[[Dataset], list[Row]], params: dict[str, Param]) -> Handler:
+def _lister(path: str, rows: Callable[[Dataset], list[Row]], params: dict[str, Param]) -> Handler:
     async def handler(request: web.Request) -> web.StreamResponse:
         state = request.app[STATE]
-        found = _filtered(state, rows(state.data), params, request)
+        found = _filtered(state, rows(state.data), params, request, state.ignored.get(path))
         return found if isinstance(found, web.Response) else _page(request, found)
 
     return handler
@@ -432,14 +469,14 @@ def create_app(*, faults: Faults | None = None, seed: int = 0) -> web.Applicatio
     """The Akinon sandbox with the page's examples plus data generated from ``seed``."""
     app = sandbox_app(faults, seed)
     app[STATE] = AkinonState(seed, build(seed))
-    routes = [
-        ("orders/", _lister(lambda data: data.orders, ORDER_PARAMS)),
-        ("order-items/", _lister(lambda data: data.items, ITEM_PARAMS)),
-        ("cancellation-plans/", _lister(lambda data: data.plans, PLAN_PARAMS)),
-        ("customer-addresses/", _lister(lambda data: data.addresses, ADDRESS_PARAMS)),
+    lists: list[tuple[str, Callable[[Dataset], list[Row]], dict[str, Param]]] = [
+        ("orders/", lambda data: data.orders, ORDER_PARAMS),
+        ("order-items/", lambda data: data.items, ITEM_PARAMS),
+        ("cancellation-plans/", lambda data: data.plans, PLAN_PARAMS),
+        ("customer-addresses/", lambda data: data.addresses, ADDRESS_PARAMS),
     ]
-    for path, handler in routes:
-        app.router.add_get(PREFIX + path, _guarded(handler))
+    for path, rows, params in lists:
+        app.router.add_get(PREFIX + path, _guarded(_lister(path, rows, params)))
     app.router.add_post(PREFIX + "auth/login/", _guarded(_login, auth=False))
     app.router.add_post(PREFIX + "order-items/{item_id}/reject/", _guarded(_reject))
     return app

@@ -322,3 +322,26 @@ async def test_malformed_fault_and_unknown_route(client: Client) -> None:
     client.app[FAULTS].malformed = False
     assert (await client.get("/api/i1/products/", headers=HEADERS)).status == 404
     assert len(requests_to(client.app, "/api/i1/orders/", "GET")) == 1
+
+
+async def test_ignored_filters_answer_as_a_deployment_without_them(client: Client) -> None:
+    """``ignore`` plays a deployment whose filterset lacks a parameter: DRF skips it, so the
+    list answers every record, on that path only; its other filters still apply."""
+    state = client.app[STATE]
+    total = len(state.data.items)
+    state.ignore("order-items/", "order__in")
+    status, body = await get(client, "order-items/", order__in=EXAMPLE_PLAN_ORDER_ID, limit="1")
+    assert (status, body["count"]) == (200, total)
+    by_number = await results(client, "order-items/", order__number=PLAN_ORDER_NUMBER)
+    assert sorted(i["id"] for i in by_number) == sorted(EXAMPLE_PLAN_ITEM_IDS)
+    plans = await results(client, "cancellation-plans/", order__in=EXAMPLE_PLAN_ORDER_ID)
+    assert [p["id"] for p in plans] == [EXAMPLE_PLAN_ID]
+
+
+async def test_html_errors_answer_a_path_as_a_proxy_does(client: Client) -> None:
+    client.app[STATE].html_errors["auth/login/"] = 502
+    response = await client.post("/api/i1/auth/login/", json=CREDENTIALS)
+    assert response.status == 502
+    assert response.content_type == "text/html"
+    assert (await response.text()).startswith("<html><head><title>502</title>")
+    assert (await client.get("/api/i1/orders/", headers=HEADERS)).status == 200
