@@ -9,9 +9,10 @@ line per call that never holds a header, a body or a query value.
 
 Resilience (``providers/resilience.py``) lives here too, so every connector gets it by calling
 ``self.up.request``: a circuit breaker per provider, retries with jittered backoff under a retry
-budget, ``Retry-After`` honoured. Only a GET is retried (after a 429, a 5xx, a reset); any
-other method only when the connect failed and nothing was sent. The deadline covers the whole
-call, retries and waits included.
+budget, ``Retry-After`` honoured. Only a request safe to repeat is retried after a 429, a 5xx
+or a reset: by method a GET or HEAD, unless the caller says otherwise (``safe=False`` for a GET
+that changes state, like Lipa Later's acceptContract). Any other request only when the connect
+failed and nothing was sent. The deadline covers the whole call, retries and waits included.
 """
 
 from __future__ import annotations
@@ -149,6 +150,12 @@ class HttpClient:
                 skip_auto_headers=("User-Agent",),
                 headers={"User-Agent": "commerce-graph/0.1"},
             )
+            # aiohttp on its own resends a GET, HEAD, PUT or DELETE once, unseen, when the
+            # connection drops mid-request (after the request may have arrived). Whether a
+            # request is sent again is decided in one place, Upstream.request, which knows
+            # what is safe to repeat (a GET marked safe=False is not): that resend is off.
+            # aiohttp has no public switch; its own test client turns off the same attribute.
+            self._session._retry_connection = False
         return self._session
 
     def upstream(self, settings: UpstreamSettings) -> Upstream:
@@ -199,17 +206,21 @@ class Upstream:
         json: Any = None,
         data: Any = None,
         headers: Mapping[str, str] | HeaderFactory | None = None,
+        safe: bool | None = None,
     ) -> UpstreamResponse:
         """Send one request; answer whatever status came back, raise only for transport faults.
 
         ``path`` is appended to the base URL unless it is already absolute (a ``next`` link).
         ``headers`` may be a function, called once per attempt (for per-request signatures).
-        The provider's ``timeout_s`` bounds the whole call, retries included. A GET is tried
-        again after a 429 (waiting ``Retry-After`` when it fits the deadline), a 500/502/503/504
-        or a broken connection; any method after a connect that sent nothing. The last answer
-        is returned as it came, so the connector still picks the error class. A retry that
-        fails in transit returns the answer it retried; one that runs into the deadline after
-        a broken connection raises that connection's failure.
+        The provider's ``timeout_s`` bounds the whole call, retries included. A request safe
+        to repeat is tried again after a 429 (waiting ``Retry-After`` when it fits the
+        deadline), a 500/502/503/504 or a broken connection; any request after a connect that
+        sent nothing. ``safe`` says whether repeating it is harmless: ``None`` (the default)
+        decides by method (GET and HEAD are safe), ``False`` marks a GET that changes state,
+        which is then treated exactly like a write. The last answer is returned as it came, so
+        the connector still picks the error class. A retry that fails in transit returns the
+        answer it retried; one that runs into the deadline after a broken connection raises
+        that connection's failure.
         """
         request_id = REQUEST_ID.get()
         body = orjson.dumps(json) if json is not None else data
@@ -223,7 +234,7 @@ class Upstream:
             return send
 
         deadline = asyncio.get_running_loop().time() + self.settings.timeout_s
-        read = method.upper() in _READS
+        repeatable = method.upper() in _READS if safe is None else safe
         self.budget.request()
         attempt = 0
         # What a retry is trying to better: an answer, or a failure in transit.
@@ -235,28 +246,29 @@ class Upstream:
                     method, path, params, body, headers_for_attempt(), deadline, attempt
                 )
             except (ProviderTimeout, ProviderUnavailable) as failed:
-                # A retried read lost in transit says less than the answer it retried: that
+                # A retried request lost in transit says less than the answer it retried: that
                 # answer is returned, and the connector maps it. One the deadline cut off says
-                # less than the broken connection it retried: that failure is raised. (A write's
-                # timeout stands: it may have reached the provider.)
+                # less than the broken connection it retried: that failure is raised. (An
+                # unrepeatable request's timeout stands: it may have reached the provider.)
                 if answered is not None:
                     return answered
-                if broke is not None and read and isinstance(failed, ProviderTimeout):
+                if broke is not None and repeatable and isinstance(failed, ProviderTimeout):
                     raise broke from None
                 if isinstance(failed, CircuitOpen):
                     raise  # retrying would only turn a fast failure into a slow one
-                # A broken connection may have reached the provider: only a read is safe to
-                # repeat. A connect that sent nothing is safe for any method; a timeout is not.
+                # A broken connection may have reached the provider: only a repeatable request
+                # (a read, unless marked unsafe) is sent again. A connect that sent nothing is
+                # safe for any request; a timeout is not.
                 delay = None
                 if isinstance(failed, NotSent) or (
-                    read and isinstance(failed, ProviderUnavailable)
+                    repeatable and isinstance(failed, ProviderUnavailable)
                 ):
                     delay = self._retry_delay(attempt, None, deadline)
                     broke = failed
                 if delay is None:
                     raise
             else:
-                if not read or response.status not in _RETRY_STATUSES:
+                if not repeatable or response.status not in _RETRY_STATUSES:
                     return response
                 delay = self._retry_delay(attempt, response.retry_after, deadline)
                 if delay is None:

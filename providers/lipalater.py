@@ -8,8 +8,11 @@ Quirks kept here and nowhere else:
 - Every request (the token request too) carries ``Noncestr``, ``Timestamp`` and ``Sign``; the
   algorithm is not public, so it is one replaceable function (providers/lipalater_sign.py)
   keyed by ``app_secret``. The body is serialised here so the signed bytes are the sent bytes.
-- Every answer is HTTP 200 with ``{code, msg, data, success}``. ``code`` is 0 on create and
-  200 elsewhere: success is read from ``success`` only. "Data does not exist" is not found.
+- Every answer is HTTP 200 with ``{code, msg, data, success}``. ``code`` is 0 in every example
+  of the orders page and 200 on other pages of theirs: success is read from ``success`` only,
+  so either is accepted. "Data does not exist" is not found.
+- acceptContract and rejectContract are GETs that change the order: they are sent with
+  ``safe=False``, so the shared client never resends one that may have arrived (a 5xx, a reset).
 - Orders are addressed by member and number (``/order/{memberId}/detail/{orderNo}``), so the
   order key is ``"memberId/orderNo"`` and reading by number needs the customer id.
 - No batch reads: a batch is one detail call per distinct order, all at once.
@@ -18,7 +21,8 @@ Quirks kept here and nowhere else:
   ``totalFee`` over ``productNum``.
 - Amounts are numbers in the configured currency (KES unless ``currency`` says otherwise;
   "KSH" is KES); ``countryId`` for Kenya is 10001 (another of their pages says 1001), so it is
-  the ``country_id`` setting.
+  the ``country_id`` setting. The create body's amounts are typed integer (whole shillings): a
+  unit price with cents is refused before sending, never rounded.
 """
 
 from __future__ import annotations
@@ -63,7 +67,7 @@ from providers.model import (
     RepaymentSchedule,
 )
 from providers.settings import ProviderSettings, SettingsError
-from providers.values import decimal
+from providers.values import decimal, exact_in
 
 T = TypeVar("T")
 API = "/open/op"
@@ -129,6 +133,7 @@ class LipaLater(BaseProvider):
         authorization: str,
         params: dict[str, str] | None,
         body: bytes | None,
+        safe: bool | None = None,
     ) -> UpstreamResponse:
         text = body.decode() if body else ""
 
@@ -151,7 +156,9 @@ class LipaLater(BaseProvider):
                 ),
             }
 
-        return await self.up.request(method, path, params=params, data=body, headers=signed)
+        return await self.up.request(
+            method, path, params=params, data=body, headers=signed, safe=safe
+        )
 
     async def _fetch_token(self) -> Any:
         response = await self._send(
@@ -173,19 +180,21 @@ class LipaLater(BaseProvider):
         params: dict[str, str] | None = None,
         json: Any = None,
         refusal: bool = False,
+        safe: bool | None = None,
     ) -> Any:
-        """The ``data`` of a successful answer; ``refusal``: a "no" is the caller's (Rejected)."""
+        """The ``data`` of a successful answer; ``refusal``: a "no" is the caller's (Rejected);
+        ``safe=False``: a GET that changes state, never resent after it may have arrived."""
         body = orjson.dumps(json) if json is not None else None
         token = self._static or await self._tokens.get()
-        response = await self._send(method, path, f"Bearer {token}", params, body)
+        response = await self._send(method, path, f"Bearer {token}", params, body, safe)
         try:
             return self._data(response, refusal=refusal)
         except AuthFailed as exc:
             if self._static or exc.message.strip().lower() != INVALID_TOKEN:
                 raise
         self._tokens.invalidate(token)  # expired or revoked early: fetch a new one, once
-        token = await self._tokens.get()
-        response = await self._send(method, path, f"Bearer {token}", params, body)
+        token = await self._tokens.get()  # "invalid token" was a refusal: nothing was applied
+        response = await self._send(method, path, f"Bearer {token}", params, body, safe)
         return self._data(response, refusal=refusal)
 
     def _data(self, response: UpstreamResponse, *, refusal: bool) -> Any:
@@ -346,23 +355,31 @@ class LipaLater(BaseProvider):
                 raise InvalidRequest(
                     self.name.value, "each item needs a unitPrice", field=[*where, "unitPrice"]
                 )
+            if not exact_in(item.unit_price, 0):
+                # The page types price, salePrice and actTotalFee as integers (whole
+                # shillings): a price with cents cannot be sent, and is never rounded.
+                raise InvalidRequest(
+                    self.name.value,
+                    f"Lipa Later takes whole amounts; unitPrice {item.unit_price} has a fraction",
+                    field=[*where, "unitPrice"],
+                )
             line = item.unit_price * item.quantity
             total += line
             products.append(
                 {
-                    "actTotalFee": m.number_text(line),
+                    "actTotalFee": m.whole(line),
                     "brand": item.brand or "",
-                    "price": m.number_text(item.unit_price),
+                    "price": m.whole(item.unit_price),
                     "productLogo": item.image_url or "",
                     "productName": item.name or "",
                     "productNo": product_no,
                     "productNum": item.quantity,
-                    "salePrice": m.number_text(line),
+                    "salePrice": m.whole(line),
                     "skuDesc": item.description or "",
                 }
             )
         return {
-            "actTotalFee": m.number_text(total),
+            "actTotalFee": m.whole(total),
             "outOrderNo": _required(order.external_reference, "externalReference"),
             "productList": products,
             "storeId": _required(order.store_id, "storeId"),
@@ -385,13 +402,19 @@ class LipaLater(BaseProvider):
         await self._call("POST", f"{API}/order/{member}/cancelOrder", json=body, refusal=True)
         return []
 
+    # The contract calls are GETs that change the order: not safe to send twice (a resent
+    # accept after a lost answer is refused "Contract has been accepted", a reject may apply
+    # twice), so the shared client treats them as writes.
+
     async def accept_contract(self, order_key: str) -> None:
         member, number = self._split(order_key)
-        await self._call("GET", f"{API}/order/{member}/acceptContract/{number}", refusal=True)
+        path = f"{API}/order/{member}/acceptContract/{number}"
+        await self._call("GET", path, refusal=True, safe=False)
 
     async def reject_contract(self, order_key: str) -> None:
         member, number = self._split(order_key)
-        await self._call("GET", f"{API}/order/{member}/rejectContract/{number}", refusal=True)
+        path = f"{API}/order/{member}/rejectContract/{number}"
+        await self._call("GET", path, refusal=True, safe=False)
 
     # -- payload -> domain --------------------------------------------------------------
 

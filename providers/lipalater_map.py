@@ -1,9 +1,10 @@
 """Lipa Later open platform payloads -> the domain model (the connector is providers/lipalater.py).
 
-Amounts are numbers (the page's examples send ``0``; the sandbox sends ``24999`` or
-``24999.5``), in the configured currency since an order names none; they become two-decimal
-Money. Times are ``"YYYY-MM-DD HH:MM:SS"`` without an offset (read in the configured zone);
-dates ``"YYYY-MM-DD"``. Enum values are not public: the tables hold what the sandbox uses, and
+Amounts are numbers (the page's examples send ``0``; the sandbox sends ``24999`` or, for a
+deposit, ``6399.8``), in the configured currency since an order names none; they become
+two-decimal Money. Amounts sent (the create body) are whole integers, as its table types them.
+Times are ``"YYYY-MM-DD HH:MM:SS"`` without an offset (read in the configured zone); dates
+``"YYYY-MM-DD"``. Enum values are not public: the tables hold what the sandbox uses, and
 anything else is ``UNKNOWN`` with the raw value kept.
 """
 
@@ -26,7 +27,7 @@ from providers.model import (
     RepaymentSchedule,
     map_enum,
 )
-from providers.values import decimal, money
+from providers.values import decimal, exact_in, money
 
 Record = dict[str, Any]
 PROVIDER = ProviderName.LIPALATER
@@ -41,7 +42,8 @@ ORDER_STATUS = {
     "CANCELLED": OrderStatus.CANCELLED,
 }
 PAY_STATUS = {"UNPAID": PaymentStatus.PENDING, "PAID": PaymentStatus.PAID}
-# creditPayStatusEnum, consulted while payStatusEnum still says unpaid.
+# creditPayStatusEnum, consulted while payStatusEnum still says unpaid; "" (the page's
+# example) or absent is PENDING, any other value not here UNKNOWN.
 CREDIT_PAY_STATUS = {
     "NOT_APPLIED": PaymentStatus.PENDING,
     "APPLYING": PaymentStatus.PENDING,
@@ -138,7 +140,13 @@ def payment_status(r: Record, status: OrderStatus) -> PaymentStatus:
     paid = map_enum(PAY_STATUS, r.get("payStatusEnum"), PaymentStatus.UNKNOWN)
     if paid is not PaymentStatus.PENDING:
         return paid
-    credit = map_enum(CREDIT_PAY_STATUS, r.get("creditPayStatusEnum"), PaymentStatus.PENDING)
+    raw = r.get("creditPayStatusEnum")
+    # The page's examples send "": no credit state given, so the unpaid order is still pending
+    # (as with NOT_APPLIED). A value the table does not know is UNKNOWN, never a guess.
+    if text(raw) is None:
+        credit = PaymentStatus.PENDING
+    else:
+        credit = map_enum(CREDIT_PAY_STATUS, raw, PaymentStatus.UNKNOWN)
     if credit is PaymentStatus.PENDING and status in CLOSED_STATUSES:
         return PaymentStatus.VOIDED  # closed before any money moved: nothing will be taken
     return credit
@@ -268,9 +276,13 @@ def credit(r: Record, currency: str, zone: tzinfo) -> CreditStatus:
     )
 
 
-def number_text(value: Decimal) -> int | float:
-    """A Decimal as the page's JSON number: whole amounts as integers, like its ``0``."""
-    return int(value) if value == value.to_integral_value() else float(value)
+def whole(value: Decimal) -> int:
+    """A whole amount as the page's integer (its create body types amounts integer and sends
+    ``0``). The connector refuses a fractional amount before it gets here; one that slips
+    through is an error, never truncated or rounded."""
+    if not exact_in(value, 0):
+        raise ValueError(f"{value} is not a whole amount")
+    return int(value)
 
 
 def sum_of(values: Iterable[Decimal]) -> Decimal:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from providers.errors import NotSent, ProviderUnavailable
 from providers.http import HttpClient, UpstreamSettings
 from providers.resilience import Policy
 
@@ -58,3 +61,59 @@ async def test_an_upstream_cookie_never_rides_along_on_a_later_call() -> None:
     assert first.headers["Set-Cookie"].startswith("sessionid=caller-one")
     assert second.status == 200
     assert cookies == [None, None]
+
+
+@pytest.mark.parametrize("status", [503, 504])
+async def test_a_get_marked_unsafe_is_sent_once_on_a_5xx(status: int) -> None:
+    """A GET that changes state (Lipa Later's acceptContract) may have been applied before the
+    5xx: marked ``safe=False`` it is treated like a write, sent once, its answer returned."""
+    hits: list[str] = []
+
+    async def failing(request: web.Request) -> web.Response:
+        hits.append(request.path)
+        return web.Response(status=status, text="{}")
+
+    app = web.Application()
+    app.router.add_get("/apply", failing)
+    async with TestServer(app) as server:
+        client = HttpClient()
+        upstream = client.upstream(
+            UpstreamSettings("test", str(server.make_url("")), 5.0, 4, Policy(backoff_s=0.01))
+        )
+        unsafe = await upstream.request("GET", "/apply", safe=False)
+        assert hits == ["/apply"]
+        by_method = await upstream.request("GET", "/apply")  # the default: a GET is retried
+        await client.close()
+    assert unsafe.status == by_method.status == status
+    assert hits == ["/apply"] * (2 + Policy().retries)
+
+
+async def test_a_get_marked_unsafe_is_not_resent_after_a_dropped_connection() -> None:
+    """Nor by aiohttp, which on its own resends a GET once when a kept-alive connection drops:
+    the request may have been applied before the connection went."""
+    hits: list[str] = []
+
+    async def drops(request: web.Request) -> web.Response:
+        hits.append(request.path)
+        if hits.count("/read") > 1:  # the read's second try is answered
+            return web.Response(text="{}")
+        assert request.transport is not None
+        request.transport.close()
+        raise asyncio.CancelledError
+
+    app = web.Application()
+    app.router.add_get("/apply", drops)
+    app.router.add_get("/read", drops)
+    async with TestServer(app) as server:
+        client = HttpClient()
+        upstream = client.upstream(
+            UpstreamSettings("test", str(server.make_url("")), 5.0, 4, Policy(backoff_s=0.01))
+        )
+        with pytest.raises(ProviderUnavailable) as failed:
+            await upstream.request("GET", "/apply", safe=False)
+        assert not isinstance(failed.value, NotSent)
+        assert hits == ["/apply"]
+        read = await upstream.request("GET", "/read")  # a read is tried again
+        await client.close()
+    assert read.status == 200
+    assert hits == ["/apply", "/read", "/read"]

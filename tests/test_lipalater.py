@@ -15,6 +15,7 @@ from graph import ids
 from graph.config import Config
 from providers.lipalater_sign import sign
 from providers.model import Money, ProviderName
+from providers.sandbox import lipalater as lipalater_sandbox
 from providers.sandbox import lipalater_data as d
 from providers.sandbox.lipalater import CREDENTIALS, STATE, STATIC_TOKEN, expected_sign
 from providers.values import money
@@ -96,7 +97,7 @@ NEW_ORDER: dict[str, Any] = {
             "brand": "Samsung",
             "description": "128GB black",
             "quantity": 2,
-            "unitPrice": "24999.50",
+            "unitPrice": "24999.00",  # whole shillings, written with cents: sent as 24999
             "imageUrl": "https://example.com/a15.png",
         },
         {"productId": "P1007", "name": "WH-CH720N", "brand": "Sony", "unitPrice": "13999"},
@@ -149,10 +150,10 @@ async def test_place_read_schedule_confirm_accept(gateway: Gateway) -> None:
         "CREATED",
         "PENDING",
     )
-    assert order["total"] == order["subtotal"] == kes("63998.00")
+    assert order["total"] == order["subtotal"] == kes("63997.00")
     assert order["customer"] == {"id": "100001"}
-    assert order["details"]["depositFee"] == kes("6399.80")
-    assert order["details"]["creditFee"] == kes("57598.20")
+    assert order["details"]["depositFee"] == kes("6399.70")
+    assert order["details"]["creditFee"] == kes("57597.30")
     assert order["details"]["upFrontFee"] == kes("500.00")
     assert order["details"]["storeId"] == "ST002"
     phone, headphones = order["items"]
@@ -165,8 +166,8 @@ async def test_place_read_schedule_confirm_accept(gateway: Gateway) -> None:
         "brand": "Samsung",
         "description": "128GB black",
         "quantity": 2,
-        "unitPrice": kes("24999.50"),
-        "total": kes("49999.00"),
+        "unitPrice": kes("24999.00"),
+        "total": kes("49998.00"),
     }
     assert (headphones["sku"], headphones["quantity"], headphones["total"]) == (
         "P1007",
@@ -176,18 +177,18 @@ async def test_place_read_schedule_confirm_accept(gateway: Gateway) -> None:
     # One create (the page's body, spelled as its example) and one detail read back.
     [create] = gateway.calls(P, "/order/100001/create", "POST")
     assert json.loads(create.body) == {
-        "actTotalFee": 63998,
+        "actTotalFee": 63997,
         "outOrderNo": "SHOP-778",
         "productList": [
             {
-                "actTotalFee": 49999,
+                "actTotalFee": 49998,
                 "brand": "Samsung",
-                "price": 24999.5,
+                "price": 24999,
                 "productLogo": "https://example.com/a15.png",
                 "productName": "Galaxy A15",
                 "productNo": "P1001",
                 "productNum": 2,
-                "salePrice": 49999,
+                "salePrice": 49998,
                 "skuDesc": "128GB black",
             },
             {
@@ -204,6 +205,12 @@ async def test_place_read_schedule_confirm_accept(gateway: Gateway) -> None:
         ],
         "storeId": "ST002",
     }
+    # The page types the amounts integer: whole numbers, never floats like 24999.0.
+    sent = json.loads(create.body)
+    amounts = [sent["actTotalFee"]] + [
+        p[name] for p in sent["productList"] for name in ("actTotalFee", "price", "salePrice")
+    ]
+    assert {type(a) for a in amounts} == {int}
     assert len(gateway.calls(P, f"/detail/{number}")) == 1
     assert len(gateway.calls(P, TOKEN_PATH)) == 1
 
@@ -217,7 +224,7 @@ async def test_place_read_schedule_confirm_accept(gateway: Gateway) -> None:
         }}""",
         {"n": number, "id": oid},
     )
-    assert read["orderByNumber"] == {"id": oid, "total": kes("63998.00")}
+    assert read["orderByNumber"] == {"id": oid, "total": kes("63997.00")}
     assert read["order"] == {"number": number, "items": [{"sku": "P1001"}, {"sku": "P1007"}]}
     assert read["node"] == {"id": oid, "status": "PENDING"}
 
@@ -265,7 +272,7 @@ async def test_place_read_schedule_confirm_accept(gateway: Gateway) -> None:
         "status": "APPLYING",
         "creditPayNo": f"CP{number}",
         "creditPaidAt": None,
-        "creditFee": kes("57598.20"),
+        "creditFee": kes("57597.30"),
         "orderStatus": "PROCESSING",
         "paymentStatus": "PENDING",
     }
@@ -401,9 +408,31 @@ async def test_place_order_refuses_what_cannot_be_sent(
     assert gateway.calls(P, "/create") == []
 
 
+@pytest.mark.parametrize(("index", "price"), [(0, "24999.5"), (1, "13999.01")])
+async def test_a_unit_price_with_cents_is_refused_and_nothing_is_sent(
+    gateway: Gateway, index: int, price: str
+) -> None:
+    """The create body's amounts are integers (whole shillings): refused, never rounded."""
+    items = [dict(item) for item in NEW_ORDER["items"]]
+    items[index]["unitPrice"] = price
+    payload = (await gateway.ok(PLACE, {"input": NEW_ORDER | {"items": items}}))["placeOrder"]
+    assert payload == {
+        "order": None,
+        "userErrors": [
+            {
+                "field": ["input", "items", str(index), "unitPrice"],
+                "message": f"Lipa Later takes whole amounts; unitPrice {price} has a fraction",
+                "code": "BAD_USER_INPUT",
+                "providerCode": None,
+            }
+        ],
+    }
+    assert gateway.calls(P) == []  # not even a token
+
+
 async def test_place_order_in_kes_spelled_ksh_is_accepted(gateway: Gateway) -> None:
     order = await place(gateway, currency="KSH")
-    assert order["total"] == kes("63998.00")
+    assert order["total"] == kes("63997.00")
 
 
 # -- reads ------------------------------------------------------------------------------
@@ -457,6 +486,38 @@ async def test_unknown_enum_values_are_unknown_with_the_raw_value(gateway: Gatew
         "status": "MANUAL",
         "orderStatus": "UNKNOWN",
         "paymentStatus": "UNKNOWN",
+    }
+
+
+@pytest.mark.parametrize(
+    ("credit", "payment", "shown"),
+    [
+        # The page's own example: no credit state given, the unpaid order is still pending.
+        ("", "PENDING", None),
+        ("NOT_APPLIED", "PENDING", "NOT_APPLIED"),
+        # Any value the table does not know is UNKNOWN, the raw value kept; never PENDING.
+        ("EXPIRED", "UNKNOWN", "EXPIRED"),
+    ],
+)
+async def test_credit_pay_status_of_an_unpaid_order(
+    gateway: Gateway, credit: str, payment: str, shown: str | None
+) -> None:
+    number, member = d.SEED_CREATED
+    record = gateway.sandboxes[P].app[STATE].orders[number]
+    assert record.pay_status == d.UNPAID
+    record.credit_status = credit
+    found = await gateway.ok(
+        """query($id: ID!) { order(id: $id) { status paymentStatus details
+             creditStatus { status orderStatus paymentStatus } } }""",
+        {"id": order_id(member, number)},
+    )
+    order = found["order"]
+    assert (order["status"], order["paymentStatus"]) == ("PENDING", payment)
+    assert order["details"].get("creditPayStatusEnum") == shown
+    assert order["creditStatus"] == {
+        "status": shown,
+        "orderStatus": "PENDING",
+        "paymentStatus": payment,
     }
 
 
@@ -680,6 +741,52 @@ async def test_a_5xx_on_a_mutation_is_an_error_not_a_user_error(gateway: Gateway
     assert answer.data is None
 
 
+@pytest.mark.parametrize(
+    ("mutation", "path"), [(ACCEPT, "/acceptContract/"), (REJECT, "/rejectContract/")]
+)
+@pytest.mark.parametrize(
+    ("knobs", "code"),
+    [
+        ({"error_rate": 1.0, "error_status": 504}, "PROVIDER_ERROR"),
+        ({"error_rate": 1.0, "error_status": 503}, "PROVIDER_ERROR"),
+        ({"error_rate": 1.0, "error_status": 500}, "PROVIDER_ERROR"),
+        ({"reset": True}, "PROVIDER_UNAVAILABLE"),
+    ],
+)
+async def test_a_contract_call_is_sent_once_after_a_5xx_or_a_reset(
+    gateway: Gateway, mutation: str, path: str, knobs: dict[str, Any], code: str
+) -> None:
+    """acceptContract / rejectContract are GETs that change the order: one that may have
+    arrived is never resent (a resent accept answers "Contract has been accepted", a reject may
+    apply twice), unlike a read, which the shared client retries."""
+    gateway.faults(P).update({"only_paths": [path], **knobs})
+    answer = await gateway.query(mutation, {"id": seeded_id(d.SEED_CONFIRMED)})
+    assert answer.codes == [code]
+    assert answer.data is None
+    assert len(gateway.calls(P, path, "GET")) == 1
+    # A read on the same faults is retried: the marking is the contract calls' alone.
+    gateway.faults(P).update({"only_paths": ["/detail/"]})
+    await gateway.query(BY_NUMBER, {"n": d.SEED_CREATED[0], "c": d.SEED_CREATED[1]})
+    assert len(gateway.calls(P, "/detail/", "GET")) > 1
+
+
+async def test_a_success_code_of_200_is_success_too(
+    gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The orders page's examples answer code 0, other pages of theirs 200: both are success
+    (the connector reads ``success``)."""
+    monkeypatch.setattr(lipalater_sandbox, "SUCCESS_CODE", 200)
+    order = await place(gateway)
+    assert order["total"] == kes("63997.00")
+    confirmed = (await gateway.ok(CONFIRM, {"id": order["id"], "plan": "1"}))["confirmOrder"]
+    assert confirmed["userErrors"] == []
+    accepted = (await gateway.ok(ACCEPT, {"id": order["id"]}))["acceptContract"]
+    assert accepted["userErrors"] == []
+    assert accepted["order"]["status"] == "COMPLETED"
+    [call] = gateway.calls(P, "/acceptContract/")
+    assert call.method == "GET"
+
+
 # -- configuration ---------------------------------------------------------------------
 
 
@@ -729,5 +836,5 @@ async def test_a_failed_read_back_still_answers_the_placed_order(gateway: Gatewa
     # Created (once): the payload is the create answer, which carries no statuses.
     assert len(gateway.calls(P, "/create", "POST")) == 1
     assert (order["status"], order["paymentStatus"]) == ("UNKNOWN", None)
-    assert order["total"] == kes("63998.00")
+    assert order["total"] == kes("63997.00")
     assert [i["sku"] for i in order["items"]] == ["P1001", "P1007"]

@@ -1,8 +1,12 @@
 """Lipa Later open platform sandbox (seed page 000): signed buy-now-pay-later orders.
 
 Every answer is HTTP 200 with the envelope ``{code, msg, data, success}``; refusals are
-``{code: 500, msg, data: null, success: false}``. The order create answer says ``code: 0`` like
-the page's example, every other success ``code: 200``, so a client must read ``success``.
+``{code: 500, msg, data: null, success: false}``. Every order success says ``code: 0``, as every
+example on the page does; the token answer (not on the page) says ``code: 200``, as other pages
+of theirs do, so a client must read ``success``.
+
+Create refuses a body that lacks a field the page's tables mark required (``Parameter error:
+<field>``); present but blank, as in the page's own example (``""`` and ``0``), is accepted.
 
 Every request but the token request carries ``Authorization: Bearer <token>`` and is signed
 (headers ``Noncestr``, ``Timestamp``, ``Sign``); see :func:`expected_sign`.
@@ -43,6 +47,8 @@ SIGN_WINDOW_S = 300
 TOKEN_TTL_S = 300.0
 
 MSG_SUCCESS = "success"
+SUCCESS_CODE = 0  # every success example on the orders page
+TOKEN_SUCCESS_CODE = 200  # the token endpoint is not on the page; 200 as other pages show
 MSG_NO_CREDENTIALS = "No credentials"
 MSG_INVALID_TOKEN = "invalid token"
 MSG_INVALID_SIGN = "invalid sign"
@@ -101,7 +107,8 @@ def expected_sign(
     return base64.b64encode(digest).decode()
 
 
-def _ok(data: Any, code: int = 200) -> web.Response:
+def _ok(data: Any, code: int | None = None) -> web.Response:
+    code = SUCCESS_CODE if code is None else code  # read per answer: tests may change it
     return json_response({"code": code, "msg": MSG_SUCCESS, "data": data, "success": True})
 
 
@@ -223,15 +230,15 @@ def _named(name: str, parse: Callable[[object], T], value: object) -> T:
 
 
 def _product(item: object) -> d.Product:
+    """One ``productList`` entry; every field of the page's table is required (a missing one,
+    or None, is refused by its name; ``""`` and ``0`` are values)."""
     if not isinstance(item, dict):
         raise BadParam("productList")
     text = {
-        name: _named(name, _text, item.get(name, ""))
+        name: _named(name, _text, item.get(name))
         for name in ("productNo", "productName", "brand", "productLogo", "skuDesc")
     }
-    price = _named("price", d.to_cents, item.get("price"))
-    num = _named("productNum", _count, item.get("productNum"))
-    # The table spells it "saleprice", the example "salePrice".
+    # The table spells it "saleprice", the example "salePrice": either will do.
     sale = item.get("salePrice", item.get("saleprice"))
     return d.Product(
         product_no=text["productNo"],
@@ -239,9 +246,10 @@ def _product(item: object) -> d.Product:
         brand=text["brand"],
         product_logo=text["productLogo"],
         sku_desc=text["skuDesc"],
-        price_cents=price,
-        product_num=num,
-        sale_price_cents=price * num if sale is None else _named("salePrice", d.to_cents, sale),
+        price_cents=_named("price", d.to_cents, item.get("price")),
+        product_num=_named("productNum", _count, item.get("productNum")),
+        sale_price_cents=_named("salePrice", d.to_cents, sale),
+        act_total_sent_cents=_named("actTotalFee", d.to_cents, item.get("actTotalFee")),
     )
 
 
@@ -259,7 +267,8 @@ async def _token(request: web.Request) -> web.Response:
             "tokenType": "Bearer",
             "expiresSeconds": math.ceil(state.token_ttl_s),
             "createdAt": _now(),
-        }
+        },
+        code=TOKEN_SUCCESS_CODE,
     )
 
 
@@ -272,6 +281,8 @@ async def _create(request: web.Request) -> web.Response:
     if not isinstance(products, list) or not products:
         return _fail(PARAM_ERROR.format("productList"))
     try:
+        # The Order Object table types actTotalFee string, the example sends 0: either will do.
+        act_total = _named("actTotalFee", d.to_cents, body.get("actTotalFee"))
         parsed = [_product(item) for item in products]
         out_order_no = _named("outOrderNo", _text, body.get("outOrderNo"))
         store_id = _named("storeId", _text, body.get("storeId"))
@@ -287,11 +298,11 @@ async def _create(request: web.Request) -> web.Response:
         products=parsed,
         create_time=now,
         update_time=now,
+        act_total_sent_cents=act_total,
     )
     state.next_order_no += 1
     state.orders[order.order_no] = order
-    # The page's create example answers code 0; everything else answers 200.
-    return _ok(order.summary(), code=0)
+    return _ok(order.summary())
 
 
 @_signed

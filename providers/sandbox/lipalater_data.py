@@ -116,10 +116,16 @@ class Product:
     price_cents: int
     product_num: int
     sale_price_cents: int
+    # The actTotalFee the create body sent ("total paid price of goods"); None: price x num.
+    act_total_sent_cents: int | None = None
 
     @property
     def total_cents(self) -> int:
         return self.price_cents * self.product_num
+
+    @property
+    def act_total_cents(self) -> int:
+        return self.total_cents if self.act_total_sent_cents is None else self.act_total_sent_cents
 
 
 @dataclass
@@ -142,10 +148,17 @@ class Order:
     pay_time: str = ""
     pre_pay_no: str = ""
     pre_pay_time: str = ""
+    # The order's actTotalFee as the create body sent it; None: the products' total. Answered
+    # as sent; every figure the sandbox works out (deposit, credit, schedule) uses totalFee.
+    act_total_sent_cents: int | None = None
 
     @property
     def total_cents(self) -> int:
         return sum(p.total_cents for p in self.products)
+
+    @property
+    def act_total_cents(self) -> int:
+        return self.total_cents if self.act_total_sent_cents is None else self.act_total_sent_cents
 
     @property
     def deposit_cents(self) -> int:
@@ -183,7 +196,7 @@ class Order:
     def product_list(self) -> list[dict[str, Any]]:
         return [
             {
-                "actTotalFee": amount(p.total_cents),
+                "actTotalFee": amount(p.act_total_cents),
                 "brand": p.brand,
                 "createTime": self.create_time,
                 "memberId": self.member_id,
@@ -204,7 +217,7 @@ class Order:
     def summary(self) -> dict[str, Any]:
         """The create answer's ``data``."""
         return {
-            "actTotalFee": amount(self.total_cents),
+            "actTotalFee": amount(self.act_total_cents),
             "createTime": self.create_time,
             "memberId": self.member_id,
             "orderNo": self.order_no,
@@ -218,7 +231,7 @@ class Order:
     def detail(self) -> dict[str, Any]:
         """The detail / confirm / checkCreditStatus answer's ``data``."""
         return {
-            "actTotalFee": amount(self.total_cents),
+            "actTotalFee": amount(self.act_total_cents),
             "closeReason": self.close_reason,
             "closeTime": self.close_time,
             "createTime": self.create_time,

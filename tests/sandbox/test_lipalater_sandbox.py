@@ -232,6 +232,86 @@ async def test_create_refuses_bad_parameters(client: Client) -> None:
     assert await call(client, "POST", path, no_store) == refused("Parameter error: storeId")
 
 
+# What the page's tables mark required, at the top of the body and in each product.
+REQUIRED_TOP = ("actTotalFee", "outOrderNo", "productList", "storeId")
+REQUIRED_PRODUCT = (
+    "actTotalFee", "brand", "price", "productLogo", "productName", "productNo", "productNum",
+    "salePrice", "skuDesc",
+)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("where", "name"),
+    [("body", n) for n in REQUIRED_TOP] + [("product", n) for n in REQUIRED_PRODUCT],
+)
+async def test_create_refuses_a_missing_required_field(
+    client: Client, where: str, name: str
+) -> None:
+    """Missing (or null) is refused by the field's name with the page's error envelope; blank,
+    as in the page's own example, is a value (test_create_with_the_page_example)."""
+    assert client.app is not None
+    orders = dict(client.app[STATE].orders)
+    if where == "body":
+        bodies = [{k: v for k, v in PHONE_BODY.items() if k != name}, {**PHONE_BODY, name: None}]
+    else:
+        product = PHONE_BODY["productList"][0]
+        without = {k: v for k, v in product.items() if k != name}
+        bodies = [
+            {**PHONE_BODY, "productList": [without]},
+            {**PHONE_BODY, "productList": [{**product, name: None}]},
+        ]
+    for body in bodies:
+        answer = await call(client, "POST", f"{ORDER}/100009/create", body)
+        assert answer == refused(f"Parameter error: {name}")
+    assert client.app[STATE].orders == orders  # nothing created
+
+
+async def test_create_takes_either_spelling_of_sale_price_and_keeps_act_total_fee(
+    client: Client,
+) -> None:
+    """The table spells "saleprice", the example "salePrice"; actTotalFee (the total paid, a
+    discount say) is answered as sent, totalFee worked out from price x productNum."""
+    product = {k: v for k, v in PHONE_BODY["productList"][0].items() if k != "salePrice"}
+    product |= {"saleprice": 49000, "actTotalFee": 48000}
+    body = {**PHONE_BODY, "actTotalFee": "48000", "productList": [product]}  # string: its table
+    data = (await call(client, "POST", f"{ORDER}/100009/create", body))["data"]
+    assert (data["actTotalFee"], data["totalFee"]) == (48000, 50000)
+    [item] = data["orderProductList"]
+    assert (item["actTotalFee"], item["salePrice"], item["totalFee"]) == (48000, 49000, 50000)
+    detail = (await call(client, "GET", f"{ORDER}/100009/detail/{data['orderNo']}"))["data"]
+    assert (detail["actTotalFee"], detail["totalFee"], detail["depositFee"]) == (48000, 50000, 5000)
+
+
+async def test_every_order_success_answers_code_0_and_the_token_200(client: Client) -> None:
+    """As the page's examples show (the token endpoint is not on the page)."""
+    order_no = await create(client)
+    member = "100009"
+    schedule = {"countryId": "10001", "orderNo": order_no, "loanProductId": "1"}
+    calls: list[tuple[str, str, Any, dict[str, str] | None]] = [
+        ("POST", f"{ORDER}/{member}/create", PHONE_BODY, None),
+        ("GET", f"{ORDER}/{member}/detail/{order_no}", None, None),
+        ("GET", f"{ORDER}/calculateSchedule/", None, schedule),
+        ("POST", f"{ORDER}/{member}/confirm/{order_no}/", {"installPlanId": "1"}, None),
+        ("GET", f"{ORDER}/{member}/checkCreditStatus/{order_no}", None, None),
+        ("GET", f"{ORDER}/{member}/acceptContract/{order_no}", None, None),
+    ]
+    for method, path, body, query in calls:
+        answer = await call(client, method, path, body, query)
+        assert (answer["code"], answer["success"]) == (0, True), path
+    other = await create(client)
+    confirmed = await call(
+        client, "POST", f"{ORDER}/{member}/confirm/{other}/", {"installPlanId": 1}
+    )
+    assert confirmed["code"] == 0
+    answer = await call(client, "GET", f"{ORDER}/{member}/rejectContract/{other}")
+    assert (answer["code"], answer["success"]) == (0, True)
+    basic = base64.b64encode(f"{CREDENTIALS['api_key']}:{CREDENTIALS['api_secret']}".encode())
+    resp = await client.get(
+        "/open/op/platform/token/", headers={"Authorization": f"Basic {basic.decode()}"}
+    )
+    assert (await resp.json())["code"] == 200
+
+
 async def test_detail_of_unknown_order_or_other_member(client: Client) -> None:
     assert await call(client, "GET", f"{ORDER}/100001/detail/1") == refused("Data does not exist")
     assert await call(client, "GET", f"{ORDER}/100002/detail/8800000001") == refused(
@@ -261,7 +341,7 @@ async def test_schedule_sums(client: Client) -> None:
     for country, product, months in (("10001", "1", 3), ("1001", "3", 12)):
         query = {"countryId": country, "orderNo": order_no, "loanProductId": product}
         answer = await call(client, "GET", f"{ORDER}/calculateSchedule/", query=query)
-        assert answer["code"] == 200
+        assert answer["code"] == 0
         data = answer["data"]
         assert data["currency"] == "KES"
         assert data["deposit"] == 5000
@@ -295,7 +375,7 @@ async def test_confirm_accept_flow(client: Client) -> None:
     order_no = await create(client)
     confirm = f"{ORDER}/100009/confirm/{order_no}/"
     answer = await call(client, "POST", confirm, {"installPlanId": "2"})
-    assert answer["code"] == 200
+    assert answer["code"] == 0
     assert answer["data"]["orderStatusEnum"] == "CONFIRMED"
     assert answer["data"]["creditPayStatusEnum"] == "APPLYING"
     assert answer["data"]["installPlanId"] == 2
@@ -307,7 +387,7 @@ async def test_confirm_accept_flow(client: Client) -> None:
 
     accept = f"{ORDER}/100009/acceptContract/{order_no}"
     assert await call(client, "GET", accept) == {
-        "code": 200,
+        "code": 0,
         "msg": "success",
         "data": {},
         "success": True,
@@ -353,7 +433,7 @@ async def test_cancel(client: Client) -> None:
     answer = await call(
         client, "POST", cancel, {"orderNo": int(order_no), "reason": "Changed mind"}
     )
-    assert answer == {"code": 200, "msg": "success", "data": "", "success": True}
+    assert answer == {"code": 0, "msg": "success", "data": "", "success": True}
     detail = (await call(client, "GET", f"{ORDER}/100009/detail/{order_no}"))["data"]
     assert detail["orderStatusEnum"] == "CANCELLED"
     assert detail["closeReason"] == "Changed mind"
