@@ -7,12 +7,17 @@ Quirks kept here and nowhere else:
   static ``token`` skips all of it.
 - Prices are integers in minor units (3299 GBP is 32.99). The page types ``sku`` and
   ``currency`` as integers but its example sends strings, so strings are sent.
+- Neither answer names a currency: every Kalixo order is in the configured ``currency`` (GBP
+  unless set), and placing refuses any other, so an order reads back in the currency it was
+  placed in.
 - ``orderId`` is a string from place-order and a number from retrieve-order. The order key is
   the id as a string; an item's key is ``"<orderId>/<line index>"`` (lines have no id).
-- ``externalOrderCode`` is unique per order, so it is the idempotency key: placing a reference
-  again answers the order that exists (looked up by ``retrieve-order?externalOrderCode=``, an
-  inference: the page only shows ``?id=``), and a create that timed out is looked up before it
-  is tried once more (:mod:`providers.kalixo_place`).
+- Neither answer carries ``externalOrderCode`` and the page has no lookup by it. An order's
+  ``externalReference`` is what this gateway knows: the code it sent in the place-order whose
+  answer named that order (kept in memory), else null. ``externalOrderCode`` is unique per
+  order (the natural idempotency key), so a create whose answer was lost is sent once more
+  under the same code: placed, or refused as a duplicate, which says the first one landed
+  (:mod:`providers.kalixo_place`).
 - place-order answers no status: an order whose every unit already has its PIN is completed
   (PINs are issued only then), any other is still requested.
 - PINs are secrets: they live only in :class:`~providers.model.DigitalCode` (whose repr hides
@@ -36,6 +41,7 @@ from providers.base import BaseProvider, Batch, Capability
 from providers.errors import BadResponse, NotFound, ProviderError
 from providers.http import HttpClient, Upstream, UpstreamResponse
 from providers.kalixo_place import exponent, place
+from providers.lru import Lru
 from providers.model import (
     DigitalCode,
     Money,
@@ -69,6 +75,8 @@ DEFAULT_CURRENCY = "GBP"
 ACCESS_TTL_S = 4 * 3600.0
 REFRESH_TTL_S = 8 * 3600.0
 TOKEN_MARGIN_S = 30.0
+# Orders placed through this gateway whose externalOrderCode it remembers, both ways.
+REFERENCE_MEMORY = 50_000
 
 Record = dict[str, Any]
 
@@ -91,6 +99,12 @@ class Kalixo(BaseProvider):
         self._password = settings.secret("password")
         self._tokens = TokenCache(self._fetch_token, margin_s=TOKEN_MARGIN_S)
         self._refresh: Token | None = None
+        # Neither answer names a currency: every order is in this one, and only it is placed.
+        self.currency = (settings.currency or DEFAULT_CURRENCY).strip().upper()
+        # What place-order answers taught: order key <-> the externalOrderCode sent for it.
+        # Kalixo answers neither the code nor a lookup by it; this is all the gateway knows.
+        self._reference_of: Lru[str, str] = Lru(REFERENCE_MEMORY)
+        self._key_of: Lru[str, str] = Lru(REFERENCE_MEMORY)
 
     def public_settings(self) -> dict[str, Any]:
         return self.settings.public()
@@ -225,14 +239,11 @@ class Kalixo(BaseProvider):
                 answers.append(order)
         return answers
 
-    async def find_order_by_reference(self, reference: str) -> Order | None:
-        record = await self.retrieve({"externalOrderCode": reference})
-        if record is None:
-            return None
-        code = record.get("externalOrderCode")
-        if code is not None and str(code) != reference:
-            return None  # the filter was not honoured: this is some other order
-        return self.order(record, reference=reference)
+    async def known_order(self, reference: str) -> Order | None:
+        """The order this gateway placed under ``reference``, read again; ``None`` when no
+        place-order answer named one (Kalixo cannot be asked for an order by its code)."""
+        key = self._key_of.find(reference)
+        return None if key is None else await self._order_by_id(key)
 
     # -- writes ------------------------------------------------------------------------
 
@@ -250,17 +261,17 @@ class Kalixo(BaseProvider):
                 request_id=response.request_id,
                 http_status=response.status,
             )
-        return self.order(answer, reference=body["externalOrderCode"], currency=body["currency"])
+        key = str(answer["orderId"])
+        reference = body["externalOrderCode"]
+        self._reference_of.keep(key, reference)
+        self._key_of.keep(reference, key)
+        return self.order(answer)
 
     # -- payload -> domain -------------------------------------------------------------
 
-    def order(
-        self, r: Record, *, reference: str | None = None, currency: str | None = None
-    ) -> Order:
+    def order(self, r: Record) -> Order:
         key = str(r["orderId"])
-        cur = str(
-            currency or r.get("currency") or self.settings.currency or DEFAULT_CURRENCY
-        ).upper()
+        cur = self.currency
         items = [
             self._item(key, i, p, cur)
             for i, p in enumerate(_list(r.get("products")))
@@ -280,7 +291,7 @@ class Kalixo(BaseProvider):
             provider=self.name,
             key=key,
             number=key,
-            external_reference=as_str(r.get("externalOrderCode")) or reference,
+            external_reference=self._reference_of.find(key),  # Kalixo answers no code
             status=status,
             provider_status=as_str(raw_status),
             currency=cur,

@@ -1,15 +1,16 @@
 """Placing a Kalixo order once, however often it is asked for and whatever answer is lost.
 
-Kalixo keeps ``externalOrderCode`` unique per order, which makes it the idempotency key:
+Kalixo keeps ``externalOrderCode`` unique per order (PROVIDERS.md: the natural idempotency
+key), but answers it nowhere and cannot be asked for an order by it. So:
 
-- a create refused with "externalOrderCode already exists" answers the order that holds the
-  reference, when it holds the same products (another order under that reference is the
-  caller's conflict, said as a refusal, never passed off as the order asked for);
+- a create refused with "externalOrderCode already exists" answers the order this gateway
+  placed under the code (its id learnt from that place-order's answer) when it holds the same
+  products; another order under the code is the caller's conflict, and a code the gateway never
+  saw answered is Kalixo's refusal, said as such;
 - a create whose answer was lost (a timeout, a connection dropped after sending) may have
-  landed: the reference is looked up first, and only when it is not there is the create sent
-  once more (Kalixo refuses a second order under the reference, so this cannot buy twice).
-  When the lookup itself fails, or the second create fails too and the lookup still finds
-  nothing, :class:`OutcomeUnknown` says so.
+  landed: the same body is sent once more, which cannot buy twice. Placed: that is the order
+  (the first never landed). Refused as a duplicate: the first landed, but its id was in the
+  lost answer, so :class:`OutcomeUnknown` says so; lost again, :class:`OutcomeUnknown` too.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from providers.errors import (
     Rejected,
 )
 from providers.model import NewOrder, Order
+from providers.values import exact_in
 
 if TYPE_CHECKING:
     from providers.kalixo import Kalixo
@@ -43,6 +45,8 @@ EXPONENTS = {
     **dict.fromkeys(("BIF", "CLP", "ISK", "JPY", "KRW", "PYG", "UGX", "VND", "XAF", "XOF"), 0),
     **dict.fromkeys(("BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"), 3),
 }
+# Said whenever the gateway cannot name the order a code holds.
+NO_LOOKUP = "Kalixo cannot be asked for an order by its externalOrderCode"
 
 
 def exponent(currency: str) -> int:
@@ -51,24 +55,23 @@ def exponent(currency: str) -> int:
 
 
 async def place(k: Kalixo, new: NewOrder) -> Order:
-    body = order_body(k, new)
-    ref: str = body["externalOrderCode"]
+    body = order_body(k, new)  # the reference is read (and trimmed) here, once
     try:
         return await _create(k, body)
     except (ProviderTimeout, ProviderUnavailable) as lost:
         if not _maybe_sent(lost):
             raise
-        log.warning("kalixo create answer lost; looking its reference up", extra=_where(k))
         cause = lost.message
-    found = await _lookup(k, ref, cause)
-    if found is None:
-        try:
-            return await _create(k, body)
-        except (ProviderTimeout, ProviderUnavailable) as again:
-            found = await _lookup(k, ref, again.message)
-            if found is None:
-                raise _unknown(k, ref, again.message) from None
-    return _same(k, found, body)
+    log.warning(
+        "kalixo create answer lost; sending it once more under its externalOrderCode",
+        extra=_where(k),
+    )
+    try:
+        return await _create(k, body, lost=cause)
+    except (Rejected, OutcomeUnknown):
+        raise
+    except ProviderError as again:
+        raise _unknown(k, body["externalOrderCode"], cause, again.message) from None
 
 
 def _maybe_sent(exc: ProviderError) -> bool:
@@ -77,37 +80,59 @@ def _maybe_sent(exc: ProviderError) -> bool:
     return not isinstance(exc, pe.NotSent)
 
 
-async def _create(k: Kalixo, body: Record) -> Order:
-    """One place-order; a duplicate reference answers the order that already holds it."""
+async def _create(k: Kalixo, body: Record, lost: str | None = None) -> Order:
+    """One place-order; a duplicate code answers the order the gateway knows under it.
+
+    ``lost``: why an earlier send of ``body`` may have landed; a duplicate code then most
+    likely is that send's order, which nothing can name (:class:`OutcomeUnknown`).
+    """
+    ref: str = body["externalOrderCode"]
     try:
         return await k.create(body)
     except Rejected as refused:
         if not _duplicate(refused):
             raise
         try:
-            found = await k.find_order_by_reference(body["externalOrderCode"])
+            found = await k.known_order(ref)
         except ProviderError:
             found = None
         if found is None:
-            raise  # Kalixo's own refusal says it best
+            if lost is not None:
+                raise _landed(k, ref, lost) from None
+            raise _taken(k, ref, refused) from None
         same = _same(k, found, body, refused)
         log.info("kalixo reference already placed; answering that order", extra=_where(k))
         return same
 
 
-async def _lookup(k: Kalixo, ref: str, cause: str) -> Order | None:
-    try:
-        return await k.find_order_by_reference(ref)
-    except ProviderError:
-        raise _unknown(k, ref, cause) from None
-
-
-def _unknown(k: Kalixo, ref: str, cause: str) -> OutcomeUnknown:
+def _unknown(k: Kalixo, ref: str, cause: str, again: str) -> OutcomeUnknown:
     return OutcomeUnknown(
         k.name.value,
-        f"the order {ref!r} was sent but its answer was lost ({cause}) and it could not be "
-        "found yet: its outcome is unknown. Read it later, or place it again with the same "
-        "externalReference (Kalixo will not place it twice)",
+        f"its answer was lost ({cause}), and so was the answer to sending it once more under "
+        f"externalOrderCode {ref!r} ({again}): it may have been placed. {NO_LOOKUP}: find it "
+        "in Kalixo before placing it again (with the same externalReference, under a new "
+        "idempotencyKey, it cannot be bought twice)",
+    )
+
+
+def _landed(k: Kalixo, ref: str, cause: str) -> OutcomeUnknown:
+    return OutcomeUnknown(
+        k.name.value,
+        f"its answer was lost ({cause}); sent once more, Kalixo answers that externalOrderCode "
+        f"{ref!r} already exists: an order under it was placed, most likely this one, but its "
+        f"id was in the lost answer. {NO_LOOKUP}: find it in Kalixo",
+    )
+
+
+def _taken(k: Kalixo, ref: str, refused: Rejected) -> Rejected:
+    return Rejected(
+        k.name.value,
+        f"{refused.message}: Kalixo holds an order under externalOrderCode {ref!r} that this "
+        f"gateway did not see placed ({NO_LOOKUP})",
+        http_status=refused.http_status,
+        code=refused.code,
+        request_id=refused.request_id,
+        field=["input", "externalReference"],  # a refusal's field is its path in the input
     )
 
 
@@ -116,7 +141,7 @@ def _duplicate(refused: Rejected) -> bool:
     return "already exists" in text and "externalordercode" in text
 
 
-def _same(k: Kalixo, found: Order, body: Record, refused: Rejected | None = None) -> Order:
+def _same(k: Kalixo, found: Order, body: Record, refused: Rejected) -> Order:
     """``found`` if it is the order ``body`` asks for; a refusal if the reference is taken."""
     wanted = Counter((int(p["productId"]), int(p["quantity"])) for p in body["orderProducts"])
     held = Counter((_int(i.product_id), i.quantity) for i in found.items or ())
@@ -126,10 +151,10 @@ def _same(k: Kalixo, found: Order, body: Record, refused: Rejected | None = None
         k.name.value,
         f"externalOrderCode {body['externalOrderCode']!r} already names order {found.key}, "
         "which holds other products",
-        http_status=refused.http_status if refused else None,
-        code=refused.code if refused else None,
-        request_id=refused.request_id if refused else None,
-        field=["externalReference"],
+        http_status=refused.http_status,
+        code=refused.code,
+        request_id=refused.request_id,
+        field=["input", "externalReference"],  # a refusal's field is its path in the input
     )
 
 
@@ -146,6 +171,14 @@ def order_body(k: Kalixo, new: NewOrder) -> Record:
     currency = (new.currency or k.settings.currency or "").strip().upper()
     if not _CURRENCY.fullmatch(currency):
         raise InvalidRequest(name, "Kalixo needs a currency (ISO 4217 code)", field=["currency"])
+    if currency != k.currency:
+        raise InvalidRequest(
+            name,
+            f"Kalixo orders are placed in {k.currency} here: Kalixo answers no currency, so "
+            f"every Kalixo order is read in the configured currency ({k.currency}) and one "
+            f"placed in {currency} would read back in {k.currency}",
+            field=["currency"],
+        )
     exp = exponent(currency)
     if not new.items:
         raise InvalidRequest(name, "an order needs at least one item", field=["items"])
@@ -188,12 +221,11 @@ def _minor(name: str, amount: Decimal | None, currency: str, exp: int, field: li
     """Major units to Kalixo's integer minor units (32.99 GBP -> 3299), exactly or not at all."""
     if amount is None:
         raise InvalidRequest(name, f"Kalixo needs {field[-1]}", field=field)
-    minor = amount.scaleb(exp)
-    if minor < 0 or minor != minor.to_integral_value():
+    if amount < 0 or not exact_in(amount, exp):
         raise InvalidRequest(
             name, f"{amount} is not a whole number of {currency} minor units", field=field
         )
-    return int(minor)
+    return int(amount.scaleb(exp))
 
 
 def _int(value: str | None) -> int | None:

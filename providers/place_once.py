@@ -7,11 +7,13 @@
 - a key whose create is running in this process: wait for it and share its outcome; running
   in another process (or past ``wait_s``): ``IDEMPOTENCY_IN_PROGRESS``;
 - a create that may have landed (timeout, reset, 5xx, an unreadable answer): the order is
-  looked up by its reference (``find_order_by_reference``) before anything is sent again.
-  Found: that is the answer. Not found or cannot tell: ``OUTCOME_UNKNOWN``, and the key stays
-  ``UNKNOWN``; the next attempt with it looks the order up again first, and sends the create
-  only when the provider says there is no such order. A provider that cannot be asked keeps
-  answering ``OUTCOME_UNKNOWN`` for that key: never a blind second create.
+  looked up by its reference (``find_order_by_reference``, the reference trimmed as connectors
+  send it) before anything is sent again. Found: that is the answer. Not found or cannot tell:
+  ``OUTCOME_UNKNOWN``, and the key stays ``UNKNOWN``; the next attempt with it looks the order
+  up again first, and sends the create only when the provider says there is no such order. A
+  provider that cannot be asked keeps answering ``OUTCOME_UNKNOWN`` for that key, and says
+  so: never a blind second create. A connector that raises ``OutcomeUnknown`` itself has done
+  its own recovery, and its message says what was tried and what is left to do.
 - a definite failure (a 4xx refusal, bad input, nothing sent): the record is dropped, so the
   same key may be tried again.
 """
@@ -50,6 +52,7 @@ class Placed:
 
 
 _NOT_FOUND = object()  # the provider says no order holds the reference
+_CANNOT_ASK = object()  # the provider has no lookup by reference at all
 
 
 class PlaceOnce:
@@ -128,7 +131,7 @@ class PlaceOnce:
                     await self.store.complete(key, found.key)
                     return Placed(found.key, found, replayed=True)
                 if found is not _NOT_FOUND:
-                    raise _unknown(provider, new)
+                    raise _unknown(provider, new, askable=found is not _CANNOT_ASK)
             placed = await self._create(provider, key, new)
         except PlaceOnceError as exc:
             await self.store.fail(key, unknown=exc.code == OUTCOME_UNKNOWN)
@@ -150,15 +153,19 @@ class PlaceOnce:
             found = await self._lookup(provider, new)
             if isinstance(found, Order):
                 return Placed(found.key, found)
-            raise _unknown(provider, new, exc) from None
+            raise _unknown(provider, new, exc, askable=found is not _CANNOT_ASK) from None
         return Placed(order.key, order)
 
     async def _lookup(self, provider: Provider, new: NewOrder) -> object:
-        """The order holding the reference, ``_NOT_FOUND``, or ``None``: cannot tell."""
-        if not new.external_reference:
+        """The order holding the reference, ``_NOT_FOUND``, ``_CANNOT_ASK`` (no lookup by
+        reference), or ``None``: cannot tell."""
+        reference = _reference(new)
+        if reference is None:
             return None
         try:
-            found = await provider.find_order_by_reference(new.external_reference)
+            found = await provider.find_order_by_reference(reference)
+        except pe.UnsupportedOperation:
+            return _CANNOT_ASK
         except pe.ProviderError:
             return None
         return _NOT_FOUND if found is None else found
@@ -180,19 +187,36 @@ def _conflict() -> PlaceOnceError:
     )
 
 
+def _reference(new: NewOrder) -> str | None:
+    """The external reference as connectors send it: trimmed, and blank is none."""
+    return (new.external_reference or "").strip() or None
+
+
 def _unknown(
-    provider: Provider, new: NewOrder, cause: BaseException | None = None
+    provider: Provider,
+    new: NewOrder,
+    cause: BaseException | None = None,
+    *,
+    askable: bool = True,
 ) -> PlaceOnceError:
     why = f" ({cause.message})" if isinstance(cause, pe.ProviderError) else ""
-    if new.external_reference:
+    if isinstance(cause, pe.OutcomeUnknown):
+        then = ""  # the connector's own recovery: its message says what is left to do
+    elif _reference(new) is None:
+        then = "; read the provider's orders before placing it again"
+    elif askable:
         then = (
-            "ask again with the same idempotencyKey or externalReference: the order is looked "
-            "up before anything is sent again"
+            "; ask again with the same idempotencyKey or externalReference: the order is "
+            "looked up before anything is sent again"
         )
     else:
-        then = "read the provider's orders before placing it again"
+        then = (
+            "; the provider cannot be asked for an order by its reference, so asking again "
+            "with this key answers this again: read the provider's orders before placing it "
+            "again"
+        )
     return PlaceOnceError(
         OUTCOME_UNKNOWN,
-        f"{provider.name.value}: the order was sent but its outcome is unknown{why}; {then}",
+        f"{provider.name.value}: the order was sent but its outcome is unknown{why}{then}",
         ["input"],
     )

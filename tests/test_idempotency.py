@@ -1,7 +1,8 @@
 """placeOrder never creates two upstream orders for one idempotency key (or reference).
 
-Kalixo is the provider here: it places orders, can be asked for one by its reference, and its
-sandbox keeps every order it placed, so the tests count orders where they land.
+Kalixo is the provider here: it places orders, refuses a second order under one
+externalOrderCode (so a create sent again cannot buy twice) but cannot be asked for an order by
+it, and its sandbox keeps every order it placed, so the tests count orders where they land.
 """
 
 from __future__ import annotations
@@ -106,15 +107,20 @@ async def test_many_concurrent_identical_calls_with_create_timeouts_make_one_ord
 
         faults.latency_s = 0.0
         await asyncio.sleep(0.7)  # the delayed creates land
-        for key in keys:
+        creates = len(gw.calls("kalixo", "place-order"))
+        for key, (first, _) in zip(keys, answers[::8], strict=True):
             order, errors = payload(await gw.ok(PLACE, new_order(f"REF-{key}", key)))
-            assert errors == []
-            assert order["externalReference"] == f"REF-{key}"
+            if first is None:  # unknown: Kalixo cannot be asked by reference, nothing is sent
+                assert errors == ["OUTCOME_UNKNOWN"]
+            else:
+                assert errors == []
+                assert order["externalReference"] == f"REF-{key}"
+        assert len(gw.calls("kalixo", "place-order")) == creates
         refs = placed_refs(gw)
         assert [refs[f"REF-{key}"] for key in keys] == [1, 1, 1]
 
 
-async def test_an_unknown_outcome_is_looked_up_before_anything_is_sent_again() -> None:
+async def test_an_unknown_outcome_is_never_sent_again_blindly() -> None:
     async with kalixo(timeout_s=0.3) as gw:
         faults = gw.faults("kalixo")
         faults.latency_s, faults.only_paths = 0.5, ["/v1/orders/"]  # create and lookup slow
@@ -127,10 +133,10 @@ async def test_an_unknown_outcome_is_looked_up_before_anything_is_sent_again() -
         await asyncio.sleep(0.4)
         gw.clear_calls()
         order, errors = payload(await gw.ok(PLACE, new_order("I-LIMBO", "key-limbo")))
-        assert errors == []
-        assert order["externalReference"] == "I-LIMBO"
-        # The retry found the order by its reference and sent no create.
-        assert gw.calls("kalixo", "place-order") == []
+        # Kalixo cannot be asked for an order by its reference: still unknown, nothing sent.
+        assert order is None
+        assert errors == ["OUTCOME_UNKNOWN"]
+        assert gw.calls("kalixo") == []
         assert creates >= 1
         assert placed_refs(gw)["I-LIMBO"] == 1
 

@@ -5,9 +5,10 @@ Routes (full paths; the gateway's base_url is everything before them):
 - ``POST /v1/auth/login`` ``{email, password}`` -> 201 tokens;
 - ``POST /v1/auth/refresh`` with ``Authorization: Bearer <refreshToken>`` -> 201 new tokens;
 - ``POST /v1/orders/place-order`` -> 201 ``{"orderId": "<string>", "products": [...]}``;
-- ``GET /v1/orders/retrieve-order?id=<n>`` (or ``?externalOrderCode=<code>``, an inference: the
-  page has no lookup by reference) -> 200 ``{"orderId": <number>, "orderStatus", "products",
-  "externalOrderCode"}``.
+- ``GET /v1/orders/retrieve-order?id=<n>`` -> 200 ``{"orderId": <number>, "orderStatus",
+  "products"}``, exactly the page's fields. The page also says the route "accepts a JSON payload
+  in the request body", so the id may come as ``{"id": 59400}`` (or ``"59400"``) in the body
+  instead; there is no lookup by ``externalOrderCode``, which no answer carries either.
 
 Errors are ``{"statusCode": "api_error", "message": ..., "error": ...}``. A placed order is
 "requested" until ``processing_after_s``, "processing" until ``completed_after_s``, then ends in
@@ -23,7 +24,7 @@ import hmac
 import json
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
@@ -261,37 +262,50 @@ async def place_order(request: web.Request) -> web.Response:
     return json_response({"orderId": str(order.order_id), "products": products}, 201)
 
 
-def find_order(state: KalixoState, query: Mapping[str, str]) -> Order:
-    raw_id = query.get("id")
-    code = query.get("externalOrderCode")
-    if raw_id is None and code is None:
-        raise api_error(400, "id or externalOrderCode is required")
-    found: list[Order | None] = []
-    if raw_id is not None:
-        if not (raw_id.isascii() and raw_id.isdigit()):
-            raise api_error(400, "id must be a number")
-        found.append(state.orders.get(int(raw_id)))
-    if code is not None:
-        order_id = state.ids_by_code.get(code)
-        found.append(None if order_id is None else state.orders[order_id])
-    order = found[0]
-    # Both given: they must name the same order.
-    if order is None or any(other is not order for other in found):
-        raise api_error(404, "Order not found")
-    return order
+def _id_text(value: object) -> str:
+    """An order id as the query spells it: the body may send it as a number or a string."""
+    if _is_int(value):
+        return str(value)
+    if isinstance(value, str):
+        return value
+    raise api_error(400, "id must be a number")
+
+
+async def requested_id(request: web.Request) -> int:
+    """The order id of a retrieve-order: ``?id=`` as the page's example sends it, or ``id`` in
+    a JSON body, as the page's text allows. Both given, they must agree."""
+    given: list[str] = []
+    if "id" in request.query:
+        given.append(request.query["id"])
+    if (await request.text()).strip():
+        body = await _json_body(request)
+        if not isinstance(body, dict):
+            raise api_error(400, "Request body must be an object")
+        if body.get("id") is not None:
+            given.append(_id_text(body["id"]))
+    if not given:
+        raise api_error(400, "id is required")
+    if not all(raw.isascii() and raw.isdigit() for raw in given):
+        raise api_error(400, "id must be a number")
+    ids = {int(raw) for raw in given}
+    if len(ids) > 1:
+        raise api_error(400, "id in the query and in the body differ")
+    return ids.pop()
 
 
 async def retrieve_order(request: web.Request) -> web.Response:
     state = request.app[STATE]
     state.check(request.headers.get("Authorization"), ACCESS)
-    order = find_order(state, request.query)
+    order = state.orders.get(await requested_id(request))
+    if order is None:
+        raise api_error(404, "Order not found")
     status = state.status(order)
+    # The page's answer, field for field: no currency and no externalOrderCode.
     return json_response(
         {
             "orderId": order.order_id,
             "orderStatus": status,
             "products": render_products(order, status),
-            "externalOrderCode": order.external_code,
         }
     )
 

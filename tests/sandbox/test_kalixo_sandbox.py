@@ -185,8 +185,58 @@ async def test_retrieve_example_order_verbatim(aiohttp_client: MakeClient) -> No
             {"price": 1099, "productId": 1, "quantity": 1, "pin": [pin]},
             {"price": 3299, "productId": 2, "quantity": 2, "pin": [pin, pin]},
         ],
-        "externalOrderCode": "O-SEED-59400",
     }
+
+
+@pytest.mark.parametrize("body", [{"id": 59400}, {"id": "59400"}, {"id": 59400, "x": 1}])
+async def test_retrieve_takes_the_id_in_a_json_body_too(
+    aiohttp_client: MakeClient, body: dict[str, Any]
+) -> None:
+    """The page says retrieve-order "accepts a JSON payload in the request body"; its example
+    sends ``?id=``. Either way, and both when they agree, is the same answer."""
+    app = create_app()
+    client = await aiohttp_client(app)
+    by_query = await (await client.get(RETRIEVE, params=EXAMPLE_QUERY, headers=STATIC)).json()
+    resp = await client.get(RETRIEVE, json=body, headers=STATIC)
+    assert resp.status == 200
+    assert await resp.json() == by_query
+    resp = await client.get(RETRIEVE, params=EXAMPLE_QUERY, json=body, headers=STATIC)
+    assert resp.status == 200
+    assert await resp.json() == by_query
+    assert [r.query for r in requests_to(app, "retrieve-order")] == [
+        EXAMPLE_QUERY,
+        {},
+        EXAMPLE_QUERY,
+    ]
+
+
+@pytest.mark.parametrize(
+    ("params", "body", "status", "message"),
+    [
+        ({}, {"id": 1}, 404, "Order not found"),
+        ({}, {"id": "abc"}, 400, "id must be a number"),
+        ({}, {"id": True}, 400, "id must be a number"),
+        ({}, {"id": -1}, 400, "id must be a number"),
+        ({}, {"id": None}, 400, "id is required"),
+        ({}, {"externalOrderCode": "O-SEED-59400"}, 400, "id is required"),
+        ({}, [59400], 400, "Request body must be an object"),
+        ({"id": "59400"}, {"id": 59401}, 400, "id in the query and in the body differ"),
+    ],
+)
+async def test_retrieve_body_refusals(
+    aiohttp_client: MakeClient, params: dict[str, str], body: Any, status: int, message: str
+) -> None:
+    client = await aiohttp_client(create_app())
+    resp = await client.get(RETRIEVE, params=params, json=body, headers=STATIC)
+    assert resp.status == status
+    assert await resp.json() == api_error(message, "Not Found" if status == 404 else "Bad Request")
+
+
+async def test_retrieve_refuses_a_body_that_is_not_json(aiohttp_client: MakeClient) -> None:
+    client = await aiohttp_client(create_app())
+    resp = await client.get(RETRIEVE, data=b"{not json", headers=STATIC)
+    assert resp.status == 400
+    assert await resp.json() == api_error("Invalid JSON body", "Bad Request")
 
 
 async def test_place_example_order_then_retrieve(aiohttp_client: MakeClient) -> None:
@@ -203,13 +253,13 @@ async def test_place_example_order_then_retrieve(aiohttp_client: MakeClient) -> 
     assert len(pins) == 2
     assert all(PIN_FORMAT.match(pin) for pin in pins)
 
-    for params in ({"id": placed["orderId"]}, {"externalOrderCode": "O-12345"}):
-        resp = await client.get(RETRIEVE, params=params, headers=STATIC)
-        got = await resp.json()
-        assert got["orderId"] == NEXT_ORDER_ID
-        assert got["orderStatus"] == "completed"
-        assert got["externalOrderCode"] == "O-12345"
-        assert got["products"] == placed["products"]
+    resp = await client.get(RETRIEVE, params={"id": placed["orderId"]}, headers=STATIC)
+    # The page's fields and no others: no externalOrderCode, no currency.
+    assert await resp.json() == {
+        "orderId": NEXT_ORDER_ID,
+        "orderStatus": "completed",
+        "products": placed["products"],
+    }
 
 
 async def test_pins_follow_quantity_and_seed(aiohttp_client: MakeClient) -> None:
@@ -258,7 +308,7 @@ async def test_trigger_products_end_without_pins(
     assert resp.status == 201
     placed = await resp.json()
     assert all(p["pin"] == [] for p in placed["products"])
-    resp = await client.get(RETRIEVE, params={"externalOrderCode": "T-1"}, headers=STATIC)
+    resp = await client.get(RETRIEVE, params={"id": placed["orderId"]}, headers=STATIC)
     got = await resp.json()
     assert got["orderStatus"] == status
     assert all(p["pin"] == [] for p in got["products"])
@@ -270,8 +320,8 @@ async def test_seeded_orders_in_each_status(aiohttp_client: MakeClient) -> None:
         for order_id in ids:
             resp = await client.get(RETRIEVE, params={"id": str(order_id)}, headers=STATIC)
             got = await resp.json()
-            assert got["orderStatus"] == status
-            assert got["externalOrderCode"] == f"O-SEED-{order_id}"
+            assert set(got) == {"orderId", "orderStatus", "products"}
+            assert (got["orderId"], got["orderStatus"]) == (order_id, status)
             pins = [pin["PIN"] for p in got["products"] for pin in p["pin"]]
             if status == "completed":
                 assert len(pins) == sum(p["quantity"] for p in got["products"])
@@ -328,10 +378,10 @@ async def test_place_order_refuses_bad_json(aiohttp_client: MakeClient) -> None:
     ("params", "status", "message"),
     [
         ({"id": "1"}, 404, "Order not found"),
-        ({"externalOrderCode": "nope"}, 404, "Order not found"),
-        ({"id": "59400", "externalOrderCode": "O-SEED-59401"}, 404, "Order not found"),
         ({"id": "abc"}, 400, "id must be a number"),
-        ({}, 400, "id or externalOrderCode is required"),
+        ({}, 400, "id is required"),
+        # The page has no lookup by reference: the sandbox does not know the parameter.
+        ({"externalOrderCode": "O-SEED-59400"}, 400, "id is required"),
     ],
 )
 async def test_retrieve_refusals(
