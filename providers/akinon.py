@@ -477,8 +477,14 @@ class Akinon(BaseProvider):
     # -- writes ------------------------------------------------------------------------
 
     async def reject_order_item(self, item_key: str) -> None:
+        # The key is the caller's (a global id anyone can forge) and goes into the path: only
+        # a uuid, in the form Akinon answers it, is sent; anything else names no item, as it
+        # does for the reads, and nothing is sent (``../``, ``?``, ``#`` would move the route).
+        item = _canonical_uuid(item_key)
+        if item is None:
+            raise NotFound(self.name.value, f"no order item {item_key!r}")
         # 204 No Content on success; a refusal is a 400/406 that _call raises as Rejected.
-        await self._call("POST", f"{API}/order-items/{item_key}/reject/")
+        await self._call("POST", f"{API}/order-items/{item}/reject/")
 
     # -- payload -> domain -------------------------------------------------------------
 

@@ -56,8 +56,10 @@ from providers.settings import ProviderSettings, SettingsError
 from providers.values import exact_in
 
 API = "/api/v1/connect"
-# What an order uuid may look like before it is put in a path ("ODR986760186").
-_UUID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+# What an order uuid may look like before it is put in a path ("ODR986760186"): no ``.``,
+# ``/``, ``%``, ``?`` or ``#`` that could move the route, and ``\Z``, not ``$``, which would let
+# a trailing newline through (the URL parser drops it, so another order would be asked).
+_UUID = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9_-]{0,63}\Z")
 _CODE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
 Record = dict[str, Any]

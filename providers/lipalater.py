@@ -76,8 +76,10 @@ NOT_FOUND = "data does not exist"
 # Refusals of our credentials, not of the request: a token problem is retried once.
 INVALID_TOKEN = "invalid token"
 AUTH_REFUSALS = frozenset({INVALID_TOKEN, "invalid sign", "no credentials"})
-# Member ids and order numbers go into the path: keep them to characters that need no escaping.
-_PATH_SAFE = re.compile(r"^[A-Za-z0-9._~-]{1,64}$")
+# Member ids and order numbers go into the path: keep them to characters that need no escaping,
+# and never a dot segment ("." or "..", which the URL parser resolves: ``../detail/1`` would
+# leave ``/order/{memberId}``). ``\Z``, not ``$``: a trailing newline is dropped by the parser.
+_PATH_SAFE = re.compile(r"\A(?!\.+\Z)[A-Za-z0-9._~-]{1,64}\Z")
 
 
 def from_settings(settings: ProviderSettings, http: HttpClient) -> LipaLater:
@@ -241,9 +243,13 @@ class LipaLater(BaseProvider):
     # -- keys ---------------------------------------------------------------------------
 
     def _split(self, key: str) -> tuple[str, str]:
+        """``(memberId, orderNo)`` of an order key, both safe to put in a path; a key of
+        another shape (a forged id) is the caller's mistake, and nothing is sent."""
         member, _, number = key.partition("/")
         if not (_PATH_SAFE.match(member) and _PATH_SAFE.match(number)):
-            raise InvalidRequest(self.name.value, f"{key!r} is not a Lipa Later order key")
+            raise InvalidRequest(
+                self.name.value, f"{key!r} is not a Lipa Later order key", field=["orderId"]
+            )
         return member, number
 
     def _path_part(self, value: str, field: str) -> str:
@@ -398,7 +404,9 @@ class LipaLater(BaseProvider):
 
     async def cancel_order(self, order_key: str, reason: str | None) -> list[ItemOutcome]:
         member, number = self._split(order_key)
-        body = {"orderNo": number, "reason": _required(reason, "reason")}
+        # A blank reason is no reason (Front Payment refuses one too): refused, never sent.
+        given = reason if reason is not None and reason.strip() else None
+        body = {"orderNo": number, "reason": _required(given, "reason")}
         await self._call("POST", f"{API}/order/{member}/cancelOrder", json=body, refusal=True)
         return []
 

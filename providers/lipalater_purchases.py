@@ -189,8 +189,8 @@ class LipaLaterPurchases(BaseProvider):
     # -- reads -------------------------------------------------------------------------
 
     async def _get(self, purchase_id: str) -> Fetched:
-        if not m.PURCHASE_ID.match(purchase_id):
-            return None
+        if not _is_purchase_id(purchase_id):
+            return None  # not a purchase id: nothing to ask, and nothing put in the path
         try:
             response = await self._call("GET", f"{PURCHASES}/{purchase_id}")
         except NotFound:
@@ -226,7 +226,7 @@ class LipaLaterPurchases(BaseProvider):
         return answers
 
     async def orders_by_key(self, keys: Sequence[str]) -> Batch[Order]:
-        parsed = {k: m.parse_order_key(k) for k in keys}
+        parsed = {k: _parse_order_key(k) for k in keys}
         fetched = await self._get_many([p for v in parsed.values() if v for p in v[1]])
         answers: Batch[Order] = []
         for key in keys:
@@ -313,7 +313,7 @@ class LipaLaterPurchases(BaseProvider):
         status = status.strip()
         if not status:
             raise self._invalid("status (a facility_status) is required", "status")
-        if not m.PURCHASE_ID.match(item_key):
+        if not _is_purchase_id(item_key):
             raise NotFound(self.name.value, f"no purchase {item_key!r}", http_status=404)
         body = {"items": [{"id": item_key, "facility_status": status}]}
         try:
@@ -333,7 +333,7 @@ class LipaLaterPurchases(BaseProvider):
         ``reason`` is not sent: the DELETE takes no body. If every DELETE failed for a reason
         other than a refusal (auth, 5xx, transport), that error is raised instead.
         """
-        parsed = m.parse_order_key(order_key)
+        parsed = _parse_order_key(order_key)
         if parsed is None:
             raise NotFound(self.name.value, "no such order", http_status=404)
         ids = parsed[1]
@@ -360,6 +360,22 @@ class LipaLaterPurchases(BaseProvider):
         ):
             raise failures[0]
         return outcomes
+
+
+def _is_purchase_id(value: str) -> bool:
+    """Whether ``value`` has a purchase id's shape, and so may go into ``/purchases/{id}``:
+    letters, digits, ``_`` and ``-`` (no ``.``, ``/``, ``%``, ``?`` or ``#`` to move the route).
+    A full match: the pattern's ``$`` takes a trailing newline, which the URL parser drops."""
+    return m.PURCHASE_ID.fullmatch(value) is not None
+
+
+def _parse_order_key(key: str) -> tuple[str, list[str]] | None:
+    """``(order_id, purchase ids)`` of an order key whose every id has a purchase id's shape;
+    ``None`` for any other (a forged key names no order, and nothing is sent)."""
+    parsed = m.parse_order_key(key)
+    if parsed is None or not all(map(_is_purchase_id, parsed[1])):
+        return None
+    return parsed
 
 
 async def _gather(steps: Any) -> list[Any]:

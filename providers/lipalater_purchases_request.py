@@ -32,6 +32,21 @@ EXTRAS = (
     "topup",
     "topup_ref",
 )
+# The item fields the gateway builds and checks, and the input field each comes from: an
+# ``extra`` naming one is refused, never sent over the checked value ("item_value": "49999.5").
+CHECKED = {
+    "item_type": "itemType",
+    "item_brand": "brand",
+    "store_key": "storeKey",
+    "delivery_option": "deliveryOption",
+    "preferred_option": "preferredOption",
+    "item_description": "description",
+    "facility_plan": "facilityPlan",
+    "item_code": "sku",
+    "item_value": "unitPrice",
+    "item_topup": "topup",
+    "topup_ref": "topupRef",
+}
 # One purchase is one financed item (one loan): a quantity becomes that many purchases.
 MAX_UNITS = 10
 
@@ -68,6 +83,16 @@ def purchases_request(order: NewOrder, currency: str) -> tuple[Record, list[int]
 def _item(new: NewOrderItem, line: int, store_id: str | None) -> Record:
     extra = dict(new.extra)
     named = {k: extra.pop(k, None) for k in EXTRAS}
+    for key in extra:
+        if key in CHECKED:
+            raise _invalid(
+                f"items[{line}].extra.{key} is what {CHECKED[key]} sets: give it there, where "
+                "it is checked",
+                "items",
+                str(line),
+                "extra",
+                key,
+            )
 
     def need(value: Any, field: str) -> str:
         if value is None or str(value).strip() == "":
@@ -109,7 +134,7 @@ def _item(new: NewOrderItem, line: int, store_id: str | None) -> Record:
         "item_value": amount(need(new.unit_price, "unitPrice"), "unitPrice"),
         "item_topup": "" if topup in (None, "") else amount(topup, "topup"),
         "topup_ref": "" if named["topup_ref"] is None else str(named["topup_ref"]),
-    } | extra  # provider fields the gateway does not name go as the caller sent them
+    } | extra  # provider fields the gateway does not name (CHECKED) go as the caller sent them
 
 
 def _invalid(message: str, *field: str) -> InvalidRequest:

@@ -838,3 +838,29 @@ async def test_a_failed_read_back_still_answers_the_placed_order(gateway: Gatewa
     assert (order["status"], order["paymentStatus"]) == ("UNKNOWN", None)
     assert order["total"] == kes("63997.00")
     assert [i["sku"] for i in order["items"]] == ["P1001", "P1007"]
+
+
+@pytest.mark.parametrize("reason", ["", "   ", "\t\n"])
+async def test_cancel_with_a_blank_reason_is_refused_and_nothing_is_sent(
+    gateway: Gateway, reason: str
+) -> None:
+    """Front Payment refuses a blank reason too: a reason of spaces is no reason."""
+    number, member = d.SEED_CREATED
+    payload = (await gateway.ok(CANCEL, {"id": seeded_id(d.SEED_CREATED), "reason": reason}))[
+        "cancelOrder"
+    ]
+    assert payload == {
+        "order": None,
+        "userErrors": [
+            {
+                "field": ["input", "reason"],
+                "message": "Lipa Later needs reason",
+                "code": "BAD_USER_INPUT",
+                "providerCode": None,
+            }
+        ],
+    }
+    assert gateway.calls(P, "/cancelOrder") == []
+    seeded = gateway.sandboxes[P].app[STATE].find(member, number)
+    assert seeded is not None
+    assert seeded.status == d.CREATED

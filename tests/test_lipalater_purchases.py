@@ -572,3 +572,41 @@ async def test_rate_limiting_is_rate_limited_with_retry_after(lp: Gateway) -> No
     assert error["extensions"]["code"] == "RATE_LIMITED"
     assert error["extensions"]["retryAfter"] == 7
     assert len(lp.calls(LP, PURCHASES, "POST")) == 1
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "named"),
+    [
+        ("item_value", "49999.5", "unitPrice"),  # was sent over the checked "50000"
+        ("item_code", "OTHER-SKU", "sku"),
+        ("item_brand", "", "brand"),
+        ("item_description", "other", "description"),
+        ("item_topup", "1500.5", "topup"),
+    ],
+)
+async def test_an_extra_naming_a_checked_field_is_refused_before_sending(
+    lp: Gateway, key: str, value: str, named: str
+) -> None:
+    """``extra`` carries provider fields the gateway does not name; one the gateway builds
+    and checks is refused, never merged over the checked value."""
+    item = page_item(extra={key: value, "warranty": "2y"})
+    answer = await lp.ok(PLACE, {"input": order_input(page_item(), item)})
+    assert answer["placeOrder"] == {
+        "order": None,
+        "userErrors": [
+            {
+                "field": ["input", "items", "1", "extra", key],
+                "message": f"items[1].extra.{key} is what {named} sets: give it there, where it "
+                "is checked",
+                "code": "BAD_USER_INPUT",
+                "providerCode": None,
+            }
+        ],
+    }
+    assert lp.calls(LP) == []  # not even a token was fetched
+
+
+async def test_an_extra_the_gateway_does_not_name_is_still_sent(lp: Gateway) -> None:
+    await place(lp, page_item(extra={"warranty": "2y"}))
+    [sent] = json.loads(lp.calls(LP, PURCHASES, "POST")[0].body)["items"]
+    assert (sent["warranty"], sent["item_value"]) == ("2y", "50000")

@@ -4,18 +4,33 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 import time
 from typing import Any
 
 import aiohttp
 import pytest
 
+from graph import ids
 from graph.config import Config
 from providers.akinon import Akinon
+from providers.model import ProviderName
+from providers.sandbox import (
+    akinon_data,
+    frontpayment_data,
+    kalixo_data,
+    lipalater_data,
+    lipalater_purchases_data,
+)
+from providers.sandbox.frontpayment import STATE as FP_STATE
+from providers.sandbox.lipalater import STATE as LL_STATE
+from providers.sandbox.lipalater_purchases import STATE as LP_STATE
 from tests.conftest import gateway_with, started
 from tests.harness import Answer, Gateway
 
 GQL_RESPONSE = "application/graphql-response+json"
+AKINON, FRONTPAYMENT, KALIXO = ProviderName.AKINON, ProviderName.FRONTPAYMENT, ProviderName.KALIXO
+LIPALATER, PURCHASES = ProviderName.LIPALATER, ProviderName.LIPALATER_PURCHASES
 
 
 async def post_raw(gw: Gateway, body: Any, content_type: str | None, **headers: str) -> Answer:
@@ -312,3 +327,269 @@ async def test_sandbox_mode_keeps_graphiql_introspection_and_suggestions(gateway
     await gateway.ok("{ __schema { types { name } } }")
     typo = await gateway.query('{ orderByNumber(provider: AKINON, number: "1") { numbr } }')
     assert "Did you mean" in typo.errors[0]["message"]
+
+
+# -- forged ids never reach another upstream path ------------------------------------------
+#
+# A global id is base64 of "Type:provider:key" that any client can forge, and connectors put keys
+# into URL paths. A key of the wrong shape must name nothing and send nothing: not a dot segment
+# the URL parser resolves (``../``), a slash, a query (``?``), a fragment (``#``), an encoded
+# slash or dot (``%2F``, ``%2e``, which the parser decodes), nor a newline the parser drops.
+
+USER_ERRORS = "userErrors { field message code providerCode }"
+ORDER_BY_ID = "query($id: ID!) { order(id: $id) { id } }"
+
+
+def on_order(name: str, more: str = "") -> str:
+    """A mutation on the order ``$id``, answering its id and userErrors."""
+    return f"""mutation($id: ID!) {{
+        {name}(input: {{orderId: $id{more}}}) {{ order {{ id }} {USER_ERRORS} }} }}"""
+
+
+NODE_BY_ID = "query($id: ID!) { node(id: $id) { id } }"
+
+
+def forged(type_name: str, provider: ProviderName, key: str) -> str:
+    return ids.encode(type_name, provider, key)
+
+
+def hostile(valid: str) -> list[str]:
+    """Keys built around a valid one that would move the path it goes into."""
+    return [
+        f"../{valid}",
+        f"{valid}/..",
+        f"x/../../{valid}",
+        f"{valid}?x=1",
+        f"{valid}#",
+        f"{valid}%2F..",
+        f"%2e%2e/{valid}",
+        f"{valid}/../{valid}",
+        "..",
+        ".",
+    ]
+
+
+REJECT_ITEM = f"""mutation($id: ID!) {{
+    rejectOrderItem(input: {{itemId: $id}}) {{ item {{ id }} {USER_ERRORS} }} }}"""
+
+
+async def test_a_forged_akinon_item_id_rejects_nothing_and_sends_nothing() -> None:
+    """The audit's keys: each once moved rejectOrderItem's POST to another Akinon route (an
+    order's cancel, the login) with the gateway's credentials."""
+    target = akinon_data.REJECTABLE_ORDER_ID
+    keys = [
+        *hostile(akinon_data.REJECTABLE_ITEM_IDS[0]),
+        f"../orders/{target}/cancel#",
+        "x/../../auth/login/?",
+        f"{akinon_data.REJECTABLE_ITEM_IDS[0]}?x=1",
+        "%2e%2e/orders",
+    ]
+    async with gateway_with(names=("akinon",)) as gw:
+        for key in keys:
+            gw.clear_calls()
+            answer = await gw.ok(REJECT_ITEM, {"id": forged("OrderItem", AKINON, key)})
+            assert answer["rejectOrderItem"] == {
+                "item": None,
+                "userErrors": [
+                    {
+                        "field": None,
+                        "message": f"akinon: no order item {key!r}",
+                        "code": "NOT_FOUND",
+                        "providerCode": None,
+                    }
+                ],
+            }, key
+            # As the reads answer such a key: not found, and nothing asked.
+            read = await gw.query(ORDER_BY_ID, {"id": forged("Order", AKINON, key)})
+            assert (read.data, read.codes) == ({"order": None}, ["NOT_FOUND"]), key
+            assert gw.calls("akinon") == [], key  # not even a login
+
+
+async def test_an_akinon_item_id_is_sent_as_the_uuid_akinon_answers() -> None:
+    """A uuid in another spelling (upper case, braces, spaces) is canonicalised as the reads
+    do, and the POST goes to that item's documented path and no other."""
+    item = akinon_data.REJECTABLE_ITEM_IDS[1]
+    async with gateway_with(names=("akinon",)) as gw:
+        gw.clear_calls()
+        key = f" {{{item.upper()}}}\n"
+        answer = await gw.ok(REJECT_ITEM, {"id": forged("OrderItem", AKINON, key)})
+        assert answer["rejectOrderItem"]["userErrors"] == []
+        posts = [(c.method, c.path, c.query) for c in gw.calls("akinon", method="POST")]
+        assert posts == [
+            ("POST", "/api/i1/auth/login/", {}),
+            ("POST", f"/api/i1/order-items/{item}/reject/", {}),
+        ]
+
+
+FP_CANCEL = on_order("cancelOrder", ', reason: "Wrong size"')
+FP_REFUND = on_order("refundOrder", ', amount: "1.00"')
+
+
+async def test_a_forged_frontpayment_order_id_reaches_no_path() -> None:
+    uuid = frontpayment_data.SENT_UUID
+    async with gateway_with(names=("frontpayment",)) as gw:
+        for key in [*hostile(uuid), f"{uuid}\n", f"{uuid}\t"]:
+            gw.clear_calls()
+            gid = forged("Order", FRONTPAYMENT, key)
+            not_found = {
+                "field": None,
+                "message": f"frontpayment: no order {key!r}",
+                "code": "NOT_FOUND",
+                "providerCode": None,
+            }
+            for name, document in [("cancelOrder", FP_CANCEL), ("refundOrder", FP_REFUND)]:
+                answer = await gw.ok(document, {"id": gid})
+                assert answer[name] == {"order": None, "userErrors": [not_found]}, (name, key)
+            read = await gw.query(ORDER_BY_ID, {"id": gid})
+            assert (read.data, read.codes) == ({"order": None}, ["NOT_FOUND"]), key
+            assert gw.calls("frontpayment") == [], key
+            # An item key is "<uuid>/<productId>": only an order's details may be read, the
+            # uuid one path segment of the documented shape.
+            item = await gw.query(NODE_BY_ID, {"id": forged("OrderItem", FRONTPAYMENT, key)})
+            assert (item.data, item.errors) == ({"node": None}, []), key
+            for call in gw.calls("frontpayment"):
+                assert (call.method, call.query) == ("GET", {}), key
+                assert re.fullmatch(r"/api/v1/connect/orders/details/[A-Za-z0-9_-]+", call.path)
+        status = gw.sandboxes["frontpayment"].app[FP_STATE].orders[uuid]["status"]
+        assert status == "SENT"  # "<uuid>\n" once cancelled this order
+
+
+LL_MUTATIONS = {
+    "confirmOrder": on_order("confirmOrder", ', installPlanId: "1"'),
+    "cancelOrder": on_order("cancelOrder", ', reason: "changed mind"'),
+    "acceptContract": on_order("acceptContract"),
+    "rejectContract": on_order("rejectContract"),
+}
+LL_BY_NUMBER = """query($n: String!, $c: String) {
+    orderByNumber(provider: LIPALATER, number: $n, customerId: $c) { id } }"""
+
+
+async def test_a_forged_lipalater_order_id_reaches_no_path() -> None:
+    """memberId and orderNo both go into the path (``/order/{memberId}/detail/{orderNo}``):
+    a dot segment in either, or a newline the URL parser drops, once reached another route
+    or acted on the real order."""
+    number, member = lipalater_data.SEED_CREATED
+    keys = [
+        f"../{number}",
+        f"{member}/..",
+        f"./{number}",
+        f"{member}/.",
+        f"{member}/{number}\n",
+        f"{member}\n/{number}",
+        f"{member}/{number}?x=1",
+        f"{member}/{number}#",
+        f"{member}/{number}%2F..",
+        f"%2e%2e/{number}",
+        f"{member}/../../platform/token/",
+        f"{member}/{number}/../{number}",
+    ]
+    async with gateway_with(names=("lipalater",)) as gw:
+        for key in keys:
+            gw.clear_calls()
+            gid = forged("Order", LIPALATER, key)
+            bad_key = {
+                "field": ["input", "orderId"],
+                "message": f"{key!r} is not a Lipa Later order key",
+                "code": "BAD_USER_INPUT",
+                "providerCode": None,
+            }
+            for name, document in LL_MUTATIONS.items():
+                answer = await gw.ok(document, {"id": gid})
+                assert answer[name] == {"order": None, "userErrors": [bad_key]}, (name, key)
+            read = await gw.query(ORDER_BY_ID, {"id": gid})
+            assert (read.data, read.codes) == ({"order": None}, ["BAD_USER_INPUT"]), key
+            assert gw.calls("lipalater") == [], key  # not even a token
+        for number_, customer in [("..", member), (number, ".."), (number, "."), ("..", "..")]:
+            read = await gw.query(LL_BY_NUMBER, {"n": number_, "c": customer})
+            assert (read.data, read.codes) == ({"orderByNumber": None}, ["BAD_USER_INPUT"])
+        assert gw.calls("lipalater") == []
+        seeded = gw.sandboxes["lipalater"].app[LL_STATE].find(member, number)
+        assert seeded is not None
+        assert seeded.status == lipalater_data.CREATED
+
+
+LP_UPDATE = f"""mutation($id: ID!) {{
+    updateOrderItemStatus(input: {{itemId: $id, status: "collected_by_agent"}}) {{
+        item {{ id }} {USER_ERRORS} }} }}"""
+LP_CANCEL = on_order("cancelOrder", ', reason: "changed mind"')
+LP_BY_NUMBER = """query($n: String!) {
+    orderByNumber(provider: LIPALATER_PURCHASES, number: $n) { id } }"""
+
+
+async def test_a_forged_purchase_id_reaches_no_path() -> None:
+    """Purchase ids go into ``/purchases/{id}`` (reads, cancel's DELETE): ``<id>\\n`` once
+    deleted the real purchase, the URL parser dropping the newline."""
+    purchase = lipalater_purchases_data.EXAMPLE_PURCHASE_ID
+    order = lipalater_purchases_data.EXAMPLE_ORDER_ID
+    name = "lipalater_purchases"
+    async with gateway_with(names=(name,)) as gw:
+        for key in [*hostile(purchase), f"{purchase}\n"]:
+            gw.clear_calls()
+            update = await gw.ok(LP_UPDATE, {"id": forged("OrderItem", PURCHASES, key)})
+            assert update["updateOrderItemStatus"] == {
+                "item": None,
+                "userErrors": [
+                    {
+                        "field": None,
+                        "message": f"lipalater_purchases: no purchase {key!r}",
+                        "code": "NOT_FOUND",
+                        "providerCode": None,
+                    }
+                ],
+            }, key
+            order_key = forged("Order", PURCHASES, f"{order}~{key}")
+            cancel = await gw.ok(LP_CANCEL, {"id": order_key})
+            assert cancel["cancelOrder"] == {
+                "order": None,
+                "userErrors": [
+                    {
+                        "field": None,
+                        "message": "lipalater_purchases: no such order",
+                        "code": "NOT_FOUND",
+                        "providerCode": None,
+                    }
+                ],
+            }, key
+            read = await gw.query(ORDER_BY_ID, {"id": order_key})
+            assert (read.data, read.codes) == ({"order": None}, ["NOT_FOUND"]), key
+            node = await gw.query(NODE_BY_ID, {"id": forged("OrderItem", PURCHASES, key)})
+            assert (node.data, node.errors) == ({"node": None}, []), key
+            if key.strip() != purchase:  # orderByNumber strips the number it is given
+                by_number = await gw.query(LP_BY_NUMBER, {"n": key})
+                assert by_number.codes == ["NOT_FOUND"], key
+            assert gw.calls(name) == [], key
+        status = gw.sandboxes[name].app[LP_STATE].purchases[purchase].facility_status
+        assert status == lipalater_purchases_data.PENDING
+
+
+KALIXO_BY_NUMBER = """query($n: String!) {
+    orderByNumber(provider: KALIXO, number: $n) { id } }"""
+
+
+async def test_a_forged_kalixo_id_goes_nowhere_but_the_retrieve_query() -> None:
+    """Kalixo ids are numbers, sent as the ``id`` query value of retrieve-order: anything
+    else (``&id=``, ``#``, ``../``, non-ASCII digits) names no order and sends nothing."""
+    valid = str(kalixo_data.EXAMPLE_ORDER_ID)
+    keys = [*hostile(valid), f"{valid}&id=1", f"{valid}\n", "٥٩٤٠٠", f"{valid}.0", f"-{valid}"]
+    async with gateway_with(names=("kalixo",)) as gw:
+        for key in keys:
+            gw.clear_calls()
+            read = await gw.query(ORDER_BY_ID, {"id": forged("Order", KALIXO, key)})
+            assert (read.data, read.codes) == ({"order": None}, ["NOT_FOUND"]), key
+            if key.strip() != valid:
+                by_number = await gw.query(KALIXO_BY_NUMBER, {"n": key})
+                assert by_number.codes == ["NOT_FOUND"], key
+            assert gw.calls("kalixo") == [], key
+            # An item key is "<orderId>/<line>": only its order may be asked, by the query.
+            node = await gw.query(NODE_BY_ID, {"id": forged("OrderItem", KALIXO, f"{key}/9")})
+            assert (node.data, node.errors) == ({"node": None}, []), key
+            for call in gw.calls("kalixo", "/orders/"):
+                assert (call.method, call.path, call.query) == (
+                    "GET",
+                    "/v1/orders/retrieve-order",
+                    {"id": valid},
+                ), key
+        gw.clear_calls()
+        await gw.ok(ORDER_BY_ID, {"id": forged("Order", KALIXO, valid)})
+        reads = [(c.method, c.path, c.query) for c in gw.calls("kalixo", "/orders/")]
+        assert reads == [("GET", "/v1/orders/retrieve-order", {"id": valid})]
