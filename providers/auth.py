@@ -1,4 +1,10 @@
-"""Tokens that expire: fetched once however many requests want one, cached, refreshed early."""
+"""Tokens that expire: fetched once however many requests want one, cached, refreshed early.
+
+A token that cannot be had means the request it was wanted for was never sent: a fetch that
+timed out, failed in transit, met a 5xx or answered nonsense is :class:`TokenUnavailable` (a
+``NotSent``: retryable, and a create that met it placed nothing). A refusal (``AuthFailed``,
+``RateLimited``, any other 4xx) keeps its own class, and says nothing was sent as well.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
+from providers import errors as pe
+from providers.http import SENT
 from providers.redact import SECRETS
 
 
@@ -25,6 +33,13 @@ class _Answer(Protocol):
 
 
 A = TypeVar("A", bound=_Answer)
+
+# What a token endpoint does that says nothing about our credentials: the token is not had.
+_UNOBTAINED = (pe.ProviderTimeout, pe.ProviderUnavailable, pe.BadResponse, pe.ServerError)
+
+
+class TokenUnavailable(pe.NotSent):
+    """No token could be had, so the request that wanted it was never sent."""
 
 
 class TokenCache:
@@ -54,10 +69,24 @@ class TokenCache:
             return token.value
         if self._inflight is None:
             self.fetches += 1
-            self._inflight = asyncio.ensure_future(self._fetch())
+            self._inflight = asyncio.ensure_future(self._obtain())
             self._inflight.add_done_callback(self._fetched)
         # shield: a caller that gives up does not cancel the fetch the others wait for.
         return (await asyncio.shield(self._inflight)).value
+
+    async def _obtain(self) -> Token:
+        # The fetch's own task (its context a copy): its calls are no attempt of the request
+        # that wants the token, whoever counts those (providers/http.py, ``counting``).
+        SENT.set(None)
+        try:
+            return await self._fetch()
+        except _UNOBTAINED as exc:
+            raise TokenUnavailable(
+                exc.provider,
+                f"could not obtain an access token ({exc.message}); nothing was sent",
+                request_id=exc.request_id,
+                http_status=exc.http_status,
+            ) from exc
 
     def _fetched(self, done: asyncio.Future[Token]) -> None:
         self._inflight = None

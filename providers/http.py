@@ -18,10 +18,11 @@ failed and nothing was sent. The deadline covers the whole call, retries and wai
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,17 +49,51 @@ REQUEST_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("request
 OPERATION: contextvars.ContextVar[str | None] = contextvars.ContextVar("operation", default=None)
 # Told of every attempt: provider, method, path, status (or timeout/...), seconds. Metrics use it.
 UpstreamObserver = Callable[[str, str, str, "int | str", float], None]
+
+
+class Sent:
+    """The attempts that may have reached a provider while it counted (see :func:`counting`)."""
+
+    __slots__ = ("attempts",)
+
+    def __init__(self) -> None:
+        self.attempts = 0
+
+
+# The count the attempts made in this context add to, if anyone counts (see :func:`counting`).
+SENT: contextvars.ContextVar[Sent | None] = contextvars.ContextVar("sent", default=None)
+
+
+@contextlib.contextmanager
+def counting(sent: Sent | None = None) -> Iterator[Sent]:
+    """Count the attempts that may reach a provider within the block, so a failure can be told
+    to have sent nothing (an attempt counts once it has its connection slot: a body that could
+    not be encoded, a token that could not be had or a wait for the slot cut short sent nothing).
+    Tasks started within share the count; one that is no part of the request it was started
+    for (a token fetch, ``providers/auth.py``) sets ``SENT`` to ``None`` first."""
+    sent = sent or Sent()
+    token = SENT.set(sent)
+    try:
+        yield sent
+    finally:
+        SENT.reset(token)
+
+
 # Headers made anew for each attempt: a provider that signs a timestamp and a nonce (Lipa
 # Later) must not have a retry resend the first attempt's signature.
 HeaderFactory = Callable[[], Mapping[str, str]]
 
-# Requests in flight to one provider (``max_concurrency``) and in the shared pool. The cap is
-# sized for fan-out: 64 queries at once, each reading twice from one provider (an order's
-# repayment schedule and credit status), all go at once; at 64, half of them queued behind
-# the rest for a whole upstream round trip (tests/benchmarks/HISTORY.md, W4). At half the pool, one
-# provider that hangs still leaves the other half to the rest.
-POOL_SIZE = 256
-MAX_CONCURRENCY = POOL_SIZE // 2
+# Requests in flight to one provider by default (``max_concurrency``). The cap is sized for
+# fan-out: 64 queries at once, each reading twice from one provider (an order's repayment
+# schedule and credit status), all go at once; at 64, half of them queued behind the rest for
+# a whole upstream round trip (tests/benchmarks/HISTORY.md, W4).
+MAX_CONCURRENCY = 128
+# The shared pool has no limit of its own: the providers' caps are the bound. A call holds its
+# provider's cap for as long as it holds a connection, so the connections in use never exceed
+# the sum of the caps. A pool limit below that sum would let providers that hang take every
+# connection, and a healthy provider's calls would wait for one (sending nothing) until their
+# deadline and count against its breaker; a limit at or above it would never bind.
+POOL_LIMIT = 0  # aiohttp's "no limit"
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,8 +158,7 @@ class UpstreamResponse:
 class HttpClient:
     """Owns the shared session; hands each connector its :class:`Upstream`."""
 
-    def __init__(self, *, pool_size: int = POOL_SIZE, keepalive_s: float = 4.0) -> None:
-        self._pool_size = pool_size
+    def __init__(self, *, keepalive_s: float = 4.0) -> None:
         self._keepalive_s = keepalive_s
         self._session: aiohttp.ClientSession | None = None
         # One breaker per provider, shared by every Upstream made for it.
@@ -136,7 +170,7 @@ class HttpClient:
         if self._session is None or self._session.closed:
             # Keep-alive shorter than the upstream's, so we never reuse a socket it closed.
             connector = aiohttp.TCPConnector(
-                limit=self._pool_size,
+                limit=POOL_LIMIT,  # the per-provider caps bound it (see POOL_LIMIT)
                 limit_per_host=0,
                 keepalive_timeout=self._keepalive_s,
                 ttl_dns_cache=300,
@@ -314,6 +348,9 @@ class Upstream:
             # dripping body all count, and nothing outlives the provider's timeout_s. aiohttp's
             # own timers would only repeat it (_NO_TIMERS).
             async with asyncio.timeout_at(deadline), self._cap:
+                sent = SENT.get()
+                if sent is not None:
+                    sent.attempts += 1  # from here on, the request may reach the provider
                 async with self._client.session.request(
                     method,
                     self.url(path),

@@ -15,19 +15,29 @@
   so: never a blind second create. A connector that raises ``OutcomeUnknown`` itself has done
   its own recovery, and its message says what was tried and what is left to do.
 - a definite failure (a 4xx refusal, bad input, nothing sent): the record is dropped, so the
-  same key may be tried again.
+  same key may be tried again. Nothing was sent when no attempt of the create left the
+  gateway (the shared client counts them, ``providers/http.py``): whatever failed before,
+  a token that could not be had (``TokenUnavailable``), an order that could not be encoded
+  (an amount too large or not a number: ``InvalidRequest``, the safety net under the
+  connectors' checks), even a cancellation, placed nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 from dataclasses import dataclass
+
+import orjson
 
 from providers import errors as pe
 from providers.base import Provider
+from providers.http import Sent, counting
 from providers.idempotency import IdempotencyStore, State
 from providers.model import NewOrder, Order
+
+log = logging.getLogger("commerce_graph.place_once")
 
 CONFLICT = "IDEMPOTENCY_CONFLICT"
 IN_PROGRESS = "IDEMPOTENCY_IN_PROGRESS"
@@ -123,6 +133,7 @@ class PlaceOnce:
 
     async def _owned(self, provider: Provider, key: str, new: NewOrder, reconcile: bool) -> Placed:
         """Run the create this key now owns; the record ends DONE, UNKNOWN or dropped."""
+        sent: Sent | None = None  # the create's attempts; none: nothing sent, whatever failed
         try:
             if reconcile:
                 # A create under this key may have landed earlier: ask before sending again.
@@ -132,22 +143,34 @@ class PlaceOnce:
                     return Placed(found.key, found, replayed=True)
                 if found is not _NOT_FOUND:
                     raise _unknown(provider, new, askable=found is not _CANNOT_ASK)
-            placed = await self._create(provider, key, new)
+            sent = Sent()
+            placed = await self._create(provider, key, new, sent)
         except PlaceOnceError as exc:
             await self.store.fail(key, unknown=exc.code == OUTCOME_UNKNOWN)
             raise
         except BaseException as exc:
-            await asyncio.shield(self.store.fail(key, unknown=_may_have_landed(exc)))
+            # Failing in the lookup keeps what an earlier create left (UNKNOWN); failing
+            # before any attempt of this create left the gateway placed nothing.
+            unknown = _may_have_landed(exc) and (sent is None or sent.attempts > 0)
+            await asyncio.shield(self.store.fail(key, unknown=unknown))
             raise
         await self.store.complete(key, placed.order_key)
         return placed
 
-    async def _create(self, provider: Provider, key: str | None, new: NewOrder) -> Placed:
+    async def _create(
+        self, provider: Provider, key: str | None, new: NewOrder, sent: Sent | None = None
+    ) -> Placed:
         try:
-            order = await provider.place_order(new)
+            with counting(sent) as counted:
+                order = await provider.place_order(new)
         except pe.OutcomeUnknown as exc:
             raise _unknown(provider, new, exc) from None  # the connector has looked it up
         except Exception as exc:
+            if not counted.attempts:  # nothing was sent: a definite failure, however it failed
+                unsent = _unsent(provider, exc)
+                if unsent is exc:
+                    raise
+                raise unsent from exc
             if not _may_have_landed(exc):
                 raise
             found = await self._lookup(provider, new)
@@ -177,6 +200,24 @@ def _may_have_landed(exc: BaseException) -> bool:
         return isinstance(exc, pe.ServerError)  # a refusal made nothing; a 5xx may have
     definite = (pe.NotSent, pe.InvalidRequest, pe.UnsupportedOperation, pe.NotConfigured)
     return not isinstance(exc, definite)
+
+
+def _unsent(provider: Provider, exc: Exception) -> Exception:
+    """What a create that failed before anything was sent raises: its own error, or, for an
+    order its connector could not encode (an amount too large or not a number, which its checks
+    let through), ``InvalidRequest``."""
+    if not isinstance(exc, ArithmeticError | orjson.JSONEncodeError):
+        return exc
+    log.warning(
+        "placeOrder: the order could not be encoded; nothing was sent",
+        exc_info=exc,
+        extra={"provider": provider.name.value},
+    )
+    return pe.InvalidRequest(
+        provider.name.value,
+        f"the order cannot be encoded for {provider.name.value} ({type(exc).__name__}): an "
+        "amount in it is too large or not a number; nothing was sent",
+    )
 
 
 def _conflict() -> PlaceOnceError:

@@ -750,13 +750,15 @@ async def test_a_refused_login_is_the_gateways_credentials_not_the_callers_rejec
         assert len(gw.calls("akinon", "/auth/login/")) == 2
 
 
-async def test_a_login_answered_by_a_proxys_html_5xx_is_a_retryable_server_error(
+async def test_a_login_answered_by_a_proxys_html_5xx_is_a_retryable_unavailable_token(
     gateway: Gateway,
 ) -> None:
     gateway.sandboxes["akinon"].app[STATE].html_errors["auth/login/"] = 502
     answer = await gateway.query('{ orderByNumber(provider: AKINON, number: "45243493") { id } }')
     [error] = answer.errors
-    assert error["message"] == "akinon: HTTP 502"
-    assert error["extensions"]["code"] == "PROVIDER_ERROR"
+    assert error["message"] == (
+        "akinon: could not obtain an access token (HTTP 502); nothing was sent"
+    )
+    assert error["extensions"]["code"] == "PROVIDER_UNAVAILABLE"
     assert (error["extensions"]["httpStatus"], error["extensions"]["retryable"]) == (502, True)
     assert gateway.calls("akinon", "/orders/") == []

@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import itertools
 
+import orjson
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from providers.errors import NotSent, ProviderUnavailable
-from providers.http import HttpClient, UpstreamSettings
+from providers.errors import CircuitOpen, NotSent, ProviderUnavailable
+from providers.http import HttpClient, UpstreamSettings, counting
 from providers.resilience import Policy
 
 
@@ -117,3 +118,33 @@ async def test_a_get_marked_unsafe_is_not_resent_after_a_dropped_connection() ->
         await client.close()
     assert read.status == 200
     assert hits == ["/apply", "/read", "/read"]
+
+
+async def test_counting_counts_the_attempts_that_may_reach_the_provider_and_no_other() -> None:
+    """What placeOrder tells "nothing was sent" by: every attempt that got a connection slot
+    counts (a retried 503 twice); a body that cannot be encoded and an open circuit none."""
+    hits: list[str] = []
+
+    async def flaky(request: web.Request) -> web.Response:
+        hits.append(request.method)
+        return web.Response(status=503 if len(hits) == 1 else 200, text="{}")
+
+    app = web.Application()
+    app.router.add_route("*", "/thing", flaky)
+    async with TestServer(app) as server:
+        client = HttpClient()
+        upstream = client.upstream(
+            UpstreamSettings("test", str(server.make_url("")), 5.0, 4, Policy(backoff_s=0.01))
+        )
+        with counting() as retried:
+            answer = await upstream.request("GET", "/thing")
+        with counting() as unencodable, pytest.raises(orjson.JSONEncodeError):
+            await upstream.request("POST", "/thing", json={"price": 10**30})
+        for _ in range(upstream.breaker.threshold):
+            upstream.breaker.failure()  # the circuit opens
+        with counting() as refused, pytest.raises(CircuitOpen):
+            await upstream.request("POST", "/thing", json={})
+        await client.close()
+    assert answer.status == 200
+    assert (retried.attempts, unencodable.attempts, refused.attempts) == (2, 0, 0)
+    assert hits == ["GET", "GET"]

@@ -12,13 +12,15 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from graph.embedded import start_sandboxes
-from providers.model import ProviderName
+from providers import errors as pe
+from providers.model import NewOrder, NewOrderItem, ProviderName
 from providers.registry import connector_built
 from tests.conftest import gateway_with, started
 from tests.harness import Gateway
@@ -167,3 +169,153 @@ async def test_another_process_running_the_key_answers_in_progress(tmp_path: Pat
     finally:
         for s in running:
             await s.close()
+
+
+# -- nothing sent: the key is free again -----------------------------------------------------
+
+LOGIN_FAULTS = [
+    pytest.param({"error_rate": 1.0, "error_status": 503}, id="503"),
+    pytest.param({"hang": True}, id="timeout"),
+    pytest.param({"malformed": True}, id="unreadable"),
+]
+
+
+@pytest.mark.parametrize("fault", LOGIN_FAULTS)
+async def test_a_login_that_fails_sends_no_create_and_leaves_the_key_free(
+    fault: dict[str, Any],
+) -> None:
+    """No token, no create: a retryable error (not OUTCOME_UNKNOWN), and the same key places
+    the order once Kalixo logs in again. A login that timed out is not taken for a create
+    whose answer was lost: no second login, no resend."""
+    async with gateway_with({"kalixo": {"timeout_s": 0.5}}, names=("kalixo",)) as gw:
+        gw.faults("kalixo").update({"only_paths": ["/auth/login"], **fault})
+        started_at = time.perf_counter()
+        answer = await gw.query(PLACE, new_order("I-NOLOGIN", "key-nologin"))
+        assert time.perf_counter() - started_at < 1.0  # one login's deadline, not two
+        assert answer.data is None  # placeOrder answers an OrderPayload!
+        assert answer.codes == ["PROVIDER_UNAVAILABLE"]
+        assert answer.errors[0]["extensions"]["retryable"] is True
+        assert answer.errors[0]["message"].startswith("kalixo: could not obtain an access token (")
+        assert answer.errors[0]["message"].endswith("); nothing was sent")
+        assert len(gw.calls("kalixo", "/auth/login")) == 1  # a POST: never resent
+        assert gw.calls("kalixo", "place-order") == []
+
+        gw.faults("kalixo").update(
+            {"only_paths": [], "error_rate": 0.0, "hang": False, "malformed": False}
+        )
+        order, errors = payload(await gw.ok(PLACE, new_order("I-NOLOGIN", "key-nologin")))
+        assert errors == []
+        assert order["externalReference"] == "I-NOLOGIN"
+        again, errors = payload(await gw.ok(PLACE, new_order("I-NOLOGIN", "key-nologin")))
+        assert errors == []
+        assert again["id"] == order["id"]
+        assert len(gw.calls("kalixo", "place-order")) == 1
+        assert placed_refs(gw)["I-NOLOGIN"] == 1
+
+
+async def test_a_read_whose_login_fails_is_a_retryable_error_after_one_login() -> None:
+    async with gateway_with(names=("kalixo",)) as gw:
+        gw.faults("kalixo").update(
+            {"only_paths": ["/auth/login"], "error_rate": 1.0, "error_status": 502}
+        )
+        answer = await gw.query(READ)
+        assert answer.codes == ["PROVIDER_UNAVAILABLE"]
+        extensions = answer.errors[0]["extensions"]
+        assert (extensions["retryable"], extensions["httpStatus"]) == (True, 502)
+        assert answer.errors[0]["message"] == (
+            "kalixo: could not obtain an access token (HTTP 502); nothing was sent"
+        )
+        assert len(gw.calls("kalixo", "/auth/login")) == 1
+        assert len(gw.calls("kalixo")) == 1  # no read went out without a token
+
+
+LIPALATER = {
+    "provider": "LIPALATER",
+    "externalReference": "LL-NOTOKEN",
+    "customerId": "100001",
+    "storeId": "S1",
+    "items": [{"sku": "P1", "name": "Phone", "unitPrice": "1000", "quantity": 1}],
+    "idempotencyKey": "key-ll-notoken",
+}
+
+
+@pytest.mark.skipif(
+    not connector_built(ProviderName.LIPALATER), reason="the Lipa Later connector is not built"
+)
+async def test_a_lipalater_token_endpoint_down_sends_no_create_and_leaves_the_key_free() -> None:
+    """Lipa Later cannot be asked for an order by its reference: a key left UNKNOWN would
+    answer OUTCOME_UNKNOWN for good. Its token is a GET, so the shared client retries the 503
+    (twice, by policy) and nothing retries it again on top."""
+    async with gateway_with(names=("lipalater",)) as gw:
+        faults = gw.faults("lipalater")
+        faults.update({"only_paths": ["/platform/token/"], "error_rate": 1.0, "error_status": 503})
+        answer = await gw.query(PLACE, {"in": LIPALATER})
+        assert answer.data is None  # placeOrder answers an OrderPayload!
+        assert answer.codes == ["PROVIDER_UNAVAILABLE"]
+        assert answer.errors[0]["extensions"]["retryable"] is True
+        assert answer.errors[0]["message"] == (
+            "lipalater: could not obtain an access token (sandbox fault); nothing was sent"
+        )
+        assert len(gw.calls("lipalater", "/platform/token/")) == 3
+        assert gw.calls("lipalater", "/create") == []
+
+        faults.error_rate = 0.0
+        order, errors = payload(await gw.ok(PLACE, {"in": LIPALATER}))
+        assert errors == []
+        assert order["externalReference"] == "LL-NOTOKEN"
+        again, errors = payload(await gw.ok(PLACE, {"in": LIPALATER}))
+        assert (again["id"], errors) == (order["id"], [])
+        assert len(gw.calls("lipalater", "/create")) == 1
+
+
+@pytest.mark.parametrize(
+    ("price", "raised"),
+    [("1e30", "TypeError"), ("Infinity", "OverflowError"), ("sNaN", "InvalidOperation")],
+)
+async def test_an_order_that_cannot_be_encoded_sends_nothing_and_leaves_the_key_free(
+    price: str, raised: str
+) -> None:
+    """The safety net under the connectors' checks (and placeOrder's): an amount Kalixo's body
+    cannot carry fails after the login and before place-order, so nothing was sent. Asked of
+    PlaceOnce directly, as placeOrder refuses such amounts before it gets there."""
+    async with gateway_with(names=("kalixo",)) as gw:
+        gateway = gw.app.state.gateway
+        kalixo, place_once = gateway.providers[ProviderName.KALIXO], gateway.place_once
+
+        def order(unit_price: str) -> NewOrder:
+            item = NewOrderItem(
+                sku=str(ITEMS[0]["sku"]), product_id="2", unit_price=Decimal(unit_price)
+            )
+            return NewOrder("I-HUGE", None, None, "GBP", [item])
+
+        with pytest.raises(pe.InvalidRequest) as refused:
+            await place_once.place(kalixo, "key-huge", "fingerprint-1", order(price))
+        assert refused.value.message == (
+            f"the order cannot be encoded for kalixo ({raised}): an amount in it is too large "
+            "or not a number; nothing was sent"
+        )
+        assert await place_once.store.get("key-huge") is None  # not UNKNOWN: free again
+        assert gw.calls("kalixo", "place-order") == []
+
+        placed = await place_once.place(kalixo, "key-huge", "fingerprint-2", order("32.99"))
+        assert placed.order is not None
+        assert placed.order.external_reference == "I-HUGE"
+        assert len(gw.calls("kalixo", "place-order")) == 1
+        assert len(gw.calls("kalixo", "/auth/login")) == 1
+        assert placed_refs(gw)["I-HUGE"] == 1
+
+
+async def test_a_create_that_fails_after_sending_still_stays_unknown() -> None:
+    """The other side of the count: a create that was sent and failed in a way that may have
+    landed (a 503 on place-order) keeps its key UNKNOWN, as before."""
+    async with kalixo() as gw:
+        faults = gw.faults("kalixo")
+        faults.update({"only_paths": ["place-order"], "error_rate": 1.0, "error_status": 503})
+        order, errors = payload(await gw.ok(PLACE, new_order("I-SENT", "key-sent")))
+        assert (order, errors) == (None, ["OUTCOME_UNKNOWN"])
+        sent = len(gw.calls("kalixo", "place-order"))
+        assert sent >= 1
+        faults.error_rate = 0.0
+        order, errors = payload(await gw.ok(PLACE, new_order("I-SENT", "key-sent")))
+        assert (order, errors) == (None, ["OUTCOME_UNKNOWN"])
+        assert len(gw.calls("kalixo", "place-order")) == sent
