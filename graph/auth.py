@@ -6,6 +6,7 @@ scopes. Fields that need a scope the key lacks answer ``FORBIDDEN`` on that fiel
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from dataclasses import dataclass
 from typing import Any
@@ -23,15 +24,27 @@ ALL_SCOPES = (ORDERS_READ, ORDERS_WRITE, PINS_READ, PII_READ, RAW_READ)
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who is asking: the key's name (never the key itself) and its scopes."""
+    """Who is asking: the key's name for logs (its first characters, never the key itself),
+    its scopes, and ``id``, which tells this key from every other one (what is kept per key,
+    such as idempotency keys, is kept under it) without revealing it."""
 
     name: str
     scopes: frozenset[str]
+    id: str
+
+
+def key_id(key: str) -> str:
+    """A stable identifier of the whole key: two keys sharing their first characters differ
+    here, the same key has the same one in every process, and the key cannot be read back."""
+    return hashlib.sha256(b"gateway api key:" + key.encode()).hexdigest()[:32]
 
 
 class ApiKeys:
     def __init__(self, keys: dict[str, list[str]]) -> None:
-        self._keys = {k: frozenset(v) for k, v in keys.items()}
+        # Each key's principal, made once: a request only finds its own.
+        self._keys = {
+            k: Principal(f"key-{k[:4]}…", frozenset(v), key_id(k)) for k, v in keys.items()
+        }
 
     def authenticate(self, authorization: str | None) -> Principal | None:
         if not authorization:
@@ -39,10 +52,10 @@ class ApiKeys:
         scheme, _, key = authorization.partition(" ")
         if scheme.lower() != "bearer" or not key:
             return None
-        for known, scopes in self._keys.items():
+        for known, principal in self._keys.items():
             # compare_digest: the time taken does not say how much of a key was right
             if hmac.compare_digest(known.encode(), key.strip().encode()):
-                return Principal(f"key-{known[:4]}…", scopes)
+                return principal
         return None
 
 

@@ -4,6 +4,12 @@ A token that cannot be had means the request it was wanted for was never sent: a
 timed out, failed in transit, met a 5xx or answered nonsense is :class:`TokenUnavailable` (a
 ``NotSent``: retryable, and a create that met it placed nothing). A refusal (``AuthFailed``,
 ``RateLimited``, any other 4xx) keeps its own class, and says nothing was sent as well.
+
+A refused login (``AuthFailed``: the configured credentials are wrong) is remembered for
+``REFUSAL_MEMORY_S``: every request meanwhile gets the same refusal without asking again, so a
+wrong password costs one login every half minute, not one per request (a provider may lock an
+account that keeps failing). A token is renewed ``margin_s`` before it runs out, or halfway
+through its life when that is shorter: a 25 s token is still used for 12.5 s.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from providers.redact import SECRETS
 class Token:
     value: str
     expires_at: float  # time.monotonic() seconds; float("inf") for a token that does not expire
+    issued_at: float = 0.0  # time.monotonic() seconds when it was had (its life's start)
 
 
 Fetch = Callable[[], Awaitable[Token]]
@@ -36,6 +43,8 @@ A = TypeVar("A", bound=_Answer)
 
 # What a token endpoint does that says nothing about our credentials: the token is not had.
 _UNOBTAINED = (pe.ProviderTimeout, pe.ProviderUnavailable, pe.BadResponse, pe.ServerError)
+# How long a refused login answers for itself before the credentials are tried again.
+REFUSAL_MEMORY_S = 30.0
 
 
 class TokenUnavailable(pe.NotSent):
@@ -57,16 +66,26 @@ class TokenCache:
         # The fetch under way, shared by everyone who asks meanwhile: they get its token, or
         # its error (one refused login is one request, however many callers were waiting).
         self._inflight: asyncio.Future[Token] | None = None
+        # The last refused login, and until when it answers for itself.
+        self._refused: tuple[pe.AuthFailed, float] | None = None
         self.fetches = 0
 
     def _fresh(self, token: Token | None) -> bool:
-        return token is not None and token.expires_at - self._margin_s > time.monotonic()
+        if token is None:
+            return False
+        margin = min(self._margin_s, (token.expires_at - token.issued_at) / 2)
+        return token.expires_at - margin > time.monotonic()
 
     async def get(self) -> str:
         token = self._token
         if self._fresh(token):
             assert token is not None
             return token.value
+        refused = self._refused
+        if refused is not None:
+            if time.monotonic() < refused[1]:
+                raise refused[0]
+            self._refused = None
         if self._inflight is None:
             self.fetches += 1
             self._inflight = asyncio.ensure_future(self._obtain())
@@ -90,9 +109,14 @@ class TokenCache:
 
     def _fetched(self, done: asyncio.Future[Token]) -> None:
         self._inflight = None
-        if not done.cancelled() and done.exception() is None:
+        if done.cancelled():
+            return
+        failed = done.exception()
+        if failed is None:
             self._token = done.result()
             SECRETS.add(self._token.value)
+        elif isinstance(failed, pe.AuthFailed):
+            self._refused = (failed, time.monotonic() + REFUSAL_MEMORY_S)
 
     async def send(self, attempt: Callable[[str], Awaitable[A]], *, static: str | None = None) -> A:
         """``attempt`` with the static token, or with a cached one that a 401 renews once.
@@ -113,5 +137,5 @@ class TokenCache:
 
     @staticmethod
     def expiring_in(value: str, seconds: float | None) -> Token:
-        expires = time.monotonic() + seconds if seconds else float("inf")
-        return Token(value, expires)
+        now = time.monotonic()
+        return Token(value, now + seconds if seconds else float("inf"), now)

@@ -4,14 +4,22 @@ Each mutation takes one ``input`` and answers a payload with the object, re-read
 change, and ``userErrors``. What the caller can act on (bad input, the provider refusing, a
 missing order) is a ``userErrors`` entry; a provider that cannot be reached, or that lacks the
 operation, is a GraphQL error with its ``extensions.code``.
+
+A change the provider made is the mutation's answer: the payload's ``order`` (or ``item``) is
+re-read only when it is resolved, so a re-read that fails is an error on that field alone,
+never one of the mutation, which a caller would retry, making the change twice.
+
+Every amount of an input is finite, at most ``MAX_AMOUNT`` in size and has at most
+``MAX_PLACES`` decimal places (``amount_errors``), or the mutation answers a userError and
+sends nothing.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Awaitable, Callable
-from decimal import Decimal
+from collections.abc import Awaitable, Callable, Iterable
+from decimal import Decimal, localcontext
 from typing import Any, TypeVar, cast
 
 import orjson
@@ -28,8 +36,9 @@ from providers import errors as pe
 from providers import model
 from providers.base import Provider
 from providers.model import ProviderName
-from providers.place_once import PlaceOnceError
+from providers.place_once import CONFLICT, PlaceOnceError
 from providers.redact import SECRETS
+from resolvers.loaders import Later, then
 
 T = TypeVar("T")
 
@@ -76,16 +85,47 @@ def decode(value: str, type_name: str, field: str) -> ids.GlobalId:
         raise MutationFailed([user_error(exc, ["input", field])]) from None
 
 
-async def reread_order(ctx: Context, name: ProviderName, key: str) -> Order | None:
+def forget_order(ctx: Context, name: ProviderName, key: str) -> None:
+    """Drop the request's cached reads of an order that changed, so what reads it next (the
+    payload, a later mutation's payload in the same operation) asks its provider again."""
     ctx.loaders.forget(name, "orders_by_key", key)
     ctx.loaders.forget(name, "items_by_order", key)
-    return Order.maybe(await ctx.loaders.load(name, "orders_by_key", key))
 
 
-async def reread_item(ctx: Context, name: ProviderName, key: str) -> OrderItem | None:
-    ctx.loaders.forget(name, "items_by_key", key)
-    found = await ctx.loaders.load(name, "items_by_key", key)
-    return None if found is None else OrderItem.from_model(found)
+# -- amounts ---------------------------------------------------------------------------
+
+MAX_AMOUNT = Decimal(10) ** 12
+# With at most 13 digits before the point, 25 in all: within a Decimal context's 28, so the
+# connectors' exactness checks (``exact_in``) and encodings never round.
+MAX_PLACES = 12
+
+
+def amount_errors(amounts: Iterable[tuple[list[str], Decimal | None]]) -> list[UserError]:
+    """A userError for each amount (at its field path) that is not finite, is larger than
+    ``MAX_AMOUNT`` or finer than ``MAX_PLACES`` decimal places."""
+    problems = []
+    for field, amount in amounts:
+        if amount is None:
+            continue
+        name = field[-1]
+        if not amount.is_finite():
+            message = f"{name} must be a finite number, not {amount}"
+        elif amount.copy_abs() > MAX_AMOUNT:
+            message = f"{name} must be at most {MAX_AMOUNT:,} in size"
+        elif _places(amount) > MAX_PLACES:
+            message = f"{name} must have at most {MAX_PLACES} decimal places"
+        else:
+            continue
+        problems.append(UserError(field=field, message=message, code="BAD_USER_INPUT"))
+    return problems
+
+
+def _places(amount: Decimal) -> int:
+    """The decimal places the value needs ("1.500" needs 1), counted without rounding."""
+    _, digits, exponent = amount.as_tuple()
+    assert isinstance(exponent, int)  # finite
+    zeros = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+    return 0 if zeros == len(digits) else max(0, -(exponent + zeros))
 
 
 # -- inputs and payloads ---------------------------------------------------------------
@@ -195,74 +235,138 @@ class UpdateOrderItemStatusInput:
     status: str
 
 
+def _reread_order(root: OrderPayload, info: Info) -> Later[Order | None]:
+    if root._reread is None:
+        return root._order
+    name, key = root._reread
+    return then(info.context.loaders.load(name, "orders_by_key", key), Order.maybe)
+
+
+def _reread_item(root: OrderItemPayload, info: Info) -> Later[OrderItem | None]:
+    if root._reread is None:
+        return None
+    name, key = root._reread
+    ctx = info.context
+
+    def fresh(found: model.OrderItem | None) -> OrderItem | None:
+        # The item changed, so its order may have too (its status, its items): what the
+        # payload, or a later one in this operation, reads of the order is read again.
+        if found is not None:
+            forget_order(ctx, name, found.order_key)
+        return OrderItem.maybe(found)
+
+    return then(ctx.loaders.load(name, "items_by_key", key), fresh)
+
+
 @strawberry.type
 class OrderPayload:
-    order: Order | None
+    """The order as the mutation left it, or why the mutation did nothing (``userErrors``)."""
+
+    order: Later[Order | None] = strawberry.field(resolver=_reread_order, graphql_type=Order | None)
     user_errors: list[UserError]
+    # The order when at hand (just placed); else, with ``_reread``, read when resolved.
+    _order: strawberry.Private[Order | None] = None
+    _reread: strawberry.Private[tuple[ProviderName, str] | None] = None
 
 
 @strawberry.type
 class OrderItemPayload:
-    item: OrderItem | None
+    """The item as the mutation left it, or why the mutation did nothing (``userErrors``)."""
+
+    item: Later[OrderItem | None] = strawberry.field(
+        resolver=_reread_item, graphql_type=OrderItem | None
+    )
     user_errors: list[UserError]
+    _reread: strawberry.Private[tuple[ProviderName, str] | None] = None
 
 
 Action = Callable[[Provider, str], Awaitable[object]]
 
 
 async def on_order(info: Info, order_id: str, act: Action) -> OrderPayload:
-    """Run ``act`` on the order named by ``order_id``; answer it re-read, or why not.
+    """Run ``act`` on the order named by ``order_id``; answer it (re-read when the payload's
+    ``order`` is resolved), or why not.
 
     An action that acts on several items (cancel every purchase) answers a list of
-    :class:`~providers.model.ItemOutcome`; each one that failed is a ``userErrors`` entry.
+    :class:`~providers.model.ItemOutcome`; each one that failed is a ``userErrors`` entry at
+    ``orderId`` (the input names no items) naming the item in its message.
     """
     try:
         gid = decode(order_id, "Order", "orderId")
         result = await attempt(act(info.context.provider(gid.provider), gid.key))
     except MutationFailed as failed:
-        return OrderPayload(order=None, user_errors=failed.errors)
+        return OrderPayload(user_errors=failed.errors)
+    forget_order(info.context, gid.provider, gid.key)
     outcomes = result if isinstance(result, list) else []
     problems = [
         UserError(
-            field=["input", "items", ids.encode("OrderItem", gid.provider, o.item_key)],
-            message=SECRETS.redact(o.message or "the provider did not do this for the item"),
+            field=["input", "orderId"],
+            message=SECRETS.redact(
+                f"item {ids.encode('OrderItem', gid.provider, o.item_key)}: "
+                f"{o.message or 'the provider did not do this for the item'}"
+            ),
             code=o.code or "REJECTED_BY_PROVIDER",
         )
         for o in outcomes
         if isinstance(o, model.ItemOutcome) and not o.ok
     ]
-    order = await reread_order(info.context, gid.provider, gid.key)
-    return OrderPayload(order=order, user_errors=problems)
+    return OrderPayload(user_errors=problems, _reread=(gid.provider, gid.key))
 
 
 async def on_item(info: Info, item_id: str, act: Action) -> OrderItemPayload:
-    """Run ``act`` on the item named by ``item_id``; answer it re-read, or why not."""
+    """Run ``act`` on the item named by ``item_id``; answer it (re-read when the payload's
+    ``item`` is resolved), or why not."""
     try:
         gid = decode(item_id, "OrderItem", "itemId")
-        await attempt(act(info.context.provider(gid.provider), gid.key))
+        result = await attempt(act(info.context.provider(gid.provider), gid.key))
     except MutationFailed as failed:
-        return OrderItemPayload(item=None, user_errors=failed.errors)
-    return OrderItemPayload(
-        item=await reread_item(info.context, gid.provider, gid.key), user_errors=[]
+        return OrderItemPayload(user_errors=failed.errors)
+    info.context.loaders.forget(gid.provider, "items_by_key", gid.key)
+    if isinstance(result, model.OrderItem):  # the item's order is known without a read
+        forget_order(info.context, gid.provider, result.order_key)
+    return OrderItemPayload(user_errors=[], _reread=(gid.provider, gid.key))
+
+
+# -- placing an order ------------------------------------------------------------------
+
+
+def new_order(new: PlaceOrderInput) -> model.NewOrder:
+    """The input as the domain's order, normalised once: what the idempotency key, the
+    fingerprint and the connector see is the same text (the reference trimmed, blank none)."""
+    return model.NewOrder(
+        external_reference=(new.external_reference or "").strip() or None,
+        customer_id=new.customer_id,
+        store_id=new.store_id,
+        currency=new.currency,
+        items=[i.to_domain() for i in new.items],
+        total=new.total,
     )
 
 
-def idempotency_key(ctx: Context, new: PlaceOrderInput) -> str | None:
-    """The idempotencyKey (one caller's namespace), else the provider's externalReference."""
+def idempotency_key(ctx: Context, new: PlaceOrderInput, order: model.NewOrder) -> str | None:
+    """The idempotencyKey, in the namespace of the API key that sent it (its ``id``, never
+    the key), else the provider's externalReference."""
     provider = new.provider.value
     if new.idempotency_key:
-        caller = ctx.principal.name if ctx.principal else ""
+        caller = ctx.principal.id if ctx.principal else ""
         return f"{provider}:key:{caller}:{new.idempotency_key}"
-    if new.external_reference:
-        return f"{provider}:ref:{new.external_reference}"
+    if order.external_reference:
+        return f"{provider}:ref:{order.external_reference}"
     return None
 
 
-def fingerprint(new: PlaceOrderInput) -> str:
-    """A hash of the input without its key: the same key with another input is a conflict."""
-    fields = {k: v for k, v in dataclasses.asdict(new).items() if k != "idempotency_key"}
-    canonical = orjson.dumps(fields, default=str, option=orjson.OPT_SORT_KEYS)
+def fingerprint(provider: ProviderName, order: model.NewOrder) -> str:
+    """A hash of the order asked for: the same key with another order is a conflict. Amounts
+    count by value: "1000" and "1000.00" are the same order."""
+    fields = {"provider": provider.value, **dataclasses.asdict(order)}
+    canonical = orjson.dumps(fields, default=_by_value, option=orjson.OPT_SORT_KEYS)
     return hashlib.sha256(canonical).hexdigest()
+
+
+def _by_value(value: object) -> str:
+    if isinstance(value, Decimal):  # bounded (``amount_errors``): normalize is exact
+        return "0" if value.is_zero() else str(value.normalize())
+    return str(value)
 
 
 def _check_new_order(new: PlaceOrderInput) -> list[UserError]:
@@ -275,6 +379,13 @@ def _check_new_order(new: PlaceOrderInput) -> list[UserError]:
                 code="BAD_USER_INPUT",
             )
         )
+    amounts = [(["input", "total"], new.total)]
+    for i, item in enumerate(new.items):
+        at = ["input", "items", str(i)]
+        amounts += [([*at, "unitPrice"], item.unit_price), ([*at, "topup"], item.topup)]
+    bad = amount_errors(amounts)
+    if bad:  # nothing else is checked with amounts that are no amounts
+        return problems + bad
     for i, item in enumerate(new.items):
         if item.quantity < 1:
             problems.append(
@@ -293,9 +404,11 @@ def _check_new_order(new: PlaceOrderInput) -> list[UserError]:
                 )
             )
     if new.total is not None and all(i.unit_price is not None for i in new.items):
-        lines = sum(
-            (i.unit_price * i.quantity for i in new.items if i.unit_price is not None), Decimal(0)
-        )
+        with localcontext(prec=60):  # exact: 25 digits of price times a 32-bit quantity
+            lines = sum(
+                (i.unit_price * i.quantity for i in new.items if i.unit_price is not None),
+                Decimal(0),
+            )
         if lines != new.total:
             problems.append(
                 UserError(
@@ -307,37 +420,40 @@ def _check_new_order(new: PlaceOrderInput) -> list[UserError]:
     return problems
 
 
+def _refused(refused: PlaceOnceError, new: PlaceOrderInput) -> UserError:
+    """The idempotency refusal as a userError, at the input that collided: without an
+    idempotencyKey, the record is the externalReference's."""
+    field, message = refused.field, refused.message
+    if not new.idempotency_key and field == ["input", "idempotencyKey"]:
+        field = ["input", "externalReference"]
+        if refused.code == CONFLICT:
+            message = "this externalReference was used for a different order"
+    return UserError(field=field, message=message, code=refused.code)
+
+
 @strawberry.type
 class OrderMutations:
     @strawberry.mutation(permission_classes=[CanWriteOrders])
     async def place_order(self, info: Info, input: PlaceOrderInput) -> OrderPayload:
         problems = _check_new_order(input)
         if problems:
-            return OrderPayload(order=None, user_errors=problems)
+            return OrderPayload(user_errors=problems)
         provider = info.context.provider(input.provider)
-        new = model.NewOrder(
-            external_reference=input.external_reference,
-            customer_id=input.customer_id,
-            store_id=input.store_id,
-            currency=input.currency,
-            items=[i.to_domain() for i in input.items],
-            total=input.total,
-        )
-        key = idempotency_key(info.context, input)
+        new = new_order(input)
+        key = idempotency_key(info.context, input, new)
+        once = info.context.gateway.place_once
         try:
             placed = await attempt(
-                info.context.gateway.place_once.place(provider, key, fingerprint(input), new),
-                ["input"],
+                once.place(provider, key, fingerprint(input.provider, new), new), ["input"]
             )
         except MutationFailed as failed:
-            return OrderPayload(order=None, user_errors=failed.errors)
+            return OrderPayload(user_errors=failed.errors)
         except PlaceOnceError as refused:
-            error = UserError(field=refused.field, message=refused.message, code=refused.code)
-            return OrderPayload(order=None, user_errors=[error])
+            return OrderPayload(user_errors=[_refused(refused, input)])
         if placed.order is None:  # a retry after success: the first order, re-read
-            order = await reread_order(info.context, input.provider, placed.order_key)
-            return OrderPayload(order=order, user_errors=[])
-        return OrderPayload(order=Order.from_model(placed.order), user_errors=[])
+            forget_order(info.context, input.provider, placed.order_key)
+            return OrderPayload(user_errors=[], _reread=(input.provider, placed.order_key))
+        return OrderPayload(user_errors=[], _order=Order.from_model(placed.order))
 
     @strawberry.mutation(permission_classes=[CanWriteOrders])
     async def confirm_order(self, info: Info, input: ConfirmOrderInput) -> OrderPayload:
@@ -351,13 +467,20 @@ class OrderMutations:
 
     @strawberry.mutation(permission_classes=[CanWriteOrders])
     async def refund_order(self, info: Info, input: RefundOrderInput) -> OrderPayload:
+        lines = list(enumerate(input.items or ()))
+        bad = amount_errors(
+            [(["input", "amount"], input.amount)]
+            + [(["input", "items", str(i), "amount"], line.amount) for i, line in lines]
+        )
+        if bad:
+            return OrderPayload(user_errors=bad)
         try:
-            lines = [
-                (decode(i.item_id, "OrderItem", "items").key, i.amount) for i in input.items or ()
+            keyed = [
+                (decode(line.item_id, "OrderItem", "items").key, line.amount) for _, line in lines
             ]
         except MutationFailed as failed:
-            return OrderPayload(order=None, user_errors=failed.errors)
-        refund = model.RefundRequest(amount=input.amount, items=lines, reason=input.reason)
+            return OrderPayload(user_errors=failed.errors)
+        refund = model.RefundRequest(amount=input.amount, items=keyed, reason=input.reason)
         return await on_order(info, input.order_id, lambda p, k: p.refund_order(k, refund))
 
     @strawberry.mutation(permission_classes=[CanWriteOrders])

@@ -745,9 +745,12 @@ async def test_a_refused_login_is_the_gateways_credentials_not_the_callers_rejec
         assert gw.calls("akinon", "/reject/") == []
         state = gw.sandboxes["akinon"].app[STATE]
         assert state.items[data.REJECTABLE_ITEM_IDS[0]].data["status"] == 100
-        query = await gw.query('{ orderByNumber(provider: AKINON, number: "45243493") { id } }')
-        assert query.errors[0]["message"] == error["message"]
-        assert len(gw.calls("akinon", "/auth/login/")) == 2
+        for _ in range(3):
+            query = await gw.query('{ orderByNumber(provider: AKINON, number: "45243493") { id } }')
+            assert query.errors[0]["message"] == error["message"]
+        # A refused login answers for itself for a while: one login, not one per request (a
+        # provider may lock an account that keeps failing).
+        assert len(gw.calls("akinon", "/auth/login/")) == 1
 
 
 async def test_a_login_answered_by_a_proxys_html_5xx_is_a_retryable_unavailable_token(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
@@ -404,7 +405,10 @@ async def test_a_second_cancel_is_the_providers_400_as_user_errors(lp: Gateway) 
     payload = (await lp.ok(CANCEL, {"id": placed["id"]}))["cancelOrder"]
     errors = payload["userErrors"]
     assert [(e["code"], e["field"]) for e in errors] == [
-        ("REJECTED_BY_PROVIDER", ["input", "items", i["id"]]) for i in placed["items"]
+        ("REJECTED_BY_PROVIDER", ["input", "orderId"]) for _ in placed["items"]
+    ]
+    assert [e["message"].split(":")[0] for e in errors] == [
+        f"item {i['id']}" for i in placed["items"]
     ]
     assert all("is already cancelled" in e["message"] for e in errors)
     assert payload["order"]["status"] == "CANCELLED"
@@ -418,7 +422,8 @@ async def test_a_partly_failing_cancel_names_the_item_it_could_not_cancel(lp: Ga
 
     payload = (await lp.ok(CANCEL, {"id": placed["id"]}))["cancelOrder"]
     [error] = payload["userErrors"]
-    assert error["field"] == ["input", "items", delivered]
+    assert error["field"] == ["input", "orderId"]
+    assert error["message"].startswith(f"item {delivered}: ")
     assert error["code"] == "REJECTED_BY_PROVIDER"
     assert "is delivered and cannot be cancelled" in error["message"]
     order = payload["order"]
@@ -452,15 +457,26 @@ async def test_the_token_is_cached_and_fetched_again_once_when_refused(lp: Gatew
 
 async def test_an_expires_in_sent_as_text_still_expires_the_token(lp: Gateway) -> None:
     state = lp.sandboxes[LP].app[STATE]
-    # "10": inside the cache's 30 s renewal margin, so a token read as expiring in 10 s is
-    # fetched afresh for every call; one read as never expiring would be fetched once.
-    state.expires_in_as_text, state.token_ttl_s = True, 10
+    # "1": a token read as expiring in 1 s is renewed halfway through its life, so one asked
+    # for 0.6 s later is fetched afresh; one read as never expiring would be fetched once.
+    state.expires_in_as_text, state.token_ttl_s = True, 1
     gid = item_gid(data.EXAMPLE_PURCHASE_ID)
-    for _ in range(3):
+    for _ in range(2):
         found = await lp.ok("query($id: ID!) { node(id: $id) { id } }", {"id": gid})
         assert found == {"node": {"id": gid}}
+        await asyncio.sleep(0.6)
     purchase = f"{PURCHASES}/{data.EXAMPLE_PURCHASE_ID}"
-    assert [(c.method, c.path) for c in lp.calls(LP)] == [("POST", TOKEN), ("GET", purchase)] * 3
+    assert [(c.method, c.path) for c in lp.calls(LP)] == [("POST", TOKEN), ("GET", purchase)] * 2
+
+
+async def test_a_token_shorter_lived_than_the_renewal_margin_is_still_reused(lp: Gateway) -> None:
+    # 25 s is inside the cache's 30 s renewal margin: it is used for half its life, not never.
+    lp.sandboxes[LP].app[STATE].token_ttl_s = 25
+    gid = item_gid(data.EXAMPLE_PURCHASE_ID)
+    for _ in range(5):
+        assert await lp.ok("query($id: ID!) { node(id: $id) { id } }", {"id": gid})
+    assert len(lp.calls(LP, TOKEN)) == 1
+    assert len(lp.calls(LP, PURCHASES, "GET")) == 5
 
 
 def custom(**section: Any) -> AbstractAsyncContextManager[Gateway]:
@@ -493,6 +509,8 @@ async def test_wrong_credentials_are_a_provider_auth_error_without_the_secret() 
 
         placed = await gw.query(PLACE, {"input": order_input()})
         assert placed.codes == ["PROVIDER_ERROR"]  # not the caller's to fix: no userError
+        # The refusal answers for itself a while: one refused token request, not one a call.
+        assert len(gw.calls(LP, TOKEN)) == 1
 
 
 async def test_a_malformed_body_is_a_retryable_provider_error(lp: Gateway) -> None:

@@ -1,0 +1,441 @@
+"""The order mutations as a caller sees them, whatever provider holds the order.
+
+A change the provider made is the mutation's answer, even when reading it back fails; an
+idempotency key belongs to the API key that sent it; an amount that is no amount is a userError
+before anything is sent; the reference and the amounts are compared as the provider reads them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from decimal import Decimal, localcontext
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from graph import ids
+from graph.auth import ORDERS_READ, ORDERS_WRITE, ApiKeys
+from providers.model import ProviderName
+from providers.sandbox import akinon_data, faults
+from providers.sandbox import frontpayment_data as fp_data
+from providers.sandbox import lipalater_data as ll_data
+from providers.sandbox.faults import FAULTS, Handler
+from providers.sandbox.lipalater import STATE as LL_STATE
+from providers.sandbox.lipalater_purchases import STATE as LP_STATE
+from tests.conftest import gateway_with
+from tests.harness import Gateway
+
+FP, LL, LP, AK = "frontpayment", "lipalater", "lipalater_purchases", "akinon"
+
+PLACE = """mutation($in: PlaceOrderInput!) { placeOrder(input: $in) {
+    order { id externalReference } userErrors { field message code } } }"""
+REFUND = """mutation($in: RefundOrderInput!) { refundOrder(input: $in) {
+    order { status refunded { amount } } userErrors { field message code } } }"""
+CANCEL = """mutation($in: CancelOrderInput!) { cancelOrder(input: $in) {
+    order { status } userErrors { field message code } } }"""
+REJECT = """mutation($id: ID!) { rejectOrderItem(input: {itemId: $id}) {
+    item { id status } userErrors { field message code } } }"""
+UPDATE = """mutation($id: ID!, $status: String!) {
+    updateOrderItemStatus(input: {itemId: $id, status: $status}) {
+    item { id } userErrors { field message code } } }"""
+ORDER = "query($id: ID!) { order(id: $id) { status refunded { amount } } }"
+ITEM = "query($id: ID!) { node(id: $id) { ... on OrderItem { status } } }"
+
+
+def order_gid(provider: ProviderName, key: str) -> str:
+    return ids.encode("Order", provider, key)
+
+
+def item_gid(provider: ProviderName, key: str) -> str:
+    return ids.encode("OrderItem", provider, key)
+
+
+def lipalater(ref: str, price: str = "1000", key: str | None = None) -> dict[str, Any]:
+    """A Lipa Later order of one phone."""
+    return {
+        "provider": "LIPALATER",
+        "externalReference": ref,
+        "customerId": "100001",
+        "storeId": "S1",
+        "items": [{"sku": "P1", "name": "Phone", "unitPrice": price, "quantity": 1}],
+        "idempotencyKey": key,
+    }
+
+
+def purchases(ref: str, items: int = 1) -> dict[str, Any]:
+    """A Lipa Later purchases order of ``items`` lines."""
+    line = {
+        "sku": "H0148VPS1T",
+        "brand": "B",
+        "description": "D",
+        "unitPrice": "50000",
+        "itemType": "other",
+        "storeKey": "queens_mobile",
+    }
+    return {
+        "provider": "LIPALATER_PURCHASES",
+        "externalReference": ref,
+        "customerId": "8bf616dd-4cdc-4c55-80bc-58678102f3d3",
+        "items": [line | {"sku": f"SKU{n}"} for n in range(items)],
+    }
+
+
+def made(gw: Gateway, ref: str) -> int:
+    """Lipa Later orders holding the reference, as the sandbox keeps them."""
+    state = gw.sandboxes[LL].app[LL_STATE]
+    return sum(1 for o in state.orders.values() if o.out_order_no == ref)
+
+
+def reads_fail_after_a_write(monkeypatch: pytest.MonkeyPatch, write: str, read: str) -> None:
+    """Once a request that is no GET to a path holding ``write`` has been answered, every
+    request to a path holding ``read`` answers 503: the change is made, reading it back fails."""
+    real = faults._faulted
+
+    async def faulted(request: web.Request, handler: Handler) -> web.StreamResponse:
+        response = await real(request, handler)
+        if request.method != "GET" and write in request.path:
+            knobs = request.app[FAULTS]
+            knobs.error_rate, knobs.error_status, knobs.only_paths = 1.0, 503, [read]
+        return response
+
+    monkeypatch.setattr(faults, "_faulted", faulted)
+
+
+def the_read_failed(error: dict[str, Any], path: list[str]) -> None:
+    assert error["path"] == path
+    assert error["extensions"]["code"] == "PROVIDER_ERROR"
+    assert error["extensions"]["httpStatus"] == 503
+
+
+@pytest.fixture
+async def fp() -> AsyncIterator[Gateway]:
+    async with gateway_with(names=(FP,)) as gw:
+        yield gw
+
+
+@pytest.fixture
+async def ll() -> AsyncIterator[Gateway]:
+    async with gateway_with(names=(LL,)) as gw:
+        yield gw
+
+
+# -- a change made is the answer, whatever its re-read does ----------------------------
+
+
+async def test_a_refund_whose_re_read_fails_is_answered_as_done_and_made_once(
+    fp: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reads_fail_after_a_write(monkeypatch, "/refund/", "/details/")
+    oid = order_gid(ProviderName.FRONTPAYMENT, fp_data.PAID_UUID)
+    answer = await fp.query(REFUND, {"in": {"orderId": oid, "amount": "10.00"}})
+    assert answer.status == 200
+    assert answer.data == {"refundOrder": {"order": None, "userErrors": []}}
+    [error] = answer.errors
+    the_read_failed(error, ["refundOrder", "order"])
+    assert len(fp.calls(FP, "/refund/", "POST")) == 1
+
+    fp.faults(FP).error_rate = 0.0
+    assert (await fp.ok(ORDER, {"id": oid}))["order"]["refunded"] == {"amount": "10.00"}
+
+
+async def test_a_cancel_whose_re_read_fails_is_answered_as_done_and_made_once(
+    ll: Gateway,
+) -> None:
+    oid = order_gid(ProviderName.LIPALATER, "{1}/{0}".format(*ll_data.SEED_CONFIRMED))
+    knobs = ll.faults(LL)
+    knobs.error_rate, knobs.error_status, knobs.only_paths = 1.0, 503, ["/detail/"]
+    answer = await ll.query(CANCEL, {"in": {"orderId": oid, "reason": "changed my mind"}})
+    assert answer.data == {"cancelOrder": {"order": None, "userErrors": []}}
+    [error] = answer.errors
+    the_read_failed(error, ["cancelOrder", "order"])
+    assert len(ll.calls(LL, "/cancelOrder", "POST")) == 1
+
+    knobs.error_rate = 0.0
+    assert (await ll.ok(ORDER, {"id": oid}))["order"]["status"] == "CANCELLED"
+
+
+async def test_an_item_rejected_whose_re_read_fails_is_answered_as_done_and_made_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    reads_fail_after_a_write(monkeypatch, "/reject/", "/order-items/")
+    item = item_gid(ProviderName.AKINON, akinon_data.REJECTABLE_ITEM_IDS[0])
+    async with gateway_with(names=(AK,)) as gw:
+        answer = await gw.query(REJECT, {"id": item})
+        assert answer.data == {"rejectOrderItem": {"item": None, "userErrors": []}}
+        [error] = answer.errors
+        the_read_failed(error, ["rejectOrderItem", "item"])
+        assert len(gw.calls(AK, "/reject/", "POST")) == 1
+
+        gw.faults(AK).error_rate = 0.0
+        assert (await gw.ok(ITEM, {"id": item}))["node"] == {"status": "REJECTED"}
+
+
+async def test_a_replayed_order_whose_re_read_fails_is_answered_as_placed(ll: Gateway) -> None:
+    first = (await ll.ok(PLACE, {"in": lipalater("R-REPLAY", key="k-replay")}))["placeOrder"]
+    assert first["userErrors"] == []
+    knobs = ll.faults(LL)
+    knobs.error_rate, knobs.error_status, knobs.only_paths = 1.0, 503, ["/detail/"]
+    answer = await ll.query(PLACE, {"in": lipalater("R-REPLAY", key="k-replay")})
+    assert answer.data == {"placeOrder": {"order": None, "userErrors": []}}
+    [error] = answer.errors
+    the_read_failed(error, ["placeOrder", "order"])
+    assert len(ll.calls(LL, "/create", "POST")) == 1
+    assert made(ll, "R-REPLAY") == 1
+
+
+async def test_a_payload_not_asked_for_its_order_reads_nothing_after_the_change(
+    fp: Gateway,
+) -> None:
+    oid = order_gid(ProviderName.FRONTPAYMENT, fp_data.PAID_UUID)
+    found = await fp.ok(
+        "mutation($in: RefundOrderInput!) { refundOrder(input: $in) { userErrors { code } } }",
+        {"in": {"orderId": oid, "amount": "10.00"}},
+    )
+    assert found == {"refundOrder": {"userErrors": []}}
+    # The connector reads the order to refund it; nothing reads it back.
+    assert [(c.method, c.path.split("/")[-2]) for c in fp.calls(FP)] == [
+        ("GET", "details"),
+        ("POST", "refund"),
+    ]
+
+
+# -- an idempotency key is the API key's own -------------------------------------------
+
+KEYS = {
+    "team-alpha-one": [ORDERS_READ, ORDERS_WRITE],
+    "team-alpha-two": [ORDERS_READ, ORDERS_WRITE],
+}
+
+
+def test_keys_sharing_their_first_characters_have_their_own_ids_that_do_not_reveal_them() -> None:
+    one = ApiKeys(KEYS).authenticate("Bearer team-alpha-one")
+    two = ApiKeys(KEYS).authenticate("Bearer team-alpha-two")
+    assert one is not None
+    assert two is not None
+    assert one.name == two.name == "key-team…"  # what logs show: unchanged
+    assert one.id != two.id
+    assert len(one.id) == 32
+    assert "team" not in one.id
+    again = ApiKeys(KEYS).authenticate("Bearer team-alpha-one")
+    assert again is not None
+    assert again.id == one.id  # stable: records outlive a restart
+
+
+async def test_an_idempotency_key_is_scoped_to_the_whole_api_key() -> None:
+    async with gateway_with(names=(LL,), server={"api_keys": KEYS}) as gw:
+        one = await gw.ok(PLACE, {"in": lipalater("R-ONE", key="order-42")}, key="team-alpha-one")
+        # The other key's "order-42", for another order: no conflict, its own order.
+        two = await gw.ok(PLACE, {"in": lipalater("R-TWO", key="order-42")}, key="team-alpha-two")
+        assert one["placeOrder"]["userErrors"] == two["placeOrder"]["userErrors"] == []
+        assert one["placeOrder"]["order"]["id"] != two["placeOrder"]["order"]["id"]
+        # Each key's retry answers its own order, and makes none.
+        again = await gw.ok(PLACE, {"in": lipalater("R-TWO", key="order-42")}, key="team-alpha-two")
+        assert again["placeOrder"] == two["placeOrder"]
+        assert len(gw.calls(LL, "/create", "POST")) == 2
+        assert (made(gw, "R-ONE"), made(gw, "R-TWO")) == (1, 1)
+
+
+# -- amounts that are no amounts -------------------------------------------------------
+
+FINITE = "must be a finite number, not"
+SIZE = "must be at most 1,000,000,000,000 in size"
+PLACES = "must have at most 12 decimal places"
+
+
+def kalixo_order(*prices: str, total: str | None = None, topup: str | None = None) -> Any:
+    items = [
+        {"productId": "2", "sku": "GB-EN-4251604177278", "unitPrice": p, "topup": topup}
+        for p in prices
+    ]
+    return {"provider": "KALIXO", "externalReference": "AMT-1", "currency": "GBP"} | {
+        "items": items,
+        "total": total,
+    }
+
+
+@pytest.mark.parametrize(
+    ("order", "field", "message"),
+    [
+        (kalixo_order("NaN"), ["input", "items", "0", "unitPrice"], f"unitPrice {FINITE} NaN"),
+        (kalixo_order("sNaN"), ["input", "items", "0", "unitPrice"], f"unitPrice {FINITE} sNaN"),
+        (
+            kalixo_order("1", "-Infinity"),
+            ["input", "items", "1", "unitPrice"],
+            f"unitPrice {FINITE} -Infinity",
+        ),
+        (kalixo_order("1e30"), ["input", "items", "0", "unitPrice"], f"unitPrice {SIZE}"),
+        (
+            kalixo_order("1000000000000.01"),
+            ["input", "items", "0", "unitPrice"],
+            f"unitPrice {SIZE}",
+        ),
+        (
+            kalixo_order("0.0000000000001"),
+            ["input", "items", "0", "unitPrice"],
+            f"unitPrice {PLACES}",
+        ),
+        (kalixo_order("1", total="NaN"), ["input", "total"], f"total {FINITE} NaN"),
+        (kalixo_order("1", total="1e400"), ["input", "total"], f"total {SIZE}"),
+        (
+            kalixo_order("1", topup="Infinity"),
+            ["input", "items", "0", "topup"],
+            f"topup {FINITE} Infinity",
+        ),
+    ],
+)
+async def test_place_order_refuses_an_amount_that_is_no_amount_before_sending(
+    order: Any, field: list[str], message: str
+) -> None:
+    async with gateway_with(names=("kalixo",)) as gw:
+        found = await gw.ok(PLACE, {"in": order})
+        assert found["placeOrder"] == {
+            "order": None,
+            "userErrors": [{"field": field, "message": message, "code": "BAD_USER_INPUT"}],
+        }
+        assert gw.calls("kalixo") == []
+
+
+async def test_the_largest_amounts_are_added_up_exactly() -> None:
+    price, quantity = "999999999999.999999999999", 2**31 - 1  # the bounds: 25 digits, Int
+    with localcontext(prec=60):
+        lines = Decimal(price) * quantity
+    order = kalixo_order(price, total="1") | {
+        "items": [kalixo_order(price)["items"][0] | {"quantity": quantity}]
+    }
+    async with gateway_with(names=("kalixo",)) as gw:
+        found = await gw.ok(PLACE, {"in": order})
+        assert found["placeOrder"]["userErrors"] == [
+            {
+                "field": ["input", "total"],
+                "message": f"total 1 does not equal the sum of the lines {lines}",
+                "code": "TOTAL_MISMATCH",
+            }
+        ]
+        assert str(lines) == "2147483646999999999999.997852516353"
+        assert gw.calls("kalixo") == []
+
+
+@pytest.mark.parametrize(
+    ("refund", "field", "message"),
+    [
+        ({"amount": "NaN"}, ["input", "amount"], f"amount {FINITE} NaN"),
+        ({"amount": "Infinity"}, ["input", "amount"], f"amount {FINITE} Infinity"),
+        ({"amount": "1e400"}, ["input", "amount"], f"amount {SIZE}"),
+        ({"amount": "1.0000000000001"}, ["input", "amount"], f"amount {PLACES}"),
+        (
+            {"items": [{"itemId": "x", "amount": "1"}, {"itemId": "y", "amount": "sNaN"}]},
+            ["input", "items", "1", "amount"],
+            f"amount {FINITE} sNaN",
+        ),
+    ],
+)
+async def test_refund_order_refuses_an_amount_that_is_no_amount_before_sending(
+    fp: Gateway, refund: dict[str, Any], field: list[str], message: str
+) -> None:
+    oid = order_gid(ProviderName.FRONTPAYMENT, fp_data.PAID_UUID)
+    found = await fp.ok(REFUND, {"in": {"orderId": oid} | refund})
+    assert found["refundOrder"] == {
+        "order": None,
+        "userErrors": [{"field": field, "message": message, "code": "BAD_USER_INPUT"}],
+    }
+    assert fp.calls(FP) == []
+
+
+# -- the same order, however it is written ---------------------------------------------
+
+
+async def test_a_reference_with_spaces_is_the_same_order() -> None:
+    async with gateway_with(names=(LP,)) as gw:
+        first = (await gw.ok(PLACE, {"in": purchases("5001")}))["placeOrder"]
+        again = (await gw.ok(PLACE, {"in": purchases(" 5001 ")}))["placeOrder"]
+        assert first["userErrors"] == again["userErrors"] == []
+        assert again["order"] == first["order"]
+        assert first["order"]["externalReference"] == "5001"
+        assert len(gw.calls(LP, "/purchases", "POST")) == 1
+        state = gw.sandboxes[LP].app[LP_STATE]
+        assert [p.order_id for p in state.purchases.values()].count("5001") == 1
+
+
+async def test_amounts_are_compared_by_value_under_one_key(ll: Gateway) -> None:
+    first = (await ll.ok(PLACE, {"in": lipalater("R-VAL", "1000", "k-val")}))["placeOrder"]
+    again = (await ll.ok(PLACE, {"in": lipalater("R-VAL", "1000.00", "k-val")}))["placeOrder"]
+    assert again == first
+    other = (await ll.ok(PLACE, {"in": lipalater("R-VAL", "1001", "k-val")}))["placeOrder"]
+    assert other["userErrors"] == [
+        {
+            "field": ["input", "idempotencyKey"],
+            "message": (
+                "this idempotency key (or external reference) was used for a different order"
+            ),
+            "code": "IDEMPOTENCY_CONFLICT",
+        }
+    ]
+    assert len(ll.calls(LL, "/create", "POST")) == 1
+
+
+async def test_a_reference_used_for_another_order_is_a_conflict_at_the_reference(
+    ll: Gateway,
+) -> None:
+    await ll.ok(PLACE, {"in": lipalater("R-COLLIDE", "1000")})
+    found = await ll.ok(PLACE, {"in": lipalater("R-COLLIDE", "2000")})
+    assert found["placeOrder"] == {
+        "order": None,
+        "userErrors": [
+            {
+                "field": ["input", "externalReference"],
+                "message": "this externalReference was used for a different order",
+                "code": "IDEMPOTENCY_CONFLICT",
+            }
+        ],
+    }
+    assert made(ll, "R-COLLIDE") == 1
+
+
+# -- payloads and fields ---------------------------------------------------------------
+
+
+async def test_two_items_rejected_in_one_operation_answer_their_order_as_it_is_now() -> None:
+    a, b = (item_gid(ProviderName.AKINON, k) for k in akinon_data.REJECTABLE_ITEM_IDS)
+    payload = "item { id status order { status items { id status } } } userErrors { code }"
+    document = f"""mutation($a: ID!, $b: ID!) {{
+        a: rejectOrderItem(input: {{itemId: $a}}) {{ {payload} }}
+        b: rejectOrderItem(input: {{itemId: $b}}) {{ {payload} }} }}"""
+    async with gateway_with(names=(AK,)) as gw:
+        found = await gw.ok(document, {"a": a, "b": b})
+    assert found["a"]["item"]["order"]["status"] == "PENDING"  # b is not rejected yet
+    assert {i["id"]: i["status"] for i in found["a"]["item"]["order"]["items"]} == {
+        a: "REJECTED",
+        b: "PENDING",
+    }
+    assert found["b"] == {
+        "item": {
+            "id": b,
+            "status": "REJECTED",
+            "order": {
+                "status": "REJECTED",
+                "items": found["b"]["item"]["order"]["items"],
+            },
+        },
+        "userErrors": [],
+    }
+    assert {i["id"]: i["status"] for i in found["b"]["item"]["order"]["items"]} == {
+        a: "REJECTED",
+        b: "REJECTED",
+    }
+
+
+async def test_an_item_a_cancel_could_not_cancel_is_named_at_the_order_id() -> None:
+    async with gateway_with(names=(LP,)) as gw:
+        placed = (await gw.ok(PLACE, {"in": purchases("7001", items=2)}))["placeOrder"]
+        order = placed["order"]["id"]
+        read = await gw.ok("query($id: ID!) { order(id: $id) { items { id } } }", {"id": order})
+        delivered = read["order"]["items"][1]["id"]
+        updated = await gw.ok(UPDATE, {"id": delivered, "status": "delivered"})
+        assert updated["updateOrderItemStatus"]["userErrors"] == []
+        found = await gw.ok(CANCEL, {"in": {"orderId": order, "reason": "changed my mind"}})
+    [error] = found["cancelOrder"]["userErrors"]
+    assert error["field"] == ["input", "orderId"]  # CancelOrderInput has no items
+    assert error["code"] == "REJECTED_BY_PROVIDER"
+    assert error["message"].startswith(f"item {delivered}: lipalater_purchases: ")
+    assert "is delivered and cannot be cancelled" in error["message"]
