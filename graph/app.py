@@ -6,7 +6,7 @@ import contextlib
 import logging
 import re
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from types import SimpleNamespace
 from typing import Any
 
@@ -14,6 +14,7 @@ import orjson
 from cross_web import HTTPException
 from graphql import GraphQLError
 from starlette.applications import Starlette
+from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
@@ -56,6 +57,12 @@ _REQUEST_ID_OK = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 INTERNAL_MESSAGE = "Internal server error"
 _RAN = "graphql_ran"  # scope key: per operation, whether it reached execution
 _POST = SimpleNamespace(method="POST")  # all strawberry's execute_single asks of a request
+# scope key: AuthGate let the request in without a key because it asks for GraphiQL's page
+# and nothing else; the view answers it with the page and runs nothing.
+GRAPHIQL_ONLY = "graphiql_only"
+# The GraphQL over HTTP parameters of a GET: any of them, under any encoding, is an operation.
+OPERATION_PARAMS = ("query", "extensions", "variables", "operationName")
+_BOM = "\ufeff"
 
 
 def format_error(error: GraphQLError, *, production: bool, request_id: str) -> dict[str, Any]:
@@ -158,10 +165,21 @@ class GraphQLView(GraphQL[Context, None]):
         )
 
     def should_render_graphql_ide(self, request: Any) -> bool:
-        # A GET carrying a persisted query's hash is an API call, whatever its Accept says.
-        return super().should_render_graphql_ide(request) and not request.query_params.get(
-            "extensions"
+        # A GET naming an operation in any way (a query, a persisted query's hash, ...) is an
+        # API call, whatever its Accept says; decided on the parameters as parsed, as AuthGate
+        # decides.
+        return super().should_render_graphql_ide(request) and names_no_operation(
+            request.query_params
         )
+
+    def decode_json(self, data: str | bytes) -> object:
+        """orjson, as the fast path reads a body: UTF-8 only (invalid UTF-8 and lone surrogates
+        are a JSON error, not a crash when the answer is encoded), nesting refused past 1,024
+        levels (a JSON error, not a RecursionError), integers past 64 bits read as floats. A
+        leading byte order mark is ignored, as RFC 8259 allows."""
+        if isinstance(data, bytes):
+            return orjson.loads(data.removeprefix(_BOM.encode()))
+        return orjson.loads(data.removeprefix(_BOM))
 
     @property
     def graphql_ide_html(self) -> str:
@@ -172,6 +190,13 @@ class GraphQLView(GraphQL[Context, None]):
             await super().__call__(scope, receive, send)
             return
         media_type = scope.get(MEDIA_TYPE_KEY, JSON)
+        if scope.get(GRAPHIQL_ONLY):  # no key was asked for: the page, and nothing else
+            if self.graphql_ide:
+                page: Response = await self.render_graphql_ide(Request(scope, receive))
+            else:
+                page = refusal_response(HTTPException(404, "Not Found"), media_type)
+            await page(scope, receive, send)
+            return
         try:
             request_data = self.single_operation(scope)
             if request_data is not None:
@@ -246,12 +271,23 @@ class GraphQLView(GraphQL[Context, None]):
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
-    async def parse_http_body(self, request: Any) -> Any:
-        parsed = await super().parse_http_body(request)
-        for one in parsed if isinstance(parsed, list) else [parsed]:
-            if not isinstance(one.operation_name, str | None):
-                raise HttpRefusal(400, "operationName must be a string or null")
-        return parsed
+    async def parse_http_body(self, request: Any) -> GraphQLRequestData | list[GraphQLRequestData]:
+        """strawberry's, with every malformed request refused as a GraphQL error (strawberry
+        reads any JSON value as an object and fails with a plain-text 500): a GET's parameters,
+        or a body that is one JSON object or, with batching on, an array of them, each member
+        of the type GraphQL over HTTP gives it."""
+        if request.method == "GET":
+            data = self.parse_query_params(request.query_params)
+        else:  # POST: HttpPolicy has refused any other method and any body but JSON
+            data = self.parse_json(await request.get_body())
+        transport = self._get_stream_transport_from_headers(request.headers)
+        protocol = transport.protocol if transport else "http"
+        if isinstance(data, list):
+            self._validate_batch_request(data, protocol)
+            return [
+                operation_data(one, protocol, f"batch entry {i}: ") for i, one in enumerate(data)
+            ]
+        return operation_data(data, protocol)
 
     def _validate_batch_request(self, request_data: list[Any], protocol: Any) -> None:
         if not self.limits.batching:
@@ -266,6 +302,43 @@ class GraphQLView(GraphQL[Context, None]):
                 maximum=self.limits.batch_limit,
             )
         super()._validate_batch_request(request_data, protocol)
+
+
+def operation_data(data: object, protocol: Any, where: str = "") -> GraphQLRequestData:
+    """One operation of a request, each member checked as GraphQL over HTTP types it."""
+    if not isinstance(data, dict):
+        raise HttpRefusal(
+            400, f"{where}an operation must be a JSON object with a query, not {_json_kind(data)}"
+        )
+    for member, kinds, wanted in (
+        ("query", str, "a string"),
+        ("variables", dict, "an object"),
+        ("operationName", str, "a string"),
+        ("extensions", dict, "an object"),
+    ):
+        if not isinstance(data.get(member), kinds | None):
+            raise HttpRefusal(
+                400, f"{where}the operation's `{member}` must be {wanted} or null, if provided"
+            )
+    return GraphQLRequestData(
+        query=data.get("query"),
+        variables=data.get("variables"),
+        operation_name=data.get("operationName"),
+        extensions=data.get("extensions"),
+        protocol=protocol,
+    )
+
+
+def _json_kind(value: object) -> str:
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    return "null" if value is None else type(value).__name__
 
 
 def never_ran(scope: Scope, media_type: str) -> bool:
@@ -300,12 +373,19 @@ def refusal_response(exc: HTTPException, media_type: str) -> Response:
     return error_response(exc.status_code, exc.reason, "BAD_USER_INPUT", media_type)
 
 
+def names_no_operation(params: Mapping[str, Any]) -> bool:
+    """Whether a GET's parameters, as parsed (``%71uery`` is ``query``), name no operation."""
+    return not any(name in params for name in OPERATION_PARAMS)
+
+
 def _wants_ide(scope: Scope) -> bool:
-    """A browser asking for the GraphiQL page (which needs no key; its queries do)."""
-    if scope["method"] != "GET" or b"query=" in scope.get("query_string", b""):
+    """A browser asking for the GraphiQL page and nothing else: a GET with ``text/html`` whose
+    parameters, parsed as the view parses them, name no operation at all (no query, no
+    persisted query's hash, no variables or operation name). The page needs no key; the
+    queries it sends do."""
+    if scope["method"] != "GET" or "text/html" not in header(scope, b"accept"):
         return False
-    accept = dict(scope["headers"]).get(b"accept", b"")
-    return b"text/html" in accept
+    return names_no_operation(QueryParams(scope.get("query_string", b"")))
 
 
 class AuthGate:
@@ -316,7 +396,11 @@ class AuthGate:
         self.gateway = gateway
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] == "OPTIONS" or _wants_ide(scope):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if _wants_ide(scope):
+            scope[GRAPHIQL_ONLY] = True  # the view answers the page and runs nothing
             await self.app(scope, receive, send)
             return
         header = dict(scope["headers"]).get(b"authorization")
@@ -387,7 +471,8 @@ def create_app(config: Config) -> Starlette:
     app = Starlette(
         routes=[
             Route("/", _root),
-            Route("/graphql", graphql, methods=["GET", "POST", "OPTIONS"]),
+            # Every method: HttpPolicy answers one that is not GET or POST as a GraphQL error.
+            Route("/graphql", graphql),
             *ops.routes(gateway, metrics),
             # GraphiQL's own JS and CSS, when vendored (graph/graphiql.py)
             Mount(URL_PREFIX, StaticFiles(directory=ASSET_DIR, check_dir=False)),

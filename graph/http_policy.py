@@ -1,18 +1,21 @@
 """GraphQL over HTTP: what a request may look like before the GraphQL view sees it.
 
-:class:`HttpPolicy` (an ASGI wrapper around ``/graphql``) does four things, in this order:
+:class:`HttpPolicy` (an ASGI wrapper around ``/graphql``) does five things, in this order:
 
 1. negotiates the response media type from ``Accept``: ``application/graphql-response+json``
    when the client prefers it, ``application/json`` otherwise (older clients, ``*/*``, no
    header); the choice is left in ``scope["graphql_media_type"]`` for the view;
-2. reads a POST body up to ``[server].max_body_bytes`` (413 beyond it) and hands it on (and
+2. refuses any method but GET and POST (405, ``Allow: GET, POST``; a CORS preflight is
+   answered before it gets here, by :func:`cors_middleware`);
+3. reads a POST body up to ``[server].max_body_bytes`` (413 beyond it) and hands it on (and
    leaves it in ``scope["graphql_body"]``, which the view reads);
-3. refuses a POST a browser could send cross-site without a CORS preflight (a form, multipart
+4. refuses a POST a browser could send cross-site without a CORS preflight (a form, multipart
    or ``text/plain`` body, or none) unless it carries a preflight-forcing header: the CSRF
    guard;
-4. refuses any other POST body that is not ``application/json`` (415).
+5. refuses any other POST body that is not ``application/json`` (415).
 
-Every refusal is a GraphQL error body with an ``extensions.code``, never plain text.
+Every refusal is a GraphQL error body with an ``extensions.code``, never plain text: a
+refused CORS preflight too (:class:`GraphQLCors`).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import Any
 
 import orjson
 from cross_web import HTTPException
+from starlette.datastructures import Headers
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
@@ -39,6 +43,7 @@ SIMPLE_CONTENT_TYPES = frozenset(
 )
 # Any of these headers makes a browser send a preflight first, which CORS then guards.
 PREFLIGHT_HEADERS = (b"graphql-preflight", b"x-apollo-operation-name", b"apollo-require-preflight")
+METHODS = ("GET", "POST")
 
 
 class HttpRefusal(HTTPException):
@@ -129,12 +134,15 @@ class HttpPolicy:
             return
         media_type = negotiate(header(scope, b"accept"))
         scope[MEDIA_TYPE_KEY] = media_type
-        if scope["method"] != "POST":
-            await self.app(scope, receive, send)
-            return
+        body = None
         try:
-            body = await self._read_body(scope, receive)
-            self._check_content_type(scope)
+            if scope["method"] not in METHODS:
+                raise HttpRefusal(
+                    405, "GraphQL is served over GET and POST only", headers={"Allow": "GET, POST"}
+                )
+            if scope["method"] == "POST":
+                body = await self._read_body(scope, receive)
+                self._check_content_type(scope)
         except HttpRefusal as refusal:
             response = error_response(
                 refusal.status_code,
@@ -145,6 +153,9 @@ class HttpPolicy:
                 **refusal.extensions,
             )
             await response(scope, receive, send)
+            return
+        if body is None:  # a GET
+            await self.app(scope, receive, send)
             return
         scope[BODY_KEY] = body
         await self.app(scope, _replay(body, receive), send)
@@ -212,13 +223,36 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
+class GraphQLCors(CORSMiddleware):
+    """Starlette's CORS, with a refused preflight answered as a GraphQL error (Starlette's is
+    plain text), its status and CORS headers kept."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code < 400:
+            return response
+        # Starlette says what it refused: "Disallowed CORS origin, method, headers".
+        refused = bytes(response.body).decode().removeprefix("Disallowed CORS ")
+        headers = {
+            k: v for k, v in response.headers.items() if k not in ("content-length", "content-type")
+        }
+        return error_response(
+            response.status_code,
+            f"this cross-origin request is not allowed (CORS: {refused})",
+            "BAD_USER_INPUT",
+            negotiate(request_headers.get("accept", "")),
+            headers,
+            guard="CORS",
+        )
+
+
 def cors_middleware(origins: list[str]) -> list[Middleware]:
     """CORS for the configured frontend origins (none configured: no cross-origin access)."""
     if not origins:
         return []
     return [
         Middleware(
-            CORSMiddleware,
+            GraphQLCors,
             allow_origins=origins,
             allow_methods=["GET", "POST"],
             allow_headers=[

@@ -7,7 +7,10 @@ Two checkpoints, steps of every operation's pipeline (graph/pipeline.py):
   reaches the recursive parser);
 - after validation (so fragments exist and have no cycles), the operation that will run is
   measured with its variables: field depth, aliases and estimated cost through fragments, and
-  every ``first:`` against ``max_page_size``.
+  every ``first:`` against ``max_page_size``. The variables are held to what the document's
+  own literals are held to: nested no deeper than braces may nest (``2 * max_depth + 8``
+  levels of objects and lists), integers within the 64 bits JSON is written with here (orjson,
+  answers and upstream bodies alike); a literal integer beyond 64 bits is refused lexically.
 
 A refusal raises :class:`QueryTooComplex` (or :class:`BadUserInput` for a page size), which
 strawberry turns into an error without ``data``; nothing has been resolved, so no provider was
@@ -98,12 +101,21 @@ def lexically_checked(query: str, limits: Limits) -> bool:
     return True
 
 
+# The integers orjson writes (every JSON this gateway writes: answers, upstream bodies, keys).
+INT_MIN, INT_MAX = -(2**63), 2**64 - 1
+
+
+def max_nesting(limits: Limits) -> int:
+    """How deep braces may nest in a document, and objects and lists in its variables. Input
+    objects nest braces too, so the lexical guard is looser than the real depth check."""
+    return 2 * limits.max_depth + 8
+
+
 def lexical_check(query: str, limits: Limits) -> None:
     """Count tokens and brace nesting without parsing; stop at the first limit crossed."""
     lexer = Lexer(Source(query))
     tokens = nesting = 0
-    # Input objects nest braces too, so the lexical guard is looser than the real depth check.
-    max_nesting = 2 * limits.max_depth + 8
+    deepest = max_nesting(limits)
     try:
         token = lexer.advance()
         while token.kind != TokenKind.EOF:
@@ -116,17 +128,49 @@ def lexical_check(query: str, limits: Limits) -> None:
                 )
             if token.kind == TokenKind.BRACE_L:
                 nesting += 1
-                if nesting > max_nesting:
+                if nesting > deepest:
                     raise too_complex(
-                        f"query nests more than {max_nesting} levels of braces",
+                        f"query nests more than {deepest} levels of braces",
                         "max_depth",
                         limits.max_depth,
                     )
             elif token.kind == TokenKind.BRACE_R:
                 nesting -= 1
+            elif token.kind == TokenKind.INT and _beyond_64_bits(token.value or "0"):
+                raise _too_big("the query")
             token = lexer.advance()
     except GraphQLError:
         return  # a syntax error: the parser reports it properly
+
+
+def _beyond_64_bits(literal: str) -> bool:
+    # Length first: int() refuses a text of more than 4,300 digits (ValueError, a crash here).
+    return len(literal.lstrip("-")) > len(str(INT_MAX)) or not INT_MIN <= int(literal) <= INT_MAX
+
+
+def _too_big(where: str) -> BadUserInput:
+    return BadUserInput(f"{where} holds an integer beyond 64 bits")
+
+
+def check_variables(variables: Mapping[str, Any], limits: Limits) -> None:
+    """Refuse variables nested deeper than :func:`max_nesting` allows (``QUERY_TOO_COMPLEX``)
+    or holding an integer beyond 64 bits (``BAD_USER_INPUT``). Iterative: a hostile depth
+    costs no recursion."""
+    deepest = max_nesting(limits)
+    stack: list[tuple[Any, int]] = [(value, 1) for value in variables.values()]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict | list):
+            if depth > deepest:
+                raise too_complex(
+                    f"variables nest more than {deepest} levels of objects and lists",
+                    "max_depth",
+                    limits.max_depth,
+                )
+            children = value.values() if isinstance(value, dict) else value
+            stack.extend((child, depth + 1) for child in children)
+        elif type(value) is int and not INT_MIN <= value <= INT_MAX:
+            raise _too_big("a variable")
 
 
 @dataclass
@@ -293,13 +337,21 @@ class Measured:
             return None  # invalid documents (fragment cycles included) are answered by validation
         key = None
         if ctx.query is not None:
-            variables = (
-                orjson.dumps(ctx.variables, option=orjson.OPT_SORT_KEYS) if ctx.variables else b""
-            )
-            key = (ctx.query, ctx.operation_name, variables)
-            found = self._found.find(key)
-            if found is not None:
-                return found
+            try:
+                variables = (
+                    orjson.dumps(ctx.variables, option=orjson.OPT_SORT_KEYS)
+                    if ctx.variables
+                    else b""
+                )
+            except TypeError:  # too deep, or an integer beyond 64 bits: refused just below
+                variables = None
+            if variables is not None:
+                key = (ctx.query, ctx.operation_name, variables)
+                found = self._found.find(key)
+                if found is not None:
+                    return found  # the same variables, checked when they were measured
+        if ctx.variables:
+            check_variables(ctx.variables, limits)
         operation = get_operation_ast(document, ctx.operation_name)
         if operation is None:
             return None

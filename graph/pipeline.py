@@ -1,9 +1,10 @@
 """Everything before and around an operation's execution, and the lean way to run it.
 
 Per operation, in order: the limits' lexical check of the text (graph/limits.py), a cached
-parse, the operation named for logs and metrics (graph/observe.py), a cached validation, the
-limits' measure of the operation with its variables, and, around execution, admission by
-estimated cost (graph/admission.py) and the operation's name in the upstream calls' log lines.
+parse, the operation named for logs and metrics (graph/observe.py), a cached validation (and a
+document of several operations refused without an ``operationName``), the limits' measure of
+the operation with its variables, and, around execution, admission by estimated cost
+(graph/admission.py) and the operation's name in the upstream calls' log lines.
 
 :class:`Pipeline` holds those steps. :meth:`Pipeline.run` calls them in turn and then
 graphql-core's ``execute``: it is what the schema's ``execute`` does for every operation
@@ -23,7 +24,7 @@ from contextlib import asynccontextmanager
 from functools import lru_cache, partial
 from typing import TYPE_CHECKING, Any, TypeGuard, cast
 
-from graphql import DocumentNode, GraphQLError, GraphQLSchema
+from graphql import DocumentNode, GraphQLError, GraphQLSchema, OperationDefinitionNode
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql.language.parser import parse
 from graphql.validation import ASTValidationRule
@@ -104,7 +105,7 @@ class Pipeline:
         if ctx.pre_execution_errors is None and ctx.validation_rules and ctx.graphql_document:
             ctx.pre_execution_errors = cached_validate(
                 ctx.schema._schema, Same(ctx.graphql_document), (*ctx.validation_rules, *self.rules)
-            )
+            ) or _unnamed_choice(ctx, ctx.graphql_document)
 
     def measure(self, ctx: ExecutionContext) -> int:
         """The operation's estimated cost; raises when it is over a limit. After validation:
@@ -168,6 +169,18 @@ class Pipeline:
             return _failed(schema, ctx, [failure])
         ctx.result = ExecutionResult(data=result.data, errors=result.errors, extensions={})
         return ctx.result
+
+
+def _unnamed_choice(ctx: ExecutionContext, document: DocumentNode) -> list[GraphQLError]:
+    """The spec's GetOperation: a document of several operations and no ``operationName`` is
+    refused. strawberry names the first operation for it (``ctx.operation_name``), which would
+    run it; only the name the request gave counts here."""
+    if ctx._provided_operation_name is not None:
+        return []
+    operations = sum(isinstance(d, OperationDefinitionNode) for d in document.definitions)
+    if operations < 2:  # noqa: PLR2004 - one operation needs no name
+        return []
+    return [GraphQLError("Must provide operation name if query contains multiple operations.")]
 
 
 def _failed(

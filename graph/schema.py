@@ -85,15 +85,37 @@ class Schema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
-        """Expected errors are one quiet line; only a bug is logged with its traceback."""
+        """Expected errors are one quiet line; only a bug is logged with its traceback.
+
+        The quiet line says the error's code, path and class, never its message: a message
+        can quote the request ("no order 'X' at AKINON", a variable's invalid value) or a
+        provider's data, and no log line holds a query value (README, Operations)."""
         for error in errors:
             original = error.original_error
             if original is None or isinstance(original, GraphQLError) or extensions_for(original):
-                log.info("graphql error", extra={"error": error.message, "path": error.path})
+                extra = {
+                    "code": error_code(error),
+                    "path": error.path,
+                    "error_class": type(original or error).__name__,
+                }
+                log.info("graphql error", extra=extra)
             else:
                 # The client sees a masked message; the request id ties it to this line.
                 extra = {"path": error.path, "requestId": REQUEST_ID.get()}
                 log.error("unexpected error", exc_info=original, extra=extra)
+
+
+def error_code(error: GraphQLError) -> str:
+    """The ``extensions.code`` the client sees for an error (graph/app.py format_error)."""
+    known = extensions_for(error.original_error)
+    if known is not None:
+        return str(known[1]["code"])
+    if error.original_error is not None and not isinstance(error.original_error, GraphQLError):
+        return "INTERNAL_SERVER_ERROR"
+    code = (error.extensions or {}).get("code")
+    if code:
+        return str(code)
+    return "BAD_USER_INPUT" if error.path is None else "INTERNAL_SERVER_ERROR"
 
 
 def build_schema(

@@ -3,7 +3,10 @@
 Two tools: :data:`SECRETS`, a registry of the secret values this process knows (passwords,
 client secrets, tokens as they are issued), whose :meth:`Secrets.redact` masks them in any
 text; and :func:`scrub`, which drops secret-bearing keys (PINs, tokens, passwords) from a
-provider payload before it is shown as ``raw``.
+provider payload before it is shown as ``raw``, and masks personal numbers in it: ``raw``
+needs raw:read, a personal number pii:read, so ``raw`` never holds one, whatever the key's
+scopes (the typed fields ``identityNumber``, ``taxNumber`` and ``personalNumber`` serve them
+under pii:read).
 """
 
 from __future__ import annotations
@@ -36,6 +39,19 @@ SECRET_KEYS = frozenset(
     }
 )
 
+# Keys holding a personal number (identity, tax or personal number), compared as SECRET_KEYS
+# are, in each provider's spelling: Akinon's address ``identity_number`` and ``tax_no``, Front
+# Payment's ``customerDetails.personalNumber``, and the gateway's own field names.
+PII_KEYS = frozenset(
+    {
+        "identitynumber",
+        "identityno",
+        "taxno",
+        "taxnumber",
+        "personalnumber",
+    }
+)
+
 _SEPARATORS = re.compile(r"[_\-\s]")
 
 
@@ -62,14 +78,21 @@ class Secrets:
 SECRETS = Secrets()
 
 
-def _is_secret_key(key: str) -> bool:
-    return _SEPARATORS.sub("", key).lower() in SECRET_KEYS
+def _normal(key: object) -> str:
+    return _SEPARATORS.sub("", str(key)).lower()
 
 
 def scrub(payload: Any) -> Any:
-    """A copy of ``payload`` without secret-bearing keys, at any depth."""
+    """A copy of ``payload`` without secret-bearing keys and with every personal number
+    masked (a null or empty one is left as it is: it says nothing), at any depth."""
     if isinstance(payload, dict):
-        return {k: scrub(v) for k, v in payload.items() if not _is_secret_key(str(k))}
+        kept: dict[Any, Any] = {}
+        for k, v in payload.items():
+            name = _normal(k)
+            if name in SECRET_KEYS:
+                continue
+            kept[k] = MASK if name in PII_KEYS and v not in (None, "") else scrub(v)
+        return kept
     if isinstance(payload, list):
         return [scrub(v) for v in payload]
     return payload

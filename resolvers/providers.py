@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 from strawberry.scalars import JSON
 
+from graph.auth import CanReadOrders
 from graph.context import Info
 from graph.types.provider import HealthStatus, ProviderHealth, ProviderInfo
 from providers.model import ProviderName
@@ -13,7 +14,10 @@ from providers.registry import connector_built
 
 @strawberry.type
 class ProvidersQuery:
-    @strawberry.field(description="Every provider the gateway knows, configured or not.")
+    @strawberry.field(
+        description="Every provider the gateway knows, configured or not.",
+        permission_classes=[CanReadOrders],
+    )
     def providers(self, info: Info) -> list[ProviderInfo]:
         configured = info.context.loaders.providers
         answer = []

@@ -150,3 +150,50 @@ async def test_log_canary_finds_no_secret_in_logs_or_errors(
     bodies = str([a.body for a in answers])  # no `codes` asked for: no PIN in the data either
     leaked = {s for s in secrets if s in logged or s in errors or s in bodies}
     assert leaked == set()
+
+
+def raw_values(data: Any) -> list[Any]:
+    """Every ``raw`` in an answer's data, at any depth."""
+    if isinstance(data, dict):
+        own = [data["raw"]] if "raw" in data else []
+        return own + [r for k, v in data.items() if k != "raw" for r in raw_values(v)]
+    if isinstance(data, list):
+        return [r for v in data for r in raw_values(v)]
+    return []
+
+
+async def test_raw_never_holds_a_personal_number() -> None:
+    """raw:read without pii:read once showed Akinon's identity_number and tax_no in ``raw``:
+    the raw scrubber masks every personal number, for every key; pii:read reads them from the
+    typed fields."""
+    from providers.redact import MASK
+
+    def add_keys(config: Config) -> None:
+        config.server.api_keys["raw-only"] = ["orders:read", "raw:read"]
+
+    document = """{ customerAddresses(first: 100) { nodes { identityNumber taxNumber raw } }
+        orders(first: 20) { nodes { shippingAddress { identityNumber raw }
+            billingAddress { taxNumber raw } raw } } }"""
+    async with gateway_with(names=("akinon",), adjust=add_keys) as gw:
+        seeded = [row.data for row in gw.sandboxes["akinon"].app[akinon.STATE].data.addresses]
+        numbers = {str(a[k]) for a in seeded for k in ("identity_number", "tax_no") if a[k]}
+        assert len(numbers) > 300  # every address has an identity number, companies a tax one
+        for key in ("raw-only", "dev-key"):
+            answer = await gw.query(document, key=key)
+            raws = [n["raw"] for n in answer.data["customerAddresses"]["nodes"]]
+            assert len(raws) == 100
+            assert {r["identity_number"] for r in raws} == {MASK}
+            assert {r["tax_no"] for r in raws} == {MASK, None}  # a null one stays null
+            shown_raw = str(raw_values(answer.data))
+            assert "shipping_address" in shown_raw  # the orders' raw too
+            assert [n for n in numbers if n in shown_raw] == [], key
+            if key == "raw-only":
+                assert [n for n in numbers if n in str(answer.body)] == []
+        typed = await gw.ok(document)  # the development key has pii:read
+        shown = [n["identityNumber"] for n in typed["customerAddresses"]["nodes"]]
+        assert len(shown) == 100
+        assert set(shown) <= numbers
+        assert {n["taxNumber"] for n in typed["customerAddresses"]["nodes"]} - {None} <= numbers
+        refused = await gw.query(document, key="raw-only")
+        assert {e["extensions"]["code"] for e in refused.errors} == {"FORBIDDEN"}
+        assert {e["path"][-1] for e in refused.errors} == {"identityNumber", "taxNumber"}
