@@ -160,9 +160,10 @@ class GraphQLView(GraphQL[Context, None]):
         resolved = self.persisted.resolve(request_data)
         if isinstance(resolved, ExecutionResult):
             return resolved
-        return await super().execute_single(
+        result = await super().execute_single(
             request, request_adapter, sub_response, context, root_value, resolved
         )
+        return self.persisted.register(request_data, result)
 
     def should_render_graphql_ide(self, request: Any) -> bool:
         # A GET naming an operation in any way (a query, a persisted query's hash, ...) is an

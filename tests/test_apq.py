@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from graph.apq import PersistedQueries
+from graph.apq import PersistedQueries, footprint
 from graph.config import DEV_KEY, Config, ConfigError
 from graph.embedded import start_sandboxes
 from providers.sandbox.akinon_data import EXAMPLE_ORDER_NUMBER
@@ -156,3 +156,100 @@ async def test_the_registered_cache_keeps_the_most_recently_used() -> None:
             [],
         ]
         assert "AKINON" in {p["name"] for p in kept[0]["data"]["providers"]}
+
+
+def padded(field: str, size: int) -> str:
+    """``{ providers { <field> } }`` under a comment that makes it ``size`` characters long: a
+    comment is no token, so the limits let it through, however long."""
+    body = f"{{ providers {{ {field} }} }}"
+    return "#" + "x" * (size - len(body) - 2) + "\n" + body
+
+
+async def test_the_registered_cache_is_bounded_in_bytes_too() -> None:
+    """``apq_cache_bytes = 25000``: two documents of 10,000 characters fit, a third pushes out
+    the one used least recently; a document larger than the whole bound runs, and is not kept
+    (it would push out everything else)."""
+    documents = [padded(field, 10_000) for field in ("name", "configured", "built")]
+    digests = [hashlib.sha256(d.encode()).hexdigest() for d in documents]
+    async with gateway_with(names=("akinon",), server={"apq_cache_bytes": 25_000}) as gw:
+        for document, digest in zip(documents[:2], digests, strict=False):
+            registered = await post(gw, {"query": document, "extensions": persisted(digest)})
+            assert "errors" not in registered, registered
+        assert "errors" not in await post(gw, {"extensions": persisted(digests[0])})
+        await post(gw, {"query": documents[2], "extensions": persisted(digests[2])})
+
+        kept = [await post(gw, {"extensions": persisted(d)}) for d in digests]
+        assert [codes(answer) for answer in kept] == [[], ["PERSISTED_QUERY_NOT_FOUND"], []]
+        assert "AKINON" in {p["name"] for p in kept[0]["data"]["providers"]}
+        cache = gw.app.state.view.persisted._cache
+        assert list(cache) == [digests[0], digests[2]]
+        assert cache.bytes == footprint(digests[0], documents[0]) + footprint(
+            digests[2], documents[2]
+        )
+        assert 20_000 < cache.bytes <= 25_000
+
+        huge = padded("name", 30_000)
+        digest = hashlib.sha256(huge.encode()).hexdigest()
+        ran = await post(gw, {"query": huge, "extensions": persisted(digest)})
+        assert "errors" not in ran, ran
+        assert codes(await post(gw, {"extensions": persisted(digest)})) == [
+            "PERSISTED_QUERY_NOT_FOUND"
+        ]
+        assert list(cache) == [digests[0], digests[2]]
+
+
+PAGE = "query Page($n: Int) { orders(first: $n) { totalCount } }"
+REFUSED = [
+    # (what, document, variables, code): each sent with its hash, each refused before it runs
+    (
+        "over max_tokens",
+        " ".join(f"query Q{i} {{ providers {{ name }} }}" for i in range(600)),
+        None,
+        "QUERY_TOO_COMPLEX",
+    ),
+    ("a syntax error", "{ providers { name }", None, "BAD_USER_INPUT"),
+    ("an unknown field", "{ providers { nope } }", None, "BAD_USER_INPUT"),
+    ("over max_page_size", PAGE, {"n": 1000}, "BAD_USER_INPUT"),
+]
+
+
+@pytest.mark.parametrize(("what", "document", "variables", "code"), REFUSED)
+async def test_a_refused_document_is_not_registered(
+    gateway: Gateway, what: str, document: str, variables: dict[str, Any] | None, code: str
+) -> None:
+    """Registered only once it has run: a document refused by parsing, validation or the
+    limits is not kept, and its hash alone answers PERSISTED_QUERY_NOT_FOUND (as Apollo's
+    server does), not the refusal again; nothing reaches a provider."""
+    digest = hashlib.sha256(document.encode()).hexdigest()
+    body = {"query": document, "variables": variables, "extensions": persisted(digest)}
+    refused = await post(gateway, body)
+    assert codes(refused) == [code], (what, refused)
+    assert "data" not in refused
+    again = await post(gateway, {"variables": variables, "extensions": persisted(digest)})
+    assert codes(again) == ["PERSISTED_QUERY_NOT_FOUND"], what
+    assert digest not in gateway.app.state.view.persisted._cache
+    assert gateway.calls("akinon", "/orders/") == []
+
+
+async def test_a_document_refused_for_its_variables_is_registered_once_it_runs(
+    gateway: Gateway,
+) -> None:
+    """The limits measure an operation with its variables: the same document, run with a page
+    size the limits allow, is registered then, and its hash runs it."""
+    digest = hashlib.sha256(PAGE.encode()).hexdigest()
+    refused = await post(
+        gateway, {"query": PAGE, "variables": {"n": 1000}, "extensions": persisted(digest)}
+    )
+    assert codes(refused) == ["BAD_USER_INPUT"]
+    ran = await post(
+        gateway, {"query": PAGE, "variables": {"n": 2}, "extensions": persisted(digest)}
+    )
+    assert "errors" not in ran, ran
+    hit = await post(gateway, {"variables": {"n": 2}, "extensions": persisted(digest)})
+    assert hit == ran
+
+
+@pytest.mark.parametrize("size", [-1, True, "32MB"])
+def test_apq_cache_bytes_must_be_a_whole_number(size: object) -> None:
+    with pytest.raises(ConfigError, match=r"\[server\].apq_cache_bytes must be a whole number"):
+        PersistedQueries.from_config(Config.from_dict({"server": {"apq_cache_bytes": size}}).server)

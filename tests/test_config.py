@@ -1,0 +1,176 @@
+"""The config file's ``[server]`` table: every key known and of its kind, or a ConfigError that
+names the key (graph/config.py), never a silent default or a traceback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from graph.config import Config, ConfigError, server_keys
+from graph.limits import Limits
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def server(**settings: Any) -> Config:
+    return Config.from_dict({"server": settings})
+
+
+def refused(data: dict[str, Any]) -> str:
+    with pytest.raises(ConfigError) as caught:
+        Config.from_dict(data)
+    return str(caught.value)
+
+
+def test_cors_origins_as_one_string_is_refused_with_the_list_it_means() -> None:
+    """A string was read as a list of its characters: CORS broken, silently."""
+    message = refused({"server": {"cors_origins": "https://app.example.com"}})
+    assert message == (
+        "[server].cors_origins must be a list of origins, not a string: "
+        'cors_origins = ["https://app.example.com"]'
+    )
+
+
+@pytest.mark.parametrize(
+    "origin", ["https://app.example.com/", "app.example.com", "https://app.example.com/x", 5, ""]
+)
+def test_a_cors_origin_a_browser_never_sends_is_refused(origin: object) -> None:
+    message = refused({"server": {"cors_origins": ["https://ok.example", origin]}})
+    assert message == (
+        "[server].cors_origins: each origin must be scheme://host[:port], without a path or a "
+        f'trailing slash (as in "https://app.example.com"), not {origin!r}'
+    )
+
+
+def test_cors_origins_are_kept_as_given() -> None:
+    origins = ["https://app.example.com", "http://localhost:5173", "capacitor://localhost"]
+    assert server(cors_origins=origins).server.cors_origins == origins
+    assert server(cors_origins=["*"]).server.cors_origins == ["*"]
+    assert server().server.cors_origins == []
+
+
+@pytest.mark.parametrize(
+    ("key", "meant"), [("max_cots", "max_cost"), ("max_page_sise", "max_page_size")]
+)
+def test_a_misspelt_key_is_refused_naming_it_and_the_known_keys(key: str, meant: str) -> None:
+    """It went to ``extra`` and was ignored: the limit the operator meant to set stayed as it
+    was."""
+    message = refused({"server": {key: 5}})
+    assert message == (
+        f"[server]: unknown key {key} (did you mean {meant}?); "
+        f"the [server] keys are {', '.join(server_keys())}"
+    )
+    assert "max_cost, max_depth" in message
+
+
+def test_several_unknown_keys_and_sections_are_named() -> None:
+    message = refused({"server": {"zzz": 1, "prot": 8000}})
+    assert message.startswith("[server]: unknown keys prot (did you mean port?), zzz; ")
+    assert refused({"sever": {"port": 8000}}) == (
+        "unknown section sever: a config file has [server] and [providers.NAME] tables"
+    )
+
+
+def test_every_known_key_is_taken_and_kept_where_the_gateway_reads_it() -> None:
+    extra = {
+        "persisted_only": False,
+        "persisted_queries": "persisted-queries.json",
+        "apq_cache_size": 500,
+        "apq_cache_bytes": 8_000_000,
+        "idempotency_db": ":memory:",
+        "idempotency_retention_s": 3600,
+        "idempotency_lease_s": 60.5,
+        "idempotency_wait_s": 10,
+        "readiness_timeout_s": 1.5,
+    }
+    config = server(
+        api_keys={"k": ["orders:read"]},
+        mode="production",
+        host="0.0.0.0",
+        port=9000,
+        cors_origins=["https://app.example.com"],
+        max_cost=500,
+        batching=True,
+        **extra,
+    ).server
+    assert (config.host, config.port, config.mode) == ("0.0.0.0", 9000, "production")
+    assert config.limits == Limits(max_cost=500, batching=True)
+    assert config.extra == extra
+    assert set(server_keys()) == {
+        "api_keys",
+        "mode",
+        "host",
+        "port",
+        "cors_origins",
+        *(f for f in Limits.__dataclass_fields__),
+        *extra,
+    }
+
+
+BAD = [
+    # (key, value, message): each names its key
+    ("port", "abc", "[server].port must be a port number from 0 to 65535, not 'abc'"),
+    ("port", 70000, "[server].port must be a port number from 0 to 65535, not 70000"),
+    ("port", True, "[server].port must be a port number from 0 to 65535, not True"),
+    ("host", 127, "[server].host must be a non-empty string, not 127"),
+    ("mode", "prod", '[server].mode must be "sandbox" or "production"'),
+    ("max_depth", "deep", "[server].max_depth must be a positive integer, not 'deep'"),
+    ("persisted_only", "yes", "[server].persisted_only must be true or false, not 'yes'"),
+    ("persisted_queries", 5, "[server].persisted_queries must be a non-empty string, not 5"),
+    ("apq_cache_size", -1, "[server].apq_cache_size must be a whole number >= 0, not -1"),
+    ("apq_cache_bytes", 1.5, "[server].apq_cache_bytes must be a whole number >= 0, not 1.5"),
+    ("idempotency_db", "", "[server].idempotency_db must be a non-empty string, not ''"),
+    (
+        "idempotency_lease_s",
+        0,
+        "[server].idempotency_lease_s must be a number of seconds > 0, not 0",
+    ),
+    (
+        "idempotency_wait_s",
+        float("inf"),
+        "[server].idempotency_wait_s must be a number of seconds > 0, not inf",
+    ),
+    (
+        "readiness_timeout_s",
+        "2",
+        "[server].readiness_timeout_s must be a number of seconds > 0, not '2'",
+    ),
+    ("cors_origins", {"a": 1}, "[server].cors_origins must be a list of origins, not {'a': 1}"),
+]
+
+
+@pytest.mark.parametrize(("key", "value", "message"), BAD)
+def test_a_bad_value_is_a_config_error_naming_its_key(key: str, value: Any, message: str) -> None:
+    assert refused({"server": {key: value}}) == message
+
+
+@pytest.mark.parametrize("keys", [{"s3cret-key": "orders:read"}, {"s3cret-key": [1]}, ["x"]])
+def test_malformed_api_keys_are_refused_without_echoing_a_key(keys: Any) -> None:
+    message = refused({"server": {"api_keys": keys}})
+    assert message == "[server].api_keys must map each key to a list of scopes"
+
+
+def test_a_server_that_is_not_a_table_is_refused() -> None:
+    assert refused({"server": "s3cret"}) == "[server] must be a table of settings"
+
+
+def test_a_bad_value_in_the_file_is_a_message_not_a_traceback(tmp_path: Path) -> None:
+    """``port = "abc"`` raised a bare ValueError, which ``serve`` printed as a traceback."""
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[server]\napi_keys = { "k1" = ["orders:read"] }\nport = "abc"\n')
+    result = subprocess.run(
+        [sys.executable, "-m", "graph.cli", "serve", "--config", str(bad)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == (
+        "commerce-graph: [server].port must be a port number from 0 to 65535, not 'abc'"
+    )
+    assert "Traceback" not in result.stderr
