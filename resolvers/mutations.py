@@ -431,10 +431,14 @@ def _refused(refused: PlaceOnceError, new: PlaceOrderInput) -> UserError:
     return UserError(field=field, message=message, code=refused.code)
 
 
+# Each mutation's payload is nullable, as is usual for GraphQL mutations: one that fails as a
+# whole (UNSUPPORTED_OPERATION, a provider down) is null beside its error, and the other
+# mutations of the same document keep their answers. A non-null payload would null them all,
+# hiding a change that was made (an order cancelled by the first field of two).
 @strawberry.type
 class OrderMutations:
     @strawberry.mutation(permission_classes=[CanWriteOrders])
-    async def place_order(self, info: Info, input: PlaceOrderInput) -> OrderPayload:
+    async def place_order(self, info: Info, input: PlaceOrderInput) -> OrderPayload | None:
         problems = _check_new_order(input)
         if problems:
             return OrderPayload(user_errors=problems)
@@ -456,17 +460,17 @@ class OrderMutations:
         return OrderPayload(user_errors=[], _order=Order.from_model(placed.order))
 
     @strawberry.mutation(permission_classes=[CanWriteOrders])
-    async def confirm_order(self, info: Info, input: ConfirmOrderInput) -> OrderPayload:
+    async def confirm_order(self, info: Info, input: ConfirmOrderInput) -> OrderPayload | None:
         plan = input.install_plan_id
         return await on_order(info, input.order_id, lambda p, k: p.confirm_order(k, plan))
 
     @strawberry.mutation(permission_classes=[CanWriteOrders])
-    async def cancel_order(self, info: Info, input: CancelOrderInput) -> OrderPayload:
+    async def cancel_order(self, info: Info, input: CancelOrderInput) -> OrderPayload | None:
         reason = input.reason
         return await on_order(info, input.order_id, lambda p, k: p.cancel_order(k, reason))
 
     @strawberry.mutation(permission_classes=[CanWriteOrders])
-    async def refund_order(self, info: Info, input: RefundOrderInput) -> OrderPayload:
+    async def refund_order(self, info: Info, input: RefundOrderInput) -> OrderPayload | None:
         lines = list(enumerate(input.items or ()))
         bad = amount_errors(
             [(["input", "amount"], input.amount)]
@@ -484,20 +488,22 @@ class OrderMutations:
         return await on_order(info, input.order_id, lambda p, k: p.refund_order(k, refund))
 
     @strawberry.mutation(permission_classes=[CanWriteOrders])
-    async def accept_contract(self, info: Info, input: OrderIdInput) -> OrderPayload:
+    async def accept_contract(self, info: Info, input: OrderIdInput) -> OrderPayload | None:
         return await on_order(info, input.order_id, lambda p, k: p.accept_contract(k))
 
     @strawberry.mutation(permission_classes=[CanWriteOrders])
-    async def reject_contract(self, info: Info, input: OrderIdInput) -> OrderPayload:
+    async def reject_contract(self, info: Info, input: OrderIdInput) -> OrderPayload | None:
         return await on_order(info, input.order_id, lambda p, k: p.reject_contract(k))
 
     @strawberry.mutation(permission_classes=[CanWriteOrders])
-    async def reject_order_item(self, info: Info, input: RejectOrderItemInput) -> OrderItemPayload:
+    async def reject_order_item(
+        self, info: Info, input: RejectOrderItemInput
+    ) -> OrderItemPayload | None:
         return await on_item(info, input.item_id, lambda p, k: p.reject_order_item(k))
 
     @strawberry.mutation(permission_classes=[CanWriteOrders])
     async def update_order_item_status(
         self, info: Info, input: UpdateOrderItemStatusInput
-    ) -> OrderItemPayload:
+    ) -> OrderItemPayload | None:
         status = input.status
         return await on_item(info, input.item_id, lambda p, k: p.update_item_status(k, status))

@@ -728,7 +728,7 @@ async def test_a_refused_login_is_the_gateways_credentials_not_the_callers_rejec
                 item { id } userErrors { code } } }""",
             {"id": item},
         )
-        assert answer.data is None
+        assert answer.data == {"rejectOrderItem": None}
         [error] = answer.errors
         assert error["path"] == ["rejectOrderItem"]
         assert error["message"] == (

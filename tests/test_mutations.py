@@ -439,3 +439,21 @@ async def test_an_item_a_cancel_could_not_cancel_is_named_at_the_order_id() -> N
     assert error["code"] == "REJECTED_BY_PROVIDER"
     assert error["message"].startswith(f"item {delivered}: lipalater_purchases: ")
     assert "is delivered and cannot be cancelled" in error["message"]
+
+
+async def test_a_mutation_that_fails_whole_leaves_the_others_answers(gateway: Gateway) -> None:
+    """Mutation payloads are nullable: the second field failing (Kalixo cannot confirm) does not
+    null the first one's answer, so the caller sees the cancel it made."""
+    sent = ids.encode("Order", ProviderName.FRONTPAYMENT, fp_data.SENT_UUID)
+    kalixo = ids.encode("Order", ProviderName.KALIXO, "59400")
+    answer = await gateway.query(
+        """mutation($a: ID!, $b: ID!) {
+          a: cancelOrder(input: {orderId: $a, reason: "duplicate"}) {
+            order { status } userErrors { code } }
+          b: confirmOrder(input: {orderId: $b, installPlanId: "1"}) { order { id } } }""",
+        {"a": sent, "b": kalixo},
+    )
+    assert answer.data == {"a": {"order": {"status": "CANCELLED"}, "userErrors": []}, "b": None}
+    assert [(e["path"], e["extensions"]["code"]) for e in answer.errors] == [
+        (["b"], "UNSUPPORTED_OPERATION")
+    ]
