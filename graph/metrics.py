@@ -25,22 +25,33 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # Client-chosen operation names are label values: past this many distinct ones, "other".
 MAX_OPERATION_NAMES = 200
 _NAME_OK = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
-# A path segment that carries an id (digits, and not a short version like v1 or i1).
-_ID_SEGMENT = re.compile(r"^(?=.*\d)(?![a-z]\d{1,2}$).+$")
+# Endpoint labels per provider: past this many distinct ones, "other". Ids are templated, but an
+# id a caller chose can look like one of the API's own words (an order number "abcdefgh"), so
+# the template alone cannot bound the labels. Each provider's API has a few dozen at most.
+MAX_ENDPOINTS = 50
+# A path segment kept as it is: a word of the API's own (lower case, in kebab, snake or camel
+# case: orders, place-order, calculateSchedule) or a short version (v1, i1). Anything else (a
+# digit, a capital first, a dot, an escape) is an id and becomes {id}.
+_WORD_SEGMENT = re.compile(r"^(?:[a-z]+(?:[-_][a-z]+|[A-Z][a-z]+)*|[a-z]\d{1,2})?$")
+_WORD_MAX = 40
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 _BATCH_BUCKETS = (1, 2, 5, 10, 20, 50, 100)
 
 
 def endpoint_label(path: str) -> str:
-    """A path as a bounded label: no host, no query, ids replaced by ``{id}``."""
+    """A path as a label: no host, no query, ids replaced by ``{id}``. :meth:`Metrics.endpoint`
+    caps how many there are per provider."""
     return _path_label(path.split("?", 1)[0])
 
 
 @lru_cache(maxsize=1024)  # the few endpoints each provider has, called again and again
 def _path_label(path: str) -> str:
     parts = urlsplit(path) if "://" in path else urlsplit("http://x" + path)
-    segments = ["{id}" if _ID_SEGMENT.match(s) else s for s in parts.path.split("/")]
+    segments = [
+        s if len(s) <= _WORD_MAX and _WORD_SEGMENT.match(s) else "{id}"
+        for s in parts.path.split("/")
+    ]
     return "/".join(segments) or "/"
 
 
@@ -110,8 +121,9 @@ class Metrics:
             registry=self.registry,
         )
         self._operations: set[str] = set()
+        self._endpoints: dict[str, set[str]] = {}  # provider -> its endpoint labels so far
         # Each metric's child per label values: ``labels()`` checks and locks on every call.
-        # As bounded as the labels themselves (operation names are capped, paths templated).
+        # As bounded as the labels themselves (operation names and endpoints are capped).
         self._children: dict[tuple[Any, ...], Any] = {}
         if health is not None:
             self.registry.register(_CircuitCollector(health))
@@ -126,6 +138,18 @@ class Metrics:
                 return "other"
             self._operations.add(name)
         return name
+
+    def endpoint(self, provider: str, method: str, path: str) -> str:
+        """``METHOD /path/{id}``, or ``other`` past ``MAX_ENDPOINTS`` for the provider."""
+        endpoint = f"{method} {endpoint_label(path)}"
+        seen = self._endpoints.get(provider)
+        if seen is None:
+            seen = self._endpoints[provider] = set()
+        if endpoint not in seen:
+            if len(seen) >= MAX_ENDPOINTS:
+                return "other"
+            seen.add(endpoint)
+        return endpoint
 
     def _child(self, metric: Any, *labels: str) -> Any:
         key = (metric, *labels)
@@ -147,7 +171,7 @@ class Metrics:
     def observe_upstream(
         self, provider: str, method: str, path: str, status: int | str, seconds: float
     ) -> None:
-        endpoint = f"{method} {endpoint_label(path)}"
+        endpoint = self.endpoint(provider, method, path)
         self._child(self.upstream, provider, endpoint, str(status)).inc()
         self._child(self.upstream_seconds, provider, endpoint).observe(seconds)
 

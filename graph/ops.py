@@ -8,7 +8,10 @@ provider's answer. Keep them off the public internet all the same (see the READM
   ``[server].readiness_timeout_s`` (default 2 s), plus its circuit state from
   ``Gateway.health``. 200 ``ready`` when all are reachable with closed circuits, 200
   ``degraded`` when some are not (partial answers still serve the others, and taking every
-  instance out of rotation would not bring a provider back), 503 ``unavailable`` when none is.
+  instance out of rotation would not bring a provider back), 503 ``unavailable`` when none is
+  (every one unreachable or with its circuit open). Requests that arrive while a probe is under
+  way share it: a flood of ``/readyz`` opens one connection per provider, not one per request
+  (probes go around the providers' caps, and the pool has no limit of its own).
 - ``/metrics``: the app's Prometheus registry, text format.
 """
 
@@ -67,9 +70,25 @@ def routes(gateway: Gateway, metrics: Metrics) -> list[Route]:
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
+    under_way: asyncio.Future[list[dict[str, Any]]] | None = None
+
+    async def probe_all() -> list[dict[str, Any]]:
+        return await asyncio.gather(*(probe(gateway, n, timeout_s) for n in gateway.providers))
+
+    def probed(done: asyncio.Future[list[dict[str, Any]]]) -> None:
+        nonlocal under_way
+        under_way = None
+        if not done.cancelled():
+            done.exception()  # retrieved: a caller that gave up leaves no "never retrieved"
+
     async def readyz(request: Request) -> Response:
+        nonlocal under_way
+        if under_way is None:
+            under_way = asyncio.ensure_future(probe_all())
+            under_way.add_done_callback(probed)
         names = list(gateway.providers)
-        entries = await asyncio.gather(*(probe(gateway, n, timeout_s) for n in names))
+        # shield: a caller that goes away does not cancel the probe the others wait for
+        entries = await asyncio.shield(under_way)
         providers = {n.value: e for n, e in zip(names, entries, strict=True)}
         good = [e["reachable"] is not False and e["circuit"] != "OPEN" for e in entries]
         if all(good):

@@ -3,7 +3,8 @@
     ProviderError                   base: provider name, message, request id
     ├── ProviderUnavailable         connection refused or reset, circuit open
     │   └── NotSent                 nothing left the gateway: connect failed, circuit open
-    │       └── CircuitOpen         the provider's circuit breaker is open
+    │       ├── CircuitOpen         the provider's circuit breaker is open
+    │       └── QueueTimeout        the deadline passed while waiting for a max_concurrency slot
     ├── ProviderTimeout             the call's total deadline passed
     │   └── OutcomeUnknown          a create's answer lost, and a lookup could not tell
     ├── BadResponse                 malformed JSON or a body of the wrong shape
@@ -30,7 +31,9 @@ from typing import Any
 
 
 class ProviderError(Exception):
-    """Base of every upstream failure; ``retryable`` says whether trying again may help."""
+    """Base of every upstream failure; ``retryable`` says whether trying again may help: the
+    class's answer, unless the failure says otherwise (a write whose answer was lost may have
+    been applied, so sending it again is not safe, whatever its class)."""
 
     retryable = False
 
@@ -41,12 +44,15 @@ class ProviderError(Exception):
         *,
         request_id: str | None = None,
         http_status: int | None = None,
+        retryable: bool | None = None,
     ) -> None:
         super().__init__(message)
         self.provider = provider
         self.message = message
         self.request_id = request_id
         self.http_status = http_status
+        if retryable is not None:
+            self.retryable = retryable
 
 
 class ProviderUnavailable(ProviderError):
@@ -59,6 +65,11 @@ class NotSent(ProviderUnavailable):
 
 class CircuitOpen(NotSent):
     """Failing fast: the provider failed too often lately (see ``providers/resilience.py``)."""
+
+
+class QueueTimeout(NotSent):
+    """The call's deadline passed while it waited for one of the provider's ``max_concurrency``
+    slots: the queue is the gateway's own, so it says nothing about the provider's health."""
 
 
 class ProviderTimeout(ProviderError):

@@ -3,7 +3,8 @@
 Every connector talks to its provider through an :class:`Upstream` made by :class:`HttpClient`
 for it. The client owns what all providers share: the session and its connection pool (no
 cookie jar: what one call's answer sets never reaches the next call), a total
-deadline per call (a dripping body cannot outlive it), a concurrency cap per provider, the
+deadline per call (a dripping body cannot outlive it), a concurrency cap per provider (the
+only bound on connections: a provider that hangs never takes another's), the
 request id sent upstream and the one that comes back, JSON decoding with orjson, and one log
 line per call that never holds a header, a body or a query value.
 
@@ -12,7 +13,8 @@ Resilience (``providers/resilience.py``) lives here too, so every connector gets
 budget, ``Retry-After`` honoured. Only a request safe to repeat is retried after a 429, a 5xx
 or a reset: by method a GET or HEAD, unless the caller says otherwise (``safe=False`` for a GET
 that changes state, like Lipa Later's acceptContract). Any other request only when the connect
-failed and nothing was sent. The deadline covers the whole call, retries and waits included.
+failed and nothing was sent; one that timed out or broke after it may have been sent is
+raised not ``retryable``. The deadline covers the whole call, retries and waits included.
 """
 
 from __future__ import annotations
@@ -33,8 +35,10 @@ from providers.errors import (
     BadResponse,
     CircuitOpen,
     NotSent,
+    ProviderError,
     ProviderTimeout,
     ProviderUnavailable,
+    QueueTimeout,
     StatusError,
     error_for_status,
 )
@@ -255,6 +259,11 @@ class Upstream:
         the connector still picks the error class. A retry that fails in transit returns the
         answer it retried; one that runs into the deadline after a broken connection raises
         that connection's failure.
+
+        A call whose deadline passes while it waits for one of the provider's
+        ``max_concurrency`` slots sent nothing: ``QueueTimeout`` (a ``NotSent``), not held
+        against the provider's breaker. A request not safe to repeat whose attempt timed out
+        or broke after it may have been sent raises with ``retryable`` false.
         """
         request_id = REQUEST_ID.get()
         body = orjson.dumps(json) if json is not None else data
@@ -277,16 +286,20 @@ class Upstream:
         while True:
             try:
                 response = await self._attempt(
-                    method, path, params, body, headers_for_attempt(), deadline, attempt
+                    method, path, params, body, headers_for_attempt(), deadline, attempt, repeatable
                 )
             except (ProviderTimeout, ProviderUnavailable) as failed:
                 # A retried request lost in transit says less than the answer it retried: that
-                # answer is returned, and the connector maps it. One the deadline cut off says
-                # less than the broken connection it retried: that failure is raised. (An
-                # unrepeatable request's timeout stands: it may have reached the provider.)
+                # answer is returned, and the connector maps it. One the deadline cut off (in
+                # flight, or still queued for the cap) says less than the broken connection it
+                # retried: that failure is raised. (An unrepeatable request's timeout in flight
+                # stands: it may have reached the provider.)
                 if answered is not None:
                     return answered
-                if broke is not None and repeatable and isinstance(failed, ProviderTimeout):
+                if broke is not None and (
+                    isinstance(failed, QueueTimeout)
+                    or (repeatable and isinstance(failed, ProviderTimeout))
+                ):
                     raise broke from None
                 if isinstance(failed, CircuitOpen):
                     raise  # retrying would only turn a fast failure into a slow one
@@ -332,8 +345,16 @@ class Upstream:
         headers: dict[str, str],
         deadline: float,
         attempt: int,
+        repeatable: bool,
     ) -> UpstreamResponse:
-        """One attempt within the call's deadline; its outcome is the breaker's verdict."""
+        """One attempt within the call's deadline; its outcome is the breaker's verdict.
+
+        A deadline that passes while the attempt still waits for one of the provider's
+        ``max_concurrency`` slots sent nothing: ``QueueTimeout`` (a ``NotSent``), and no
+        verdict (the queue is the gateway's own, not the provider failing). A timeout or a
+        broken connection after that may have reached the provider: for a request not safe to
+        repeat it is raised with ``retryable`` false, saying the request may have been
+        applied."""
         started = time.perf_counter()
         status: int | str = "circuit_open"
         verdict: bool | None = None
@@ -343,11 +364,14 @@ class Upstream:
             self._log(method, path, status, started, attempt)
             raise
         status = "error"
+        slotted = False  # the cap's slot is had: from then on the request may reach the provider
         try:
             # One deadline, asyncio's, over all of it: the cap's queue, the connect and a
             # dripping body all count, and nothing outlives the provider's timeout_s. aiohttp's
-            # own timers would only repeat it (_NO_TIMERS).
+            # own timers would only repeat it (_NO_TIMERS). The pool never makes a call wait
+            # (POOL_LIMIT): once the cap's slot is had, the connection is the provider's to give.
             async with asyncio.timeout_at(deadline), self._cap:
+                slotted = True
                 sent = SENT.get()
                 if sent is not None:
                     sent.attempts += 1  # from here on, the request may reach the provider
@@ -371,10 +395,20 @@ class Upstream:
                         provider=self.provider,
                     )
         except TimeoutError:
+            if not slotted:
+                status = "queue_timeout"
+                raise QueueTimeout(
+                    self.provider,
+                    f"all {self.settings.max_concurrency} of {self.provider}'s request slots "
+                    f"(max_concurrency) stayed in use for {self.settings.timeout_s:g} s; "
+                    "nothing was sent",
+                ) from None
             status, verdict = "timeout", False
-            raise ProviderTimeout(
+            raise _reached(
+                ProviderTimeout,
                 self.provider,
                 f"{self.provider} did not answer within {self.settings.timeout_s:g} s",
+                repeatable,
             ) from None
         except aiohttp.ClientConnectorError as exc:
             status, verdict = "unavailable", False
@@ -383,8 +417,11 @@ class Upstream:
             ) from None
         except aiohttp.ClientError as exc:
             status, verdict = "unavailable", False
-            raise ProviderUnavailable(
-                self.provider, SECRETS.redact(f"{self.provider} unreachable: {type(exc).__name__}")
+            raise _reached(
+                ProviderUnavailable,
+                self.provider,
+                SECRETS.redact(f"{self.provider} unreachable: {type(exc).__name__}"),
+                repeatable,
             ) from None
         finally:
             if verdict is True:
@@ -420,6 +457,18 @@ _NO_TIMERS = aiohttp.ClientTimeout()
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 # Time an attempt needs at least; a retry that would leave less is not made.
 _MIN_ATTEMPT_S = 0.05
+_MAY_HAVE_APPLIED = "; the request may have been applied"
+
+
+def _reached(
+    kind: type[ProviderTimeout | ProviderUnavailable], provider: str, message: str, repeatable: bool
+) -> ProviderError:
+    """A failure after the request may have reached the provider. Sending a request that is
+    not safe to repeat (a write, a GET marked ``safe=False``) again might apply it twice, so
+    for one of those the failure is not ``retryable``, and its message says why."""
+    if repeatable:
+        return kind(provider, message)
+    return kind(provider, message + _MAY_HAVE_APPLIED, retryable=False)
 
 
 def _endpoint(path: str) -> str:

@@ -4,7 +4,9 @@ The shared client (``providers/http.py``) applies these per provider:
 
 - :class:`Policy`: the knobs, from the provider's ``[providers.<name>]`` section;
 - :class:`CircuitBreaker`: closed -> open after ``circuit_failures`` consecutive failures (a 5xx,
-  a timeout, a connection fault) -> half-open after ``circuit_reset_s``, when one probe is let
+  a timeout, a connection fault; not a call whose deadline passed while it still waited for one
+  of the provider's ``max_concurrency`` slots, which never reached the provider: the queue is
+  the gateway's own) -> half-open after ``circuit_reset_s``, when one probe is let
   through: its success closes the circuit, its failure opens it again. While open, calls fail
   fast with :class:`~providers.errors.CircuitOpen` and nothing is sent;
 - :class:`RetryBudget`: retries may add at most ``retry_budget`` of the requests made over the

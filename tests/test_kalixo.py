@@ -433,10 +433,10 @@ async def test_a_create_that_landed_but_whose_answer_was_lost_is_an_unknown_outc
         assert (error["code"], error["field"]) == ("OUTCOME_UNKNOWN", ["input"])
         assert error["message"] == (
             "kalixo: the order was sent but its outcome is unknown (its answer was lost (kalixo "
-            "did not answer within 0.3 s); sent once more, Kalixo answers that externalOrderCode "
-            "'O-LOST' already exists: an order under it was placed, most likely this one, but "
-            "its id was in the lost answer. Kalixo cannot be asked for an order by its "
-            "externalOrderCode: find it in Kalixo)"
+            "did not answer within 0.3 s; the request may have been applied); sent once more, "
+            "Kalixo answers that externalOrderCode 'O-LOST' already exists: an order under it "
+            "was placed, most likely this one, but its id was in the lost answer. Kalixo "
+            "cannot be asked for an order by its externalOrderCode: find it in Kalixo)"
         )
         assert paths(gw) == ["place-order", "place-order"]
         assert len(held(gw, "O-LOST")) == 1

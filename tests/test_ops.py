@@ -19,6 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from graph.config import DEV_KEY
 from graph.logs import JsonFormatter
+from graph.metrics import MAX_ENDPOINTS
 from providers.sandbox.akinon_data import EXAMPLE_ORDER_NUMBER, PLAN_ORDER_NUMBER
 from providers.sandbox.kalixo_data import EXAMPLE_PIN
 from tests.harness import Gateway
@@ -82,6 +83,14 @@ async def test_readyz_probes_every_configured_provider(gateway: Gateway) -> None
         assert entry["circuit"] == "CLOSED"
 
 
+async def test_concurrent_readyz_requests_share_one_probe(gateway: Gateway) -> None:
+    gateway.clear_calls()
+    answers = await asyncio.gather(*(get(gateway, "/readyz") for _ in range(20)))
+    assert {(status, body["status"]) for status, body in answers} == {(200, "ready")}
+    heads = {name: len(gateway.calls(name, method="HEAD")) for name in gateway.sandboxes}
+    assert heads == dict.fromkeys(gateway.sandboxes, 1)
+
+
 async def test_readyz_is_degraded_when_a_provider_is_down_and_stays_fast(
     gateway: Gateway,
 ) -> None:
@@ -140,6 +149,42 @@ async def test_metrics_count_a_known_query_exactly(gateway: Gateway) -> None:
         if n == "commerce_graph_circuit_open"
     }
     assert circuits == {name: 0.0 for name in gateway.sandboxes}
+
+
+async def test_upstream_endpoint_labels_stay_bounded_whatever_callers_send(
+    gateway: Gateway,
+) -> None:
+    """A path segment a caller chose is a label value unless it is taken for an id: one with a
+    capital first or a dot is, but an order number "orderaa" looks like one of the API's own
+    words. Each such number was a series of its own, without end; past ``MAX_ENDPOINTS`` a
+    provider's endpoints are ``other``, and every call is still counted."""
+    by_number = """query($n: String!, $c: String!) {
+        orderByNumber(provider: LIPALATER, number: $n, customerId: $c) { number } }"""
+    await gateway.query(by_number, {"n": "AbCd", "c": "Cust.A"})
+    words = [f"order{chr(97 + i // 26)}{chr(97 + i % 26)}" for i in range(MAX_ENDPOINTS + 10)]
+    for word in words:
+        await gateway.query(by_number, {"n": word, "c": word})
+    after = await scrape(gateway)
+
+    def endpoints(name: str) -> set[str]:
+        return {
+            labels["endpoint"]
+            for labels in (dict(ls) for (n, ls) in after if n == name)
+            if labels["provider"] == "lipalater"
+        }
+
+    upstream = "commerce_graph_upstream_requests_total"
+    labels = endpoints(upstream)
+    assert "GET /open/op/order/{id}/detail/{id}" in labels  # AbCd and Cust.A
+    assert "GET /open/op/order/orderaa/detail/orderaa" in labels  # one of the first 50
+    assert "other" in labels
+    assert len(labels) == MAX_ENDPOINTS + 1
+    assert endpoints("commerce_graph_upstream_duration_seconds_count") == labels
+    calls = gateway.calls("lipalater")
+    assert len(calls) == 1 + 1 + len(words)  # the token, then one read each
+    assert delta({}, after, upstream, provider="lipalater") == len(calls)
+    # The token's and the templated endpoint, then 48 words: the other 12 calls are "other".
+    assert delta({}, after, upstream, provider="lipalater", endpoint="other") == 12
 
 
 async def test_one_log_line_per_request_and_per_upstream_call(

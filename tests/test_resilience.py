@@ -15,12 +15,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 import pytest
 
 from graph import ids
 from providers.model import ProviderName
 from providers.registry import connector_built
+from providers.sandbox import frontpayment_data, lipalater_data
 from providers.sandbox.faults import Faults
+from providers.sandbox.frontpayment import STATE as FRONTPAYMENT_STATE
 from tests.conftest import gateway_with
 from tests.harness import Answer
 
@@ -281,3 +284,186 @@ def test_a_max_concurrency_below_one_is_refused() -> None:
 
     with pytest.raises(SettingsError, match="max_concurrency must be at least 1"):
         ProviderSettings.parse("akinon", {"base_url": "http://127.0.0.1:1", "max_concurrency": 0})
+
+
+PLACE_PURCHASE = """mutation($ref: String!, $key: String) { placeOrder(input: {
+    provider: LIPALATER_PURCHASES, idempotencyKey: $key, externalReference: $ref,
+    customerId: "8bf616dd-4cdc-4c55-80bc-58678102f3d3",
+    items: [{sku: "H0148VPS1T", brand: "b", description: "d", unitPrice: "50000",
+             itemType: "other", storeKey: "queens_mobile",
+             deliveryOption: "customer_store_pickup", preferredOption: "pick_up"}]}) {
+    order { number status } userErrors { code message } } }"""
+
+
+async def test_a_provider_that_hangs_takes_no_other_providers_connections() -> None:
+    """The shared pool used to hold 256 connections: a provider that hung with more calls than
+    that in flight (two at the default cap of 128 each, or one here at 300) took them all, and a
+    healthy provider's calls waited for a connection, sent nothing, answered PROVIDER_TIMEOUT,
+    opened its circuit, and a create answered OUTCOME_UNKNOWN. The providers' caps are the only
+    bound now: the healthy ones are answered while 260 calls hang."""
+    settings = {
+        "akinon": {"timeout_s": 4.0, "max_concurrency": 300},
+        "frontpayment": {"timeout_s": 1.0, "circuit_failures": 2},
+        "lipalater_purchases": {"timeout_s": 1.0, "circuit_failures": 2},
+    }
+    async with gateway_with(settings) as gw:
+        hang = "{ a: " + READS["akinon"][1] + " }"
+        await gw.ok(hang)  # logs in
+        gw.faults("akinon").hang = True
+        # A client of its own: the harness's session holds at most 100 connections.
+        clients = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
+        hung = [asyncio.ensure_future(gw_post(clients, gw, hang)) for _ in range(260)]
+        try:
+            # As many in flight as the old pool held (about 1.4 s to get there).
+            for _ in range(300):
+                if gw.in_flight("akinon").now >= 256:
+                    break
+                await asyncio.sleep(0.01)
+            assert gw.in_flight("akinon").now >= 256
+
+            # Never called before, so no idle connection is there to reuse: each call needs a
+            # new one, while Akinon holds 256 or more.
+            read = "{ a: " + READS["frontpayment"][1] + " }"
+            for _ in range(3):
+                assert await gw.ok(read) == {"a": {"number": "ODR986760186"}}
+            assert len(gw.calls("frontpayment")) == 3
+            placed = await gw.ok(PLACE_PURCHASE, {"ref": "770001", "key": "key-770001"})
+            assert placed["placeOrder"] == {
+                "order": {"number": "770001", "status": "PENDING"},
+                "userErrors": [],
+            }
+            assert len(gw.calls("lipalater_purchases", "/purchases", "POST")) == 1
+            health = await gw.ok(HEALTH)
+            assert health_of(health, "FRONTPAYMENT") == {"status": "UP", "circuit": "CLOSED"}
+            assert health_of(health, "LIPALATER_PURCHASES") == {"status": "UP", "circuit": "CLOSED"}
+            assert gw.in_flight("akinon").now == 260
+        finally:
+            answers = await asyncio.gather(*hung)
+            await clients.close()
+        codes = [[e["extensions"]["code"] for e in body["errors"]] for body in answers]
+        assert codes == [["PROVIDER_TIMEOUT"]] * 260
+
+
+async def gw_post(session: aiohttp.ClientSession, gw: Any, document: str) -> Any:
+    headers = {"Authorization": f"Bearer {gw.key}"}
+    async with session.post(gw.url, json={"query": document}, headers=headers) as response:
+        return await response.json()
+
+
+async def test_a_call_that_waits_for_its_providers_cap_until_its_deadline_sent_nothing() -> None:
+    """Every one of a provider's ``max_concurrency`` slots in use until a call's deadline: the
+    call never left the gateway's queue. It answers PROVIDER_UNAVAILABLE, saying nothing was
+    sent (a create is then a definite failure: its key is free, never OUTCOME_UNKNOWN), and the
+    provider's breaker does not count it: the queue is the gateway's, not the provider failing.
+    Before, it was a PROVIDER_TIMEOUT and a failure on the provider's breaker, which opened."""
+    settings = {
+        name: {"max_concurrency": 1, "timeout_s": 0.3, "circuit_failures": 1}
+        for name in ("frontpayment", "lipalater_purchases")
+    }
+    async with gateway_with(settings) as gw:
+        read = "{ a: " + READS["frontpayment"][1] + " }"
+        await gw.ok(read)
+        await gw.ok("{ a: " + READS["lipalater_purchases"][1] + " }")  # the token, cached
+        gw.clear_calls()
+        providers = gw.app.state.gateway.providers
+        front = providers[ProviderName.FRONTPAYMENT].up
+        purchases = providers[ProviderName.LIPALATER_PURCHASES].up
+        # The one slot each taken, as a call in flight would hold it.
+        async with front._cap, purchases._cap:
+            answer = await gw.query(read)
+            placed = await gw.query(PLACE_PURCHASE, {"ref": "770002", "key": "key-770002"})
+        assert answer.data == {"a": None}
+        assert [e["extensions"] for e in answer.errors] == [
+            {"code": "PROVIDER_UNAVAILABLE", "provider": "FRONTPAYMENT", "retryable": True}
+        ]
+        assert answer.errors[0]["message"] == (
+            "frontpayment: all 1 of frontpayment's request slots (max_concurrency) stayed in use "
+            "for 0.3 s; nothing was sent"
+        )
+        assert (placed.data or {}).get("placeOrder") is None
+        assert [e["extensions"]["code"] for e in placed.errors] == ["PROVIDER_UNAVAILABLE"]
+        assert "nothing was sent" in placed.errors[0]["message"]
+        assert gw.calls("frontpayment") == []
+        assert gw.calls("lipalater_purchases") == []
+        health = await gw.ok(HEALTH)
+        assert health_of(health, "FRONTPAYMENT") == {"status": "UP", "circuit": "CLOSED"}
+        assert health_of(health, "LIPALATER_PURCHASES") == {"status": "UP", "circuit": "CLOSED"}
+
+        # The slots free, the same key places the order, once.
+        assert await gw.ok(read) == {"a": {"number": "ODR986760186"}}
+        placed_now = await gw.ok(PLACE_PURCHASE, {"ref": "770002", "key": "key-770002"})
+        assert placed_now["placeOrder"]["order"] == {"number": "770002", "status": "PENDING"}
+        assert len(gw.calls("lipalater_purchases", "/purchases", "POST")) == 1
+
+
+REFUND = """mutation($id: ID!) { refundOrder(input: {orderId: $id, amount: "1.00"}) {
+    order { status } userErrors { code message } } }"""
+ACCEPT = """mutation($id: ID!) { acceptContract(input: {orderId: $id}) {
+    order { status } userErrors { code message } } }"""
+MAY_HAVE_APPLIED = "; the request may have been applied"
+
+
+@pytest.mark.parametrize(
+    ("provider", "path", "knobs", "code", "message"),
+    [
+        (
+            "frontpayment",
+            "/refund/",
+            {"latency_s": 0.7},
+            "PROVIDER_TIMEOUT",
+            "frontpayment: frontpayment did not answer within 0.5 s",
+        ),
+        (
+            "frontpayment",
+            "/refund/",
+            {"reset": True},
+            "PROVIDER_UNAVAILABLE",
+            "frontpayment: frontpayment unreachable: ServerDisconnectedError",
+        ),
+        # A GET that changes the order (safe=False) is a write here too.
+        (
+            "lipalater",
+            "/acceptContract/",
+            {"latency_s": 0.7},
+            "PROVIDER_TIMEOUT",
+            "lipalater: lipalater did not answer within 0.5 s",
+        ),
+    ],
+)
+async def test_a_write_whose_answer_was_lost_is_not_retryable(
+    provider: str, path: str, knobs: dict[str, Any], code: str, message: str
+) -> None:
+    """A write that timed out, or whose connection broke, after it was sent may have been
+    applied (the refund below was): answering it ``retryable: true`` told a client to send it
+    again, and a refund was made twice. It is ``retryable: false`` now, and says why; a read
+    on the same faults stays retryable (test_fault_matrix)."""
+    async with gateway_with({provider: {"timeout_s": 0.5}}) as gw:
+        if provider == "frontpayment":
+            orders = gw.sandboxes[provider].app[FRONTPAYMENT_STATE].orders
+            uuid = next(
+                u
+                for u, o in orders.items()
+                if o["status"] in frontpayment_data.PAID_STATUSES and o["status"] != "REFUNDED"
+            )
+            document, field = REFUND, "refundOrder"
+            order_id = ids.encode("Order", ProviderName.FRONTPAYMENT, uuid)
+            refunded = orders[uuid]["paymentHistory"]["refunded"]
+        else:
+            number, member = lipalater_data.SEED_CONFIRMED
+            document, field = ACCEPT, "acceptContract"
+            order_id = ids.encode("Order", ProviderName.LIPALATER, f"{member}/{number}")
+        gw.faults(provider).update({"only_paths": [path], **knobs})
+        answer = await gw.query(document, {"id": order_id})
+        assert (answer.data or {}).get(field) is None
+        assert [e["extensions"] for e in answer.errors] == [
+            {"code": code, "provider": provider.upper(), "retryable": False}
+        ]
+        assert answer.errors[0]["message"] == message + MAY_HAVE_APPLIED
+        assert len(gw.calls(provider, path)) == 1
+        if provider == "frontpayment" and "latency_s" in knobs:
+            # The sandbox applies it after the gateway gave up.
+            for _ in range(100):
+                if orders[uuid]["paymentHistory"]["refunded"] != refunded:
+                    break
+                await asyncio.sleep(0.02)
+            assert orders[uuid]["paymentHistory"]["refunded"] == refunded + 1
