@@ -1,7 +1,8 @@
 """Admission by cost: how much estimated work may execute at once in this process.
 
-Memory and CPU grow with what a query resolves, which its estimated cost (graph/limits.py,
-list sizes from ``first:``) measures. A process lets operations execute while their costs add
+Memory and CPU grow with what a query resolves, which its estimated cost (graph/limits.py:
+list sizes from ``first:`` as execution coerces it, a variable's default included; introspection
+by the schema's size) measures. A process lets operations execute while their costs add
 up to at most ``[server] max_inflight_cost``; the rest wait their turn, first come first
 served. Cheap lookups pass a crowd of cheap lookups at once, while a crowd of 50-order queries
 cannot hold all their results in memory at the same time (with the CPU the bottleneck, they

@@ -6,20 +6,23 @@ Two checkpoints, steps of every operation's pipeline (graph/pipeline.py):
   far beyond ``max_depth``, is refused without building an AST (a hostile document never
   reaches the recursive parser);
 - after validation (so fragments exist and have no cycles), the operation that will run is
-  measured with its variables: field depth, aliases and estimated cost through fragments, and
-  every ``first:`` against ``max_page_size``. The variables are held to what the document's
-  own literals are held to: nested no deeper than braces may nest (``2 * max_depth + 8``
-  levels of objects and lists), integers within the 64 bits JSON is written with here (orjson,
-  answers and upstream bodies alike); a literal integer beyond 64 bits is refused lexically.
+  measured with its variables as execution coerces them (defaults included; ``100.0`` is the
+  Int 100): field depth, aliases and estimated cost through fragments, and every ``first:``
+  against ``max_page_size``. The variables are held to what the document's own literals are
+  held to: nested no deeper than braces may nest (``2 * max_depth + 8`` levels of objects and
+  lists), integers within the 64 bits JSON is written with here (orjson, answers and upstream
+  bodies alike); a literal integer beyond 64 bits is refused lexically.
 
 A refusal raises :class:`QueryTooComplex` (or :class:`BadUserInput` for a page size), which
 strawberry turns into an error without ``data``; nothing has been resolved, so no provider was
-called. Introspection fields are not measured: the schema bounds them, and production mode
-turns them off.
+called. Introspection is measured as any field, its lists as long as the schema makes them
+(:func:`shape_of`): twenty aliased copies of the schema are refused before they are built, a
+client's introspection query costs about what it answers. Production mode turns it off.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from functools import lru_cache
@@ -30,21 +33,29 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
+    GraphQLEnumType,
     GraphQLError,
+    GraphQLField,
+    GraphQLInputObjectType,
+    GraphQLInterfaceType,
     GraphQLObjectType,
     GraphQLSchema,
+    GraphQLType,
     InlineFragmentNode,
-    ListValueNode,
     OperationDefinitionNode,
+    SchemaMetaFieldDef,
     SelectionSetNode,
     Source,
     TokenKind,
-    VariableNode,
+    TypeMetaFieldDef,
     get_named_type,
     get_nullable_type,
+    is_abstract_type,
+    is_introspection_type,
     is_list_type,
-    value_from_ast_untyped,
+    is_wrapping_type,
 )
+from graphql.execution import VariableValues, get_argument_values, get_variable_values
 from graphql.language import Lexer
 from graphql.utilities import get_operation_ast
 from strawberry.types import ExecutionContext
@@ -180,66 +191,162 @@ class Measure:
     cost: int = 0
 
 
+@dataclass(frozen=True)
+class Within:
+    """Where a selection set is measured: ``hint``, the page a connection gives its ``nodes``
+    and ``edges``; in introspection, ``every``, the list every item of which the selection runs
+    on (its measure is then their sum), and ``wraps``, the ``ofType`` steps taken so far."""
+
+    hint: int | None = None
+    every: tuple[str, str] | None = None
+    wraps: int = 0
+
+
+# Introspection lists whose items, taken from every parent (or from the one schema), are every
+# item of their kind in the schema: ``types { fields }`` answers each field once, so it is
+# measured as the schema's fields, not as its longest type's fields times its types.
+OWNED = frozenset(
+    {
+        ("__Schema", "types"),
+        ("__Schema", "directives"),
+        ("__Type", "fields"),
+        ("__Type", "inputFields"),
+        ("__Type", "enumValues"),
+        ("__Field", "args"),
+        ("__Directive", "args"),
+    }
+)
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What introspection of a schema can answer. Per list, ``(parent type, field)``: ``most``,
+    the most items one parent has; ``total``, the items of every parent together. ``wraps``:
+    the most ``ofType`` steps a type reference takes to its named type (one more is null)."""
+
+    most: dict[tuple[str, str], int]
+    total: dict[tuple[str, str], int]
+    wraps: int
+
+
+@lru_cache(maxsize=8)
+def shape_of(schema: GraphQLSchema) -> Shape:
+    lists: dict[tuple[str, str], list[int]] = defaultdict(list)
+    named = list(schema.type_map.values())
+    refs: list[GraphQLType] = []
+    lists["__Schema", "types"].append(len(named))
+    lists["__Schema", "directives"].append(len(schema.directives))
+    for directive in schema.directives:
+        lists["__Directive", "args"].append(len(directive.args))
+        lists["__Directive", "locations"].append(len(directive.locations))
+        refs += [arg.type for arg in directive.args.values()]
+    for type_ in named:
+        if isinstance(type_, GraphQLObjectType | GraphQLInterfaceType):
+            lists["__Type", "fields"].append(len(type_.fields))
+            lists["__Type", "interfaces"].append(len(type_.interfaces))
+            for field in type_.fields.values():
+                lists["__Field", "args"].append(len(field.args))
+                refs += [field.type, *(arg.type for arg in field.args.values())]
+        if is_abstract_type(type_):
+            lists["__Type", "possibleTypes"].append(len(schema.get_possible_types(type_)))
+        if isinstance(type_, GraphQLEnumType):
+            lists["__Type", "enumValues"].append(len(type_.values))
+        if isinstance(type_, GraphQLInputObjectType):
+            lists["__Type", "inputFields"].append(len(type_.fields))
+            refs += [field.type for field in type_.fields.values()]
+    wraps = 0
+    for ref in refs:
+        steps = 0
+        while is_wrapping_type(ref):
+            ref, steps = ref.of_type, steps + 1
+        wraps = max(wraps, steps)
+    return Shape(
+        most={key: max(sizes) for key, sizes in lists.items()},
+        total={key: sum(sizes) for key, sizes in lists.items()},
+        wraps=wraps,
+    )
+
+
+def coerced_variables(
+    schema: GraphQLSchema, operation: OperationDefinitionNode, sent: Mapping[str, Any]
+) -> VariableValues:
+    """The variables as execution sees them: coerced (``100.0`` is the Int 100), defaults
+    included. A value that does not coerce fails the operation before anything runs; it is
+    measured as sent, so ``first: $n`` with an ``n`` too large is still named as such."""
+    definitions = operation.variable_definitions or ()
+    found = get_variable_values(schema, definitions, dict(sent))
+    if isinstance(found, VariableValues):
+        return found
+    coerced: dict[str, Any] = {}
+    for definition in definitions:
+        one = get_variable_values(schema, [definition], dict(sent))
+        name = definition.variable.name.value
+        if isinstance(one, VariableValues):
+            coerced.update(one.coerced)
+        elif name in sent:
+            coerced[name] = sent[name]
+    return VariableValues({}, coerced)
+
+
 class Measurer:
-    """Depth, aliases and cost of one operation; each fragment is measured once (memoized), so
-    a fragment spread many times costs nothing extra to measure."""
+    """Depth, aliases and cost of one operation; each fragment is measured once per place
+    (memoized), so a fragment spread many times costs nothing extra to measure."""
 
     def __init__(
         self,
         schema: GraphQLSchema,
         fragments: Mapping[str, FragmentDefinitionNode],
-        variables: Mapping[str, Any],
+        variables: VariableValues,
         limits: Limits,
     ) -> None:
         self.schema = schema
         self.fragments = fragments
         self.variables = variables
         self.limits = limits
-        self._memo: dict[tuple[str, int | None], Measure] = {}
+        self._memo: dict[tuple[str, Within], Measure] = {}
 
-    def argument(self, node: FieldNode, name: str) -> Any:
-        for arg in node.arguments or ():
-            if arg.name.value == name:
-                if isinstance(arg.value, VariableNode):
-                    return self.variables.get(arg.value.name.value)
-                return value_from_ast_untyped(arg.value, dict(self.variables))
-        return None
-
-    def list_hint(self, node: FieldNode) -> int | None:
-        """The size a field's arguments give its list: ``first``, or the longest list argument."""
-        first = self.argument(node, "first")
-        if isinstance(first, int) and not isinstance(first, bool):
-            if first > self.limits.max_page_size:
-                raise BadUserInput(
-                    f"{node.name.value}(first: {first}): first may be at most "
-                    f"{self.limits.max_page_size} (max_page_size = {self.limits.max_page_size})",
-                    argument="first",
-                    limit="max_page_size",
-                    maximum=self.limits.max_page_size,
-                )
-            return max(first, 0)
-        for arg in node.arguments or ():
-            if isinstance(arg.value, ListValueNode | VariableNode):
-                value = self.argument(node, arg.name.value)
-                if isinstance(value, list):
-                    return len(value)
-        return None
+    def list_hint(self, node: FieldNode, field_def: GraphQLField) -> int | None:
+        """The size a field's arguments, as execution coerces them, give its list: ``first``,
+        or the longest list argument. A size that cannot be read is the largest allowed."""
+        if not field_def.args:
+            return None
+        try:
+            args: dict[str, Any] | None = get_argument_values(field_def, node, self.variables)
+        except GraphQLError:  # the field fails before its resolver runs
+            args = None
+        if "first" in field_def.args:
+            first = self.limits.max_page_size if args is None else args.get("first")
+            if first is not None:
+                if type(first) is not int:  # a value that did not coerce: execution refuses it
+                    first = self.limits.max_page_size
+                if first > self.limits.max_page_size:
+                    raise BadUserInput(
+                        f"{node.name.value}(first: {first}): first may be at most "
+                        f"{self.limits.max_page_size} (max_page_size = "
+                        f"{self.limits.max_page_size})",
+                        argument="first",
+                        limit="max_page_size",
+                        maximum=self.limits.max_page_size,
+                    )
+                return max(first, 0)
+        sizes = [len(value) for value in (args or {}).values() if isinstance(value, list)]
+        return max(sizes, default=None)
 
     def selections(
-        self, selection_set: SelectionSetNode | None, parent: Any, hint: int | None
+        self, selection_set: SelectionSetNode | None, parent: Any, within: Within
     ) -> Measure:
         total = Measure()
         if selection_set is None:
             return total
         for sel in selection_set.selections:
             if isinstance(sel, FieldNode):
-                part = self.field(sel, parent, hint)
+                part = self.field(sel, parent, within)
             elif isinstance(sel, InlineFragmentNode):
                 cond = sel.type_condition
                 inner = self.schema.get_type(cond.name.value) if cond else parent
-                part = self.selections(sel.selection_set, inner, hint)
+                part = self.selections(sel.selection_set, inner, within)
             elif isinstance(sel, FragmentSpreadNode):
-                part = self.fragment(sel.name.value, hint)
+                part = self.fragment(sel.name.value, within)
             else:  # pragma: no cover - graphql-core has no other selection kinds
                 continue
             total.depth = max(total.depth, part.depth)
@@ -247,54 +354,86 @@ class Measurer:
             total.cost += part.cost
         return total
 
-    def fragment(self, name: str, hint: int | None) -> Measure:
-        key = (name, hint)
+    def fragment(self, name: str, within: Within) -> Measure:
+        key = (name, within)
         if key not in self._memo:
             definition = self.fragments[name]
             parent = self.schema.get_type(definition.type_condition.name.value)
-            self._memo[key] = self.selections(definition.selection_set, parent, hint)
+            self._memo[key] = self.selections(definition.selection_set, parent, within)
         return self._memo[key]
 
-    def field(self, node: FieldNode, parent: Any, hint: int | None) -> Measure:
+    def definition(self, parent: Any, name: str) -> GraphQLField | None:
+        if parent is self.schema.query_type and name in ("__schema", "__type"):
+            return SchemaMetaFieldDef if name == "__schema" else TypeMetaFieldDef
+        found: GraphQLField | None = getattr(parent, "fields", {}).get(name)
+        return found
+
+    def field(self, node: FieldNode, parent: Any, within: Within) -> Measure:
         name = node.name.value
-        if name.startswith("__"):
-            return Measure(aliases=1 if node.alias else 0)
-        field_def = parent.fields.get(name) if isinstance(parent, GraphQLObjectType) else None
-        if field_def is None:
-            field_def = getattr(parent, "fields", {}).get(name)
-        own_hint = self.list_hint(node)
-        is_list = field_def is not None and is_list_type(get_nullable_type(field_def.type))
-        if is_list:
-            size = own_hint if own_hint is not None else hint
+        field_def = self.definition(parent, name)
+        if name == "__typename" or field_def is None:
+            return Measure(aliases=1 if node.alias else 0)  # resolves nothing
+        if name in ("__schema", "__type") or is_introspection_type(parent):
+            return self.introspection(node, parent.name, field_def, within)
+        own_hint = self.list_hint(node, field_def)
+        if is_list_type(get_nullable_type(field_def.type)):
+            size = own_hint if own_hint is not None else within.hint
             multiplier = self.limits.default_list_size if size is None else size
             child_hint = None
         else:
             multiplier = 1
-            connection = field_def is not None and get_named_type(field_def.type).name.endswith(
-                "Connection"
-            )
+            connection = get_named_type(field_def.type).name.endswith("Connection")
             child_hint = (
                 own_hint if own_hint is not None else (DEFAULT_PAGE if connection else None)
             )
-        child_type = get_named_type(field_def.type) if field_def is not None else None
-        inner = self.selections(node.selection_set, child_type, child_hint)
+        child = get_named_type(field_def.type)
+        inner = self.selections(node.selection_set, child, Within(hint=child_hint))
         return Measure(
             depth=1 + inner.depth,
             aliases=(1 if node.alias else 0) + inner.aliases,
             cost=1 + multiplier * inner.cost,
         )
 
+    def introspection(
+        self, node: FieldNode, parent_name: str, field_def: GraphQLField, within: Within
+    ) -> Measure:
+        """Measured as any field, its lists as long as the schema makes them: the sum over
+        every item where the selection runs on every item of a kind, else the longest."""
+        shape = shape_of(self.schema)
+        key = (parent_name, node.name.value)
+        runs = shape.total[within.every] if within.every else 1  # items this selection runs on
+        aliases = 1 if node.alias else 0
+        child = get_named_type(field_def.type)
+        if key[1] == "ofType":
+            wraps = within.wraps + 1
+            inner = self.selections(node.selection_set, child, Within(wraps=wraps))
+            if wraps > shape.wraps:  # no type reference unwraps this far: null, nothing below
+                return Measure(depth=1, aliases=aliases + inner.aliases, cost=runs)
+            cost = runs * (1 + inner.cost)
+        elif not is_list_type(get_nullable_type(field_def.type)):
+            inner = self.selections(node.selection_set, child, Within())
+            cost = runs * (1 + inner.cost)
+        elif key in OWNED and (within.every is not None or parent_name == "__Schema"):
+            inner = self.selections(node.selection_set, child, Within(every=key))
+            cost = runs + inner.cost
+        else:
+            sizes = shape.total if within.every else shape.most
+            items = sizes.get(key, runs * self.limits.default_list_size)
+            inner = self.selections(node.selection_set, child, Within())
+            cost = runs + items * inner.cost
+        return Measure(depth=1 + inner.depth, aliases=aliases + inner.aliases, cost=cost)
+
 
 def measure(
     schema: GraphQLSchema,
     operation: OperationDefinitionNode,
     fragments: Mapping[str, FragmentDefinitionNode],
-    variables: Mapping[str, Any],
+    variables: VariableValues,
     limits: Limits,
 ) -> Measure:
     root = schema.get_root_type(operation.operation)
     return Measurer(schema, fragments, variables, limits).selections(
-        operation.selection_set, root, None
+        operation.selection_set, root, Within()
     )
 
 
@@ -358,7 +497,9 @@ class Measured:
         fragments = {
             d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
         }
-        found = measure(ctx.schema._schema, operation, fragments, ctx.variables or {}, limits)
+        schema = ctx.schema._schema
+        coerced = coerced_variables(schema, operation, ctx.variables or {})
+        found = measure(schema, operation, fragments, coerced, limits)
         enforce(found, limits)
         if key is not None:
             self._found.keep(key, found)
