@@ -137,24 +137,27 @@ def test_persisted_only_needs_a_file_with_documents(
         PersistedQueries.from_config(Config.from_dict({"server": server}).server)
 
 
+async def register_two_use_the_first_add_a_third(
+    gw: Gateway, documents: list[str], digests: list[str]
+) -> list[dict[str, Any]]:
+    """Register two documents, run the first by its hash, register the third; then what each
+    hash alone answers, in order."""
+    for document, digest in zip(documents[:2], digests, strict=False):
+        registered = await post(gw, {"query": document, "extensions": persisted(digest)})
+        assert "errors" not in registered, registered
+    assert "errors" not in await post(gw, {"extensions": persisted(digests[0])})
+    await post(gw, {"query": documents[2], "extensions": persisted(digests[2])})
+    return [await post(gw, {"extensions": persisted(d)}) for d in digests]
+
+
 async def test_the_registered_cache_keeps_the_most_recently_used() -> None:
     """``apq_cache_size = 2``: registering a third document drops the one used least recently,
     not the one registered first."""
     documents = [f"{{ providers {{ {field} }} }}" for field in ("name", "configured", "built")]
     digests = [hashlib.sha256(d.encode()).hexdigest() for d in documents]
     async with gateway_with(names=("akinon",), server={"apq_cache_size": 2}) as gw:
-        for document, digest in zip(documents[:2], digests, strict=False):
-            registered = await post(gw, {"query": document, "extensions": persisted(digest)})
-            assert "errors" not in registered, registered
-        assert "errors" not in await post(gw, {"extensions": persisted(digests[0])})
-        await post(gw, {"query": documents[2], "extensions": persisted(digests[2])})
-
-        kept = [await post(gw, {"extensions": persisted(d)}) for d in digests]
-        assert [codes(answer) for answer in kept] == [
-            [],
-            ["PERSISTED_QUERY_NOT_FOUND"],
-            [],
-        ]
+        kept = await register_two_use_the_first_add_a_third(gw, documents, digests)
+        assert [codes(answer) for answer in kept] == [[], ["PERSISTED_QUERY_NOT_FOUND"], []]
         assert "AKINON" in {p["name"] for p in kept[0]["data"]["providers"]}
 
 
@@ -172,13 +175,7 @@ async def test_the_registered_cache_is_bounded_in_bytes_too() -> None:
     documents = [padded(field, 10_000) for field in ("name", "configured", "built")]
     digests = [hashlib.sha256(d.encode()).hexdigest() for d in documents]
     async with gateway_with(names=("akinon",), server={"apq_cache_bytes": 25_000}) as gw:
-        for document, digest in zip(documents[:2], digests, strict=False):
-            registered = await post(gw, {"query": document, "extensions": persisted(digest)})
-            assert "errors" not in registered, registered
-        assert "errors" not in await post(gw, {"extensions": persisted(digests[0])})
-        await post(gw, {"query": documents[2], "extensions": persisted(digests[2])})
-
-        kept = [await post(gw, {"extensions": persisted(d)}) for d in digests]
+        kept = await register_two_use_the_first_add_a_third(gw, documents, digests)
         assert [codes(answer) for answer in kept] == [[], ["PERSISTED_QUERY_NOT_FOUND"], []]
         assert "AKINON" in {p["name"] for p in kept[0]["data"]["providers"]}
         cache = gw.app.state.view.persisted._cache
