@@ -9,22 +9,16 @@ A change the provider made is the mutation's answer: the payload's ``order`` (or
 re-read only when it is resolved, so a re-read that fails is an error on that field alone,
 never one of the mutation, which a caller would retry, making the change twice.
 
-Every amount of an input is finite, at most ``MAX_AMOUNT`` in size and has at most
-``MAX_PLACES`` decimal places (``amount_errors``), or the mutation answers a userError and
-sends nothing.
+The inputs, and what is checked of them before anything is sent, are in
+resolvers/mutation_inputs.py.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
-from collections.abc import Awaitable, Callable, Iterable
-from decimal import Decimal, localcontext
-from typing import Any, TypeVar, cast
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
-import orjson
 import strawberry
-from strawberry.scalars import JSON
 
 from graph import ids
 from graph.auth import CanWriteOrders
@@ -39,6 +33,19 @@ from providers.model import ProviderName
 from providers.place_once import CONFLICT, PlaceOnceError
 from providers.redact import SECRETS
 from resolvers.loaders import Later, then
+from resolvers.mutation_inputs import (
+    CancelOrderInput,
+    ConfirmOrderInput,
+    OrderIdInput,
+    PlaceOrderInput,
+    RefundOrderInput,
+    RejectOrderItemInput,
+    UpdateOrderItemStatusInput,
+    amount_errors,
+    check_new_order,
+    fingerprint,
+    new_order,
+)
 
 T = TypeVar("T")
 
@@ -92,147 +99,7 @@ def forget_order(ctx: Context, name: ProviderName, key: str) -> None:
     ctx.loaders.forget(name, "items_by_order", key)
 
 
-# -- amounts ---------------------------------------------------------------------------
-
-MAX_AMOUNT = Decimal(10) ** 12
-# With at most 13 digits before the point, 25 in all: within a Decimal context's 28, so the
-# connectors' exactness checks (``exact_in``) and encodings never round.
-MAX_PLACES = 12
-
-
-def amount_errors(amounts: Iterable[tuple[list[str], Decimal | None]]) -> list[UserError]:
-    """A userError for each amount (at its field path) that is not finite, is larger than
-    ``MAX_AMOUNT`` or finer than ``MAX_PLACES`` decimal places."""
-    problems = []
-    for field, amount in amounts:
-        if amount is None:
-            continue
-        name = field[-1]
-        if not amount.is_finite():
-            message = f"{name} must be a finite number, not {amount}"
-        elif amount.copy_abs() > MAX_AMOUNT:
-            message = f"{name} must be at most {MAX_AMOUNT:,} in size"
-        elif _places(amount) > MAX_PLACES:
-            message = f"{name} must have at most {MAX_PLACES} decimal places"
-        else:
-            continue
-        problems.append(UserError(field=field, message=message, code="BAD_USER_INPUT"))
-    return problems
-
-
-def _places(amount: Decimal) -> int:
-    """The decimal places the value needs ("1.500" needs 1), counted without rounding."""
-    _, digits, exponent = amount.as_tuple()
-    assert isinstance(exponent, int)  # finite
-    zeros = len(digits) - len("".join(map(str, digits)).rstrip("0"))
-    return 0 if zeros == len(digits) else max(0, -(exponent + zeros))
-
-
-# -- inputs and payloads ---------------------------------------------------------------
-
-
-@strawberry.input
-class NewOrderItemInput:
-    sku: str | None = None
-    product_id: str | None = None
-    name: str | None = None
-    brand: str | None = None
-    description: str | None = None
-    quantity: int = 1
-    unit_price: Decimal | None = None
-    image_url: str | None = None
-    item_type: str | None = None
-    store_key: str | None = None
-    delivery_option: str | None = None
-    preferred_option: str | None = None
-    facility_plan: str | None = None
-    topup: Decimal | None = None
-    topup_ref: str | None = None
-    extra: JSON | None = strawberry.field(
-        default=None, description="Provider-specific item fields not named above."
-    )
-
-    def to_domain(self) -> model.NewOrderItem:
-        named = {
-            "item_type": self.item_type,
-            "store_key": self.store_key,
-            "delivery_option": self.delivery_option,
-            "preferred_option": self.preferred_option,
-            "facility_plan": self.facility_plan,
-            "topup": self.topup,
-            "topup_ref": self.topup_ref,
-        }
-        extra = {k: v for k, v in named.items() if v is not None} | dict(
-            cast(dict[str, Any], self.extra or {})
-        )
-        return model.NewOrderItem(
-            sku=self.sku,
-            product_id=self.product_id,
-            name=self.name,
-            brand=self.brand,
-            description=self.description,
-            quantity=self.quantity,
-            unit_price=self.unit_price,
-            image_url=self.image_url,
-            extra=extra,
-        )
-
-
-@strawberry.input
-class PlaceOrderInput:
-    provider: ProviderName
-    external_reference: str | None = None
-    customer_id: str | None = None
-    store_id: str | None = None
-    currency: str | None = None
-    total: Decimal | None = strawberry.field(
-        default=None, description="The order total; when given, it must equal the sum of lines."
-    )
-    items: list[NewOrderItemInput]
-    idempotency_key: str | None = None
-
-
-@strawberry.input
-class ConfirmOrderInput:
-    order_id: strawberry.ID
-    install_plan_id: str
-
-
-@strawberry.input
-class CancelOrderInput:
-    order_id: strawberry.ID
-    reason: str | None = None
-
-
-@strawberry.input
-class RefundItemInput:
-    item_id: strawberry.ID
-    amount: Decimal
-
-
-@strawberry.input
-class RefundOrderInput:
-    order_id: strawberry.ID
-    amount: Decimal | None = None
-    items: list[RefundItemInput] | None = None
-    reason: str | None = None
-
-
-@strawberry.input
-class OrderIdInput:
-    order_id: strawberry.ID
-
-
-@strawberry.input
-class RejectOrderItemInput:
-    item_id: strawberry.ID
-    reason: str | None = None
-
-
-@strawberry.input
-class UpdateOrderItemStatusInput:
-    item_id: strawberry.ID
-    status: str
+# -- payloads ----------------------------------------------------------------------------
 
 
 def _reread_order(root: OrderPayload, info: Info) -> Later[Order | None]:
@@ -330,19 +197,6 @@ async def on_item(info: Info, item_id: str, act: Action) -> OrderItemPayload:
 # -- placing an order ------------------------------------------------------------------
 
 
-def new_order(new: PlaceOrderInput) -> model.NewOrder:
-    """The input as the domain's order, normalised once: what the idempotency key, the
-    fingerprint and the connector see is the same text (the reference trimmed, blank none)."""
-    return model.NewOrder(
-        external_reference=(new.external_reference or "").strip() or None,
-        customer_id=new.customer_id,
-        store_id=new.store_id,
-        currency=new.currency,
-        items=[i.to_domain() for i in new.items],
-        total=new.total,
-    )
-
-
 def idempotency_key(ctx: Context, new: PlaceOrderInput, order: model.NewOrder) -> str | None:
     """The idempotencyKey, in the namespace of the API key that sent it (its ``id``, never
     the key), else the provider's externalReference."""
@@ -353,71 +207,6 @@ def idempotency_key(ctx: Context, new: PlaceOrderInput, order: model.NewOrder) -
     if order.external_reference:
         return f"{provider}:ref:{order.external_reference}"
     return None
-
-
-def fingerprint(provider: ProviderName, order: model.NewOrder) -> str:
-    """A hash of the order asked for: the same key with another order is a conflict. Amounts
-    count by value: "1000" and "1000.00" are the same order."""
-    fields = {"provider": provider.value, **dataclasses.asdict(order)}
-    canonical = orjson.dumps(fields, default=_by_value, option=orjson.OPT_SORT_KEYS)
-    return hashlib.sha256(canonical).hexdigest()
-
-
-def _by_value(value: object) -> str:
-    if isinstance(value, Decimal):  # bounded (``amount_errors``): normalize is exact
-        return "0" if value.is_zero() else str(value.normalize())
-    return str(value)
-
-
-def _check_new_order(new: PlaceOrderInput) -> list[UserError]:
-    problems: list[UserError] = []
-    if not new.items:
-        problems.append(
-            UserError(
-                field=["input", "items"],
-                message="an order needs at least one item",
-                code="BAD_USER_INPUT",
-            )
-        )
-    amounts = [(["input", "total"], new.total)]
-    for i, item in enumerate(new.items):
-        at = ["input", "items", str(i)]
-        amounts += [([*at, "unitPrice"], item.unit_price), ([*at, "topup"], item.topup)]
-    bad = amount_errors(amounts)
-    if bad:  # nothing else is checked with amounts that are no amounts
-        return problems + bad
-    for i, item in enumerate(new.items):
-        if item.quantity < 1:
-            problems.append(
-                UserError(
-                    field=["input", "items", str(i), "quantity"],
-                    message="quantity must be at least 1",
-                    code="BAD_USER_INPUT",
-                )
-            )
-        if item.unit_price is not None and item.unit_price < 0:
-            problems.append(
-                UserError(
-                    field=["input", "items", str(i), "unitPrice"],
-                    message="unitPrice must not be negative",
-                    code="BAD_USER_INPUT",
-                )
-            )
-    if new.total is not None and all(i.unit_price is not None for i in new.items):
-        with localcontext(prec=60):  # exact: 25 digits of price times a 32-bit quantity
-            lines = sum(
-                (i.unit_price * i.quantity for i in new.items if i.unit_price is not None),
-                Decimal(0),
-            )
-        if lines != new.total:
-            problems.append(
-                UserError(
-                    field=["input", "total"],
-                    message=f"total {new.total} does not equal the sum of the lines {lines}",
-                    code="TOTAL_MISMATCH",
-                )
-            )
-    return problems
 
 
 def _refused(refused: PlaceOnceError, new: PlaceOrderInput) -> UserError:
@@ -439,7 +228,7 @@ def _refused(refused: PlaceOnceError, new: PlaceOrderInput) -> UserError:
 class OrderMutations:
     @strawberry.mutation(permission_classes=[CanWriteOrders])
     async def place_order(self, info: Info, input: PlaceOrderInput) -> OrderPayload | None:
-        problems = _check_new_order(input)
+        problems = check_new_order(input)
         if problems:
             return OrderPayload(user_errors=problems)
         provider = info.context.provider(input.provider)
