@@ -32,6 +32,7 @@ from providers.base import BaseProvider, Batch, Capability
 from providers.errors import (
     AuthFailed,
     BadResponse,
+    InvalidRequest,
     NotFound,
     RateLimited,
     StatusError,
@@ -636,6 +637,14 @@ def _order_params(flt: OrderFilter) -> dict[str, str] | None:
         }
     )
     if flt.statuses:
+        if OrderStatus.UNKNOWN in flt.statuses:
+            # An order reads UNKNOWN when its code is in no table: no code to ask Akinon for.
+            raise InvalidRequest(
+                ProviderName.AKINON.value,
+                "status UNKNOWN cannot be filtered on at Akinon (it filters by its own status "
+                "codes; an UNKNOWN order's code is in its providerStatus)",
+                field=["filter", "status"],
+            )
         codes = list(dict.fromkeys(str(STATUS_CODE[s]) for s in flt.statuses if s in STATUS_CODE))
         if not codes:
             return None

@@ -73,6 +73,8 @@ T = TypeVar("T")
 API = "/open/op"
 DEFAULT_COUNTRY_ID = 10001
 NOT_FOUND = "data does not exist"
+# How the provider begins a refusal of a parameter ("Parameter error: loanProductId").
+PARAMETER_ERROR = "parameter error"
 # Refusals of our credentials, not of the request: a token problem is retried once.
 INVALID_TOKEN = "invalid token"
 AUTH_REFUSALS = frozenset({INVALID_TOKEN, "invalid sign", "no credentials"})
@@ -236,7 +238,9 @@ class LipaLater(BaseProvider):
             return NotFound(self.name.value, message, **kwargs)
         if lowered in AUTH_REFUSALS:
             return AuthFailed(self.name.value, message, **kwargs)
-        if refusal:
+        if refusal or lowered.startswith(PARAMETER_ERROR):
+            # A parameter the provider refused is the request's, not the provider failing: not
+            # worth retrying (a read's repaymentSchedule(loanProductId: -1), say).
             return Rejected(self.name.value, message, **kwargs)
         return ServerError(self.name.value, message, **kwargs)
 
@@ -303,7 +307,8 @@ class LipaLater(BaseProvider):
                 answer.append(found)
                 continue
             items = found.items or []
-            index = int(position) if position.isdigit() else len(items)
+            # ASCII digits only: str.isdigit() takes "²", which int() refuses.
+            index = int(position) if position.isascii() and position.isdigit() else len(items)
             answer.append(items[index] if index < len(items) else None)
         return answer
 

@@ -765,3 +765,23 @@ async def test_a_login_answered_by_a_proxys_html_5xx_is_a_retryable_unavailable_
     assert error["extensions"]["code"] == "PROVIDER_UNAVAILABLE"
     assert (error["extensions"]["httpStatus"], error["extensions"]["retryable"]) == (502, True)
     assert gateway.calls("akinon", "/orders/") == []
+
+
+@pytest.mark.parametrize(
+    ("flt", "argument"),
+    [
+        ("{status: [APPROVED, UNKNOWN]}", None),
+        ('{minAmount: "NaN"}', "minAmount"),
+        ('{maxAmount: "Infinity"}', "maxAmount"),
+    ],
+)
+async def test_an_order_filter_akinon_cannot_answer_is_refused_before_any_call(
+    gateway: Gateway, flt: str, argument: str | None
+) -> None:
+    """UNKNOWN is what an order with a code in no table reads as: no code to ask Akinon for
+    (it used to answer an empty page); a non-finite amount used to reach Akinon as "NaN"."""
+    gateway.clear_calls()
+    answer = await gateway.query(f"{{ orders(filter: {flt}) {{ totalCount }} }}")
+    assert answer.codes == ["BAD_USER_INPUT"]
+    assert answer.errors[0].get("extensions", {}).get("argument") == argument
+    assert gateway.calls("akinon", "/orders/") == []

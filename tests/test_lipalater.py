@@ -869,3 +869,29 @@ async def test_cancel_with_a_blank_reason_is_refused_and_nothing_is_sent(
     seeded = gateway.sandboxes[P].app[STATE].find(member, number)
     assert seeded is not None
     assert seeded.status == d.CREATED
+
+
+async def test_a_forged_item_position_nulls_its_own_node_only(gateway: Gateway) -> None:
+    """ "²" passes str.isdigit() but not int(): it used to fail every Lipa Later node of the
+    batch with an untyped error; it names no item."""
+    number, member = d.SEED_CREATED
+    good = [ids.encode("OrderItem", ProviderName.LIPALATER, f"{member}/{number}/0")]
+    forged = ids.encode("OrderItem", ProviderName.LIPALATER, f"{member}/{number}/\u00b2")
+    answer = await gateway.query(
+        "query($ids: [ID!]!) { nodes(ids: $ids) { id } }", {"ids": [*good, forged]}
+    )
+    assert answer.errors == []
+    assert answer.data == {"nodes": [{"id": good[0]}, None]}
+
+
+async def test_a_parameter_the_provider_refuses_on_a_read_is_not_retryable(
+    gateway: Gateway,
+) -> None:
+    answer = await gateway.query(SCHEDULE, {"id": seeded_id(d.SEED_CREATED), "loan": -1})
+    [error] = answer.errors
+    assert error["path"] == ["order", "repaymentSchedule"]
+    assert error["message"].startswith("lipalater: Parameter error")
+    assert (error["extensions"]["code"], error["extensions"]["retryable"]) == (
+        "PROVIDER_ERROR",
+        False,
+    )
