@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+
+from strawberry.utils.str_converters import to_camel_case
+
 from graph.context import Context
 from graph.errors import BadUserInput, Unsupported
 from graph.types.common import offset_after
@@ -25,6 +29,16 @@ def page_window(first: int | None, after: str | None, max_page: int = MAX_PAGE) 
             maximum=max_page,
         )
     return offset_after(after), limit
+
+
+def no_blank_text(flt: object) -> None:
+    """Refuse a filter's text given blank: providers skip an empty filter and answer every
+    record (``orders(filter: {number: ""})`` listed all 244), which no caller means."""
+    for field in dataclasses.fields(flt):  # type: ignore[arg-type]
+        value = getattr(flt, field.name)
+        if isinstance(value, str) and not value.strip():
+            name = to_camel_case(field.name)
+            raise BadUserInput(f"filter {name} must not be blank", argument=name)
 
 
 def max_page(ctx: Context) -> int:

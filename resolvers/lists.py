@@ -12,7 +12,7 @@ from graph.types.common import Connection, Provider, connection
 from graph.types.plan import CancellationPlan
 from providers.base import Capability
 from providers.model import AddressFilter, CancellationPlanFilter
-from resolvers.common import max_page, page_window, provider_for
+from resolvers.common import max_page, no_blank_text, page_window, provider_for
 
 
 @strawberry.input(name="CancellationPlanFilter")
@@ -46,6 +46,7 @@ class CancellationPlansQuery:
         after: str | None = None,
     ) -> Connection[CancellationPlan]:
         flt = filter or CancellationPlanFilterInput()
+        no_blank_text(flt)
         offset, limit = page_window(first, after, max_page(info.context))
         name = flt.provider
         order_key = None
@@ -71,6 +72,7 @@ class CustomerAddressesQuery:
         after: str | None = None,
     ) -> Connection[CustomerAddress]:
         flt = filter or CustomerAddressFilterInput()
+        no_blank_text(flt)
         offset, limit = page_window(first, after, max_page(info.context))
         provider = provider_for(
             info.context, Capability.CUSTOMER_ADDRESSES, flt.provider, "customer addresses"

@@ -17,7 +17,7 @@ from providers.base import Capability
 from providers.model import Order as DomainOrder
 from providers.model import OrderFilter as DomainOrderFilter
 from providers.model import OrderRef
-from resolvers.common import max_page, page_window, provider_for
+from resolvers.common import max_page, no_blank_text, page_window, provider_for
 from resolvers.loaders import Later, then
 
 
@@ -86,6 +86,7 @@ class OrdersQuery:
         after: str | None = None,
     ) -> Connection[Order]:
         flt = filter or OrderFilter()
+        no_blank_text(flt)
         offset, limit = page_window(first, after, max_page(info.context))
         provider = provider_for(
             info.context, Capability.LIST_ORDERS, flt.provider, "listing orders"

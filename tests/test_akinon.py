@@ -785,3 +785,24 @@ async def test_an_order_filter_akinon_cannot_answer_is_refused_before_any_call(
     assert answer.codes == ["BAD_USER_INPUT"]
     assert answer.errors[0].get("extensions", {}).get("argument") == argument
     assert gateway.calls("akinon", "/orders/") == []
+
+
+@pytest.mark.parametrize(
+    ("document", "argument"),
+    [
+        ('{ orders(filter: {number: ""}) { totalCount } }', "number"),
+        ('{ customerAddresses(filter: {email: "  "}) { totalCount } }', "email"),
+        ('{ cancellationPlans(filter: {status: ""}) { totalCount } }', "status"),
+    ],
+)
+async def test_a_blank_filter_text_is_refused_not_sent_as_no_filter(
+    gateway: Gateway, document: str, argument: str
+) -> None:
+    """Akinon skips an empty filter and answers every record: ``number: ""`` listed all 244
+    orders where ``orderByNumber(number: "")`` finds none."""
+    gateway.clear_calls()
+    answer = await gateway.query(document)
+    assert answer.codes == ["BAD_USER_INPUT"]
+    assert answer.errors[0]["extensions"]["argument"] == argument
+    assert answer.errors[0]["message"] == f"filter {argument} must not be blank"
+    assert gateway.calls("akinon") == []
