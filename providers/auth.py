@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 from providers import errors as pe
-from providers.http import SENT
+from providers.http import MAY_HAVE_APPLIED, SENT
 from providers.redact import SECRETS
 
 
@@ -100,9 +100,12 @@ class TokenCache:
         try:
             return await self._fetch()
         except _UNOBTAINED as exc:
+            # A token request changes nothing at the provider: whether a lost one arrived does
+            # not matter, and what it was for was not sent.
+            why = exc.message.removesuffix(MAY_HAVE_APPLIED)
             raise TokenUnavailable(
                 exc.provider,
-                f"could not obtain an access token ({exc.message}); nothing was sent",
+                f"could not obtain an access token ({why}); nothing was sent",
                 request_id=exc.request_id,
                 http_status=exc.http_status,
             ) from exc

@@ -457,7 +457,7 @@ _NO_TIMERS = aiohttp.ClientTimeout()
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 # Time an attempt needs at least; a retry that would leave less is not made.
 _MIN_ATTEMPT_S = 0.05
-_MAY_HAVE_APPLIED = "; the request may have been applied"
+MAY_HAVE_APPLIED = "; the request may have been applied"
 
 
 def _reached(
@@ -468,7 +468,7 @@ def _reached(
     for one of those the failure is not ``retryable``, and its message says why."""
     if repeatable:
         return kind(provider, message)
-    return kind(provider, message + _MAY_HAVE_APPLIED, retryable=False)
+    return kind(provider, message + MAY_HAVE_APPLIED, retryable=False)
 
 
 def _endpoint(path: str) -> str:

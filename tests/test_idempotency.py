@@ -197,6 +197,7 @@ async def test_a_login_that_fails_sends_no_create_and_leaves_the_key_free(
         assert answer.errors[0]["extensions"]["retryable"] is True
         assert answer.errors[0]["message"].startswith("kalixo: could not obtain an access token (")
         assert answer.errors[0]["message"].endswith("); nothing was sent")
+        assert "may have been applied" not in answer.errors[0]["message"]  # a login changes nothing
         assert len(gw.calls("kalixo", "/auth/login")) == 1  # a POST: never resent
         assert gw.calls("kalixo", "place-order") == []
 
