@@ -275,14 +275,19 @@ class Akinon(BaseProvider):
             "page": str(offset // size + 1),
             "limit": str(size),
         }
+
+        async def page(url: str, query: dict[str, str] | None) -> Record:
+            body = await self._get_page(url, query)
+            if check is not None:
+                for record in body["results"]:
+                    check(record)
+            return body
+
         url = path
         results: list[Record] = []
         try:
             while True:
-                body = await self._get_page(url, query)
-                if check is not None:
-                    for record in body["results"]:
-                        check(record)
+                body = await page(url, query)
                 results.extend(body["results"])
                 if len(results) - skip >= limit or not body.get("next"):
                     break
@@ -291,10 +296,7 @@ class Akinon(BaseProvider):
             if offset == 0:
                 raise
             # Past the last page ("Invalid page."): an empty page, and the count from page 1.
-            body = await self._get_page(path, params | {"page": "1", "limit": "1"})
-            if check is not None:
-                for record in body["results"]:
-                    check(record)
+            body = await page(path, params | {"page": "1", "limit": "1"})
             return [], int(body.get("count", 0))
         return results[skip : skip + limit], int(body.get("count", len(results)))
 

@@ -203,7 +203,7 @@ class FrontPayment(BaseProvider):
     # -- writes ------------------------------------------------------------------------
 
     async def cancel_order(self, order_key: str, reason: str | None) -> list[ItemOutcome]:
-        if not reason or not reason.strip():
+        if not reason:
             raise InvalidRequest(
                 self.name.value,
                 "Front Payment needs a reason to cancel an order (its cancellationNote)",

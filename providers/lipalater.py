@@ -409,9 +409,7 @@ class LipaLater(BaseProvider):
 
     async def cancel_order(self, order_key: str, reason: str | None) -> list[ItemOutcome]:
         member, number = self._split(order_key)
-        # A blank reason is no reason (Front Payment refuses one too): refused, never sent.
-        given = reason if reason is not None and reason.strip() else None
-        body = {"orderNo": number, "reason": _required(given, "reason")}
+        body = {"orderNo": number, "reason": _required(reason, "reason")}
         await self._call("POST", f"{API}/order/{member}/cancelOrder", json=body, refusal=True)
         return []
 

@@ -255,7 +255,8 @@ class OrderMutations:
 
     @strawberry.mutation(permission_classes=[CanWriteOrders])
     async def cancel_order(self, info: Info, input: CancelOrderInput) -> OrderPayload | None:
-        reason = input.reason
+        # A blank reason is no reason, for every provider: the connectors see None.
+        reason = input.reason if input.reason and input.reason.strip() else None
         return await on_order(info, input.order_id, lambda p, k: p.cancel_order(k, reason))
 
     @strawberry.mutation(permission_classes=[CanWriteOrders])
