@@ -77,3 +77,17 @@ async def test_known_answers_are_served_without_a_batch_until_forgotten() -> Non
     loaders.forget(AKINON, "echo", 4)  # and one known but not yet asked for
     assert list(await asyncio.gather(loader.load(3), loader.load(4))) == [30, 40]
     assert seen == [("batch", [1]), ("batch", [3, 4])]
+
+
+async def test_answers_known_before_their_loader_is_made_are_kept_for_it() -> None:
+    seen: list[Any] = []
+    loaders = Loaders({})
+    loaders.know(AKINON, "echo", {1: "first", 2: "two", 3: "three"})
+    loaders.know(AKINON, "echo", {1: "second"})  # what is known first is kept here too
+    loaders.forget(AKINON, "echo", 3)  # as after a mutation, before any read
+    assert loaders._loaders == {}  # knowing made no loader
+
+    loader = loaders.get(AKINON, "echo", echo(seen))
+    answers = await asyncio.gather(loader.load(1), loader.load(2), loader.load(3))
+    assert list(answers) == ["first", "two", 30]
+    assert seen == [("batch", [3])]
