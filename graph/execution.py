@@ -16,8 +16,9 @@ always would. Schema extensions that wrap resolvers (``resolve`` hooks) turn the
 
 Also here: the objects a resolver returns go straight to their selection's entries
 (:meth:`GatewayExecutor.collect_and_execute_subfields`), which the operation's :class:`Plan`
-keeps for the document's later requests; argument-less resolvers are called
-without strawberry's wrapper (:func:`direct_resolvers`); awaitables whose work is all under way
+keeps for the document's later requests; resolvers whose arguments are scalars or enums and
+whose only extensions are permission checks are called without strawberry's wrapper
+(:func:`direct_resolvers`); awaitables whose work is all under way
 are awaited in turn rather than gathered, a task each
 (:meth:`GatewayExecutor.field_settles_alone`); and the resolvers' helpers hold the executor
 weakly (:func:`weak_helpers`), so a request leaves no reference cycle (graph/heap.py).

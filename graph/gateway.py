@@ -22,7 +22,7 @@ class Health:
 
 
 class Gateway:
-    """Built once per process; the Starlette lifespan starts and closes it."""
+    """Built once per process, by ``create_app``; the Starlette lifespan closes it."""
 
     def __init__(self, config: Config) -> None:
         self.config = config

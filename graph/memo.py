@@ -1,9 +1,10 @@
 """The gateway's bounded memos: the least recently used entry out first.
 
 Clients send the same few documents again and again, so what is worked out from one (its
-checks and measure, graph/limits.py; a persisted query's text, graph/apq.py; the executor's
-plan and lookahead, below) is remembered, for as many documents as the parse cache keeps, in
-the one bounded memo the connectors use too (providers/lru.py's ``Lru``).
+measure, graph/limits.py; the executor's plan and lookahead, below) is remembered, for as many
+documents as the parse cache keeps (``MEMO_SIZE``), in the one bounded memo the connectors use
+too (providers/lru.py's ``Lru``). Registered persisted queries (graph/apq.py) are kept in an
+``Lru`` of their own, bounded by ``apq_cache_size`` and ``apq_cache_bytes``.
 
 An operation's plan (graph/execution.py) and a field's lookahead (graph/lookahead.py) depend on
 the document's nodes only, and the parse cache hands the same text the same nodes, so both are

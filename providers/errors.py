@@ -19,7 +19,7 @@
         └── ServerError             5xx (and the provider's own 510)
 
 ``Rejected`` and ``NotFound`` are the caller's to act on: mutations turn them into
-``userErrors``. Every message passes through :func:`providers.redact.redact` when it is
+``userErrors``. Every message passes through ``providers.redact.SECRETS.redact`` when it is
 rendered, so a token that slipped into a provider's error text never leaves the gateway.
 Connectors choose the class in one function each; ``graph/errors.py`` maps the tree to
 ``extensions.code`` in one function.

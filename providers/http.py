@@ -6,15 +6,16 @@ cookie jar: what one call's answer sets never reaches the next call), a total
 deadline per call (a dripping body cannot outlive it), a concurrency cap per provider (the
 only bound on connections: a provider that hangs never takes another's), the
 request id sent upstream and the one that comes back, JSON decoding with orjson, and one log
-line per call that never holds a header, a body or a query value.
+line per attempt that never holds a header, a body or a query value.
 
 Resilience (``providers/resilience.py``) lives here too, so every connector gets it by calling
 ``self.up.request``: a circuit breaker per provider, retries with jittered backoff under a retry
-budget, ``Retry-After`` honoured. Only a request safe to repeat is retried after a 429, a 5xx
-or a reset: by method a GET or HEAD, unless the caller says otherwise (``safe=False`` for a GET
-that changes state, like Lipa Later's acceptContract). Any other request only when the connect
-failed and nothing was sent; one that timed out or broke after it may have been sent is
-raised not ``retryable``. The deadline covers the whole call, retries and waits included.
+budget, ``Retry-After`` honoured. Only a request safe to repeat is retried after a 429, a
+500/502/503/504 or a reset: by method a GET or HEAD, unless the caller says otherwise
+(``safe=False`` for a GET that changes state, like Lipa Later's acceptContract). Any other
+request only when the connect failed and nothing was sent; one that timed out or broke after it
+may have been sent is raised not ``retryable``. The deadline covers the whole call, retries and
+waits included.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """One bounded memo for the whole gateway: the least recently used entry out first.
 
 The graph layer's memos (graph/memo.py: plans, lookaheads, limit checks, persisted queries) and
-the connectors' (Akinon's order currencies) keep their entries in it. It lives here, below the
-graph layer, because connectors do not import graph/.
+the connectors' (Akinon's order currencies and numbers, Kalixo's externalOrderCode maps) keep
+their entries in it. It lives here, below the graph layer, because connectors do not import
+graph/.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Per-request dataloaders: one per provider and kind, built lazily, never shared.
 
-Each loader batches the keys asked for in one tick into one connector call (which answers a
-list aligned with the keys) and caches the answer for the rest of the request, so a query that
-names the same order twice asks its provider once.
+Each loader batches the keys asked for in one tick into one connector call per ``MAX_BATCH``
+keys (which answers a list aligned with the keys) and caches the answer for the rest of the
+request, so a query that names the same order twice asks its provider once.
 """
 
 from __future__ import annotations
