@@ -57,12 +57,15 @@ UpstreamObserver = Callable[[str, str, str, "int | str", float], None]
 
 
 class Sent:
-    """The attempts that may have reached a provider while it counted (see :func:`counting`)."""
+    """The attempts that may have reached a provider while it counted (see :func:`counting`),
+    and whether one of a request not safe to repeat may have been applied: it was answered with
+    anything but a refusal (a 4xx), or its answer was lost."""
 
-    __slots__ = ("attempts",)
+    __slots__ = ("attempts", "may_have_applied")
 
     def __init__(self) -> None:
         self.attempts = 0
+        self.may_have_applied = False
 
 
 # The count the attempts made in this context add to, if anyone counts (see :func:`counting`).
@@ -359,6 +362,8 @@ class Upstream:
         started = time.perf_counter()
         status: int | str = "circuit_open"
         verdict: bool | None = None
+        sent = SENT.get()
+        may_apply = False  # whether the request may have reached the provider and been applied
         try:
             self.breaker.admit()
         except CircuitOpen:
@@ -372,10 +377,9 @@ class Upstream:
             # own timers would only repeat it (_NO_TIMERS). The pool never makes a call wait
             # (POOL_LIMIT): once the cap's slot is had, the connection is the provider's to give.
             async with asyncio.timeout_at(deadline), self._cap:
-                slotted = True
-                sent = SENT.get()
+                slotted = may_apply = True  # from here on, the request may reach the provider
                 if sent is not None:
-                    sent.attempts += 1  # from here on, the request may reach the provider
+                    sent.attempts += 1
                 async with self._client.session.request(
                     method,
                     self.url(path),
@@ -388,6 +392,7 @@ class Upstream:
                     raw = await response.read()
                     status = response.status
                     verdict = response.status < 500
+                    may_apply = not 400 <= status < 500  # a refusal applied nothing
                     return UpstreamResponse(
                         status=response.status,
                         headers=response.headers,
@@ -412,7 +417,7 @@ class Upstream:
                 repeatable,
             ) from None
         except aiohttp.ClientConnectorError as exc:
-            status, verdict = "unavailable", False
+            status, verdict, may_apply = "unavailable", False, False
             raise NotSent(
                 self.provider, SECRETS.redact(f"{self.provider} unreachable: {type(exc).__name__}")
             ) from None
@@ -425,6 +430,8 @@ class Upstream:
                 repeatable,
             ) from None
         finally:
+            if may_apply and not repeatable and sent is not None:
+                sent.may_have_applied = True
             if verdict is True:
                 self.breaker.success()
             elif verdict is False:

@@ -29,6 +29,7 @@ from graph.types.order import Order, OrderItem
 from providers import errors as pe
 from providers import model
 from providers.base import Provider
+from providers.http import MAY_HAVE_APPLIED, counting
 from providers.model import ProviderName
 from providers.place_once import CONFLICT, PlaceOnceError
 from providers.redact import SECRETS
@@ -78,11 +79,24 @@ def user_error(
 
 
 async def attempt(step: Awaitable[T], field: list[str] | None = None) -> T:
-    """Run one provider step; what the caller can act on becomes a ``MutationFailed``."""
-    try:
-        return await step
-    except (pe.NotFound, pe.Rejected, pe.InvalidRequest) as exc:
-        raise MutationFailed([user_error(exc, field)]) from None
+    """Run one provider step; what the caller can act on becomes a ``MutationFailed``.
+
+    A step that fails after one of its writes may have been applied (the write was answered
+    with anything but a refusal, a 5xx or a body that cannot be read included, or its answer
+    was lost) fails not ``retryable``, whatever the failure's class, and says so: sending the
+    mutation again might apply it twice (a refund made twice). A failure before any write
+    keeps its class's answer.
+    """
+    with counting() as sent:
+        try:
+            return await step
+        except (pe.NotFound, pe.Rejected, pe.InvalidRequest) as exc:
+            raise MutationFailed([user_error(exc, field)]) from None
+        except pe.ProviderError as exc:
+            if sent.may_have_applied and exc.retryable:
+                exc.retryable = False
+                exc.message += MAY_HAVE_APPLIED
+            raise
 
 
 def decode(value: str, type_name: str, field: str) -> ids.GlobalId:

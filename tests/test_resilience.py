@@ -396,6 +396,22 @@ async def test_a_call_that_waits_for_its_providers_cap_until_its_deadline_sent_n
         assert len(gw.calls("lipalater_purchases", "/purchases", "POST")) == 1
 
 
+def write_on(gw: Any, provider: str) -> tuple[str, str, str]:
+    """A write that the provider's sandbox applies: its document, field and order id (a Front
+    Payment refund of a paid order, a Lipa Later acceptContract of a confirmed one)."""
+    if provider == "frontpayment":
+        orders = gw.sandboxes[provider].app[FRONTPAYMENT_STATE].orders
+        uuid = next(
+            u
+            for u, o in orders.items()
+            if o["status"] in frontpayment_data.PAID_STATUSES and o["status"] != "REFUNDED"
+        )
+        return REFUND, "refundOrder", ids.encode("Order", ProviderName.FRONTPAYMENT, uuid)
+    number, member = lipalater_data.SEED_CONFIRMED
+    order_id = ids.encode("Order", ProviderName.LIPALATER, f"{member}/{number}")
+    return ACCEPT, "acceptContract", order_id
+
+
 REFUND = """mutation($id: ID!) { refundOrder(input: {orderId: $id, amount: "1.00"}) {
     order { status } userErrors { code message } } }"""
 ACCEPT = """mutation($id: ID!) { acceptContract(input: {orderId: $id}) {
@@ -438,20 +454,11 @@ async def test_a_write_whose_answer_was_lost_is_not_retryable(
     again, and a refund was made twice. It is ``retryable: false`` now, and says why; a read
     on the same faults stays retryable (test_fault_matrix)."""
     async with gateway_with({provider: {"timeout_s": 0.5}}) as gw:
+        document, field, order_id = write_on(gw, provider)
         if provider == "frontpayment":
             orders = gw.sandboxes[provider].app[FRONTPAYMENT_STATE].orders
-            uuid = next(
-                u
-                for u, o in orders.items()
-                if o["status"] in frontpayment_data.PAID_STATUSES and o["status"] != "REFUNDED"
-            )
-            document, field = REFUND, "refundOrder"
-            order_id = ids.encode("Order", ProviderName.FRONTPAYMENT, uuid)
+            uuid = ids.decode(order_id, "Order").key
             refunded = orders[uuid]["paymentHistory"]["refunded"]
-        else:
-            number, member = lipalater_data.SEED_CONFIRMED
-            document, field = ACCEPT, "acceptContract"
-            order_id = ids.encode("Order", ProviderName.LIPALATER, f"{member}/{number}")
         gw.faults(provider).update({"only_paths": [path], **knobs})
         answer = await gw.query(document, {"id": order_id})
         assert (answer.data or {}).get(field) is None
@@ -467,3 +474,48 @@ async def test_a_write_whose_answer_was_lost_is_not_retryable(
                     break
                 await asyncio.sleep(0.02)
             assert orders[uuid]["paymentHistory"]["refunded"] == refunded + 1
+
+
+@pytest.mark.parametrize(
+    ("provider", "path", "knobs", "status", "message"),
+    [
+        ("frontpayment", "/refund/", {"error_rate": 1.0, "error_status": 503}, 503, None),
+        ("frontpayment", "/refund/", {"malformed": True}, 200, "malformed JSON in a 200 answer"),
+        ("lipalater", "/acceptContract/", {"error_rate": 1.0, "error_status": 503}, 503, None),
+        ("lipalater", "/acceptContract/", {"malformed": True}, 200, None),
+    ],
+)
+async def test_a_write_answered_with_a_failure_is_not_retryable(
+    gateway: Any, provider: str, path: str, knobs: dict[str, Any], status: int, message: str | None
+) -> None:
+    """A write answered with a 5xx, or with a body that cannot be read, may have been applied
+    (a 2xx whose body broke on the way almost surely was): ``retryable: true`` told a client to
+    send the refund again. Sent once, and answered ``retryable: false``, saying why."""
+    document, field, order_id = write_on(gateway, provider)
+    gateway.faults(provider).update({"only_paths": [path], **knobs})
+    answer = await gateway.query(document, {"id": order_id})
+    assert (answer.data or {}).get(field) is None
+    [error] = answer.errors
+    assert (error["extensions"]["code"], error["extensions"]["httpStatus"]) == (
+        "PROVIDER_ERROR",
+        status,
+    )
+    assert error["extensions"]["retryable"] is False
+    assert error["message"].endswith(MAY_HAVE_APPLIED)
+    if message is not None:
+        assert error["message"] == f"{provider}: {message}{MAY_HAVE_APPLIED}"
+    assert len(gateway.calls(provider, path)) == 1
+
+
+async def test_a_mutation_failing_before_its_write_stays_retryable(gateway: Any) -> None:
+    """A refund reads its order first: a 503 there sent nothing that changes anything, so the
+    mutation may be sent again (the read itself was retried by the shared client)."""
+    document, field, order_id = write_on(gateway, "frontpayment")
+    gateway.faults("frontpayment").update(
+        {"only_paths": ["/orders/details/"], "error_rate": 1.0, "error_status": 503}
+    )
+    answer = await gateway.query(document, {"id": order_id})
+    [error] = answer.errors
+    assert (error["extensions"]["httpStatus"], error["extensions"]["retryable"]) == (503, True)
+    assert not error["message"].endswith(MAY_HAVE_APPLIED)
+    assert gateway.calls("frontpayment", "/refund/") == []
