@@ -59,6 +59,10 @@ _PROVIDER_CODES: tuple[tuple[type[pe.ProviderError], str], ...] = (
     (pe.ProviderUnavailable, "PROVIDER_UNAVAILABLE"),
     (pe.RateLimited, "RATE_LIMITED"),
     (pe.NotFound, "NOT_FOUND"),
+    # A provider refusing what was asked (a filter value it has no choice for, a parameter it
+    # refuses) is the request's to change, not the provider failing; a mutation's refusal is a
+    # userErrors entry (resolvers/mutations.py) before it gets here.
+    (pe.Rejected, "BAD_USER_INPUT"),
     (pe.ProviderError, "PROVIDER_ERROR"),
 )
 

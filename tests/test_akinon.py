@@ -806,3 +806,20 @@ async def test_a_blank_filter_text_is_refused_not_sent_as_no_filter(
     assert answer.errors[0]["extensions"]["argument"] == argument
     assert answer.errors[0]["message"] == f"filter {argument} must not be blank"
     assert gateway.calls("akinon") == []
+
+
+async def test_a_filter_value_akinon_refuses_is_bad_user_input(gateway: Gateway) -> None:
+    """Akinon's 400 for a status it has no choice for is the request's to change, not Akinon
+    failing: BAD_USER_INPUT with Akinon's message and status, where it was PROVIDER_ERROR."""
+    answer = await gateway.query(
+        '{ cancellationPlans(filter: {status: "Completed"}) { totalCount } }'
+    )
+    [error] = answer.errors
+    assert error["message"] == (
+        "akinon: status: Select a valid choice. Completed is not one of the available choices."
+    )
+    assert {k: error["extensions"][k] for k in ("code", "httpStatus", "retryable")} == {
+        "code": "BAD_USER_INPUT",
+        "httpStatus": 400,
+        "retryable": False,
+    }

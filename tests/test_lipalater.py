@@ -578,12 +578,12 @@ async def test_schedule_passes_the_country_and_refusals_surface(gateway: Gateway
     assert missing.codes == ["NOT_FOUND"]
     assert missing.data["order"]["repaymentSchedule"] is None
 
-    # Any other success:false is a provider error with its message and request id.
+    # A parameter refused is the request's: BAD_USER_INPUT, with its message and request id.
     bad = await gateway.query(SCHEDULE, {"id": oid, "loan": -1})
     [error] = bad.errors
     assert error["message"] == "lipalater: Parameter error: loanProductId"
     ext = error["extensions"]
-    assert ext["code"] == "PROVIDER_ERROR"
+    assert ext["code"] == "BAD_USER_INPUT"
     assert ext["provider"] == "LIPALATER"
     assert ext["providerCode"] == "500"
     assert ext["providerRequestId"]
@@ -884,7 +884,7 @@ async def test_a_forged_item_position_nulls_its_own_node_only(gateway: Gateway) 
     assert answer.data == {"nodes": [{"id": good[0]}, None]}
 
 
-async def test_a_parameter_the_provider_refuses_on_a_read_is_not_retryable(
+async def test_a_parameter_the_provider_refuses_on_a_read_is_bad_input_not_retryable(
     gateway: Gateway,
 ) -> None:
     answer = await gateway.query(SCHEDULE, {"id": seeded_id(d.SEED_CREATED), "loan": -1})
@@ -892,6 +892,6 @@ async def test_a_parameter_the_provider_refuses_on_a_read_is_not_retryable(
     assert error["path"] == ["order", "repaymentSchedule"]
     assert error["message"].startswith("lipalater: Parameter error")
     assert (error["extensions"]["code"], error["extensions"]["retryable"]) == (
-        "PROVIDER_ERROR",
+        "BAD_USER_INPUT",
         False,
     )
