@@ -174,7 +174,7 @@ class FrontPayment(BaseProvider):
         return batch
 
     async def orders_by_ref(self, refs: Sequence[OrderRef]) -> Batch[Order]:
-        return await self.orders_by_key([r.number.strip() for r in refs])
+        return await self.orders_by_key([r.number for r in refs])
 
     async def items_by_key(self, keys: Sequence[str]) -> Batch[OrderItem]:
         wanted = [payload.split_item_key(k) for k in keys]

@@ -221,7 +221,7 @@ class Kalixo(BaseProvider):
         return await _each(self._order_by_id(k) for k in keys)
 
     async def orders_by_ref(self, refs: Sequence[OrderRef]) -> Batch[Order]:
-        return await _each(self._order_by_id(r.number.strip()) for r in refs)
+        return await _each(self._order_by_id(r.number) for r in refs)
 
     async def items_by_order(self, order_keys: Sequence[str]) -> Batch[list[OrderItem]]:
         orders = await self.orders_by_key(order_keys)

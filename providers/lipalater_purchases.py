@@ -255,7 +255,7 @@ class LipaLaterPurchases(BaseProvider):
 
     async def orders_by_ref(self, refs: Sequence[OrderRef]) -> Batch[Order]:
         """By the merchant's order_id (placed through this process) or by a purchase id."""
-        numbers = [r.number.strip() for r in refs]
+        numbers = [r.number for r in refs]
         keys: dict[str, str] = {}
         for number in numbers:
             order_id = number if number in self.index.orders else self.index.order_of.get(number)

@@ -68,7 +68,9 @@ class OrdersQuery:
         self, info: Info, provider: Provider, number: str, customer_id: str | None = None
     ) -> Later[Order]:
         loaders = info.context.loaders
-        found = loaders.load(provider, "orders_by_ref", OrderRef(number, customer_id))
+        # Trimmed here, once for every provider: a number pasted with a space around it.
+        customer = customer_id.strip() if customer_id is not None else None
+        found = loaders.load(provider, "orders_by_ref", OrderRef(number.strip(), customer))
 
         def answer(order: DomainOrder | None) -> Order:
             if order is not None:

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from graph import ids
 from graph.config import Config
@@ -179,3 +180,26 @@ async def test_nodes_answers_every_id_it_can_beside_the_errors_of_the_rest() -> 
             (["nodes", 1], "KALIXO")
         ]
         assert len(gw.calls("akinon", "/orders/")) == 1  # the two reads of one order, one call
+
+
+@pytest.mark.parametrize(
+    ("provider", "number", "customer"),
+    [
+        ("AKINON", "45243493", None),
+        ("KALIXO", "59400", None),
+        ("FRONTPAYMENT", "ODR986760186", None),
+        ("LIPALATER", "8800000001", "100001"),
+        ("LIPALATER_PURCHASES", "e87a57de-4fe3-447e-bfdf-89b9a1a6cd4f", None),
+    ],
+)
+async def test_a_number_pasted_with_spaces_around_it_finds_its_order(
+    gateway: Gateway, provider: str, number: str, customer: str | None
+) -> None:
+    """Trimmed once, for every provider: Lipa Later refused " 8800000001" as BAD_USER_INPUT
+    while the others found their order."""
+    document = """query($p: Provider!, $n: String!, $c: String) {
+        orderByNumber(provider: $p, number: $n, customerId: $c) { id } }"""
+    exact = await gateway.ok(document, {"p": provider, "n": number, "c": customer})
+    padded = {"p": provider, "n": f" {number}\t", "c": None if customer is None else f"{customer} "}
+    assert await gateway.ok(document, padded) == exact
+    assert exact["orderByNumber"] is not None
