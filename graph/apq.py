@@ -34,7 +34,7 @@ from graph.config import ConfigError, ServerConfig
 from graph.errors import BadUserInput, GatewayError
 from graph.memo import Lru
 
-_HASH = re.compile(r"^[0-9a-f]{64}$")
+_HASH = re.compile(r"[0-9a-f]{64}")  # hexdigest(): lower case, as every client sends it
 DEFAULT_CACHE_SIZE = 10_000
 # Memory the registered documents may take per process: a few thousand documents of a few KB,
 # and at most 32 documents as large as a body may be (max_body_bytes, 1 MB by default).
@@ -181,8 +181,10 @@ class PersistedQueries:
         digest = ext.get("sha256Hash") if isinstance(ext, dict) else None
         if not isinstance(ext, dict) or ext.get("version") != 1:
             return _failure(BadUserInput("Unsupported persisted query version"))
-        if not isinstance(digest, str) or not _HASH.match(digest):
-            return _failure(BadUserInput("persistedQuery.sha256Hash must be 64 hex digits"))
+        if not isinstance(digest, str) or not _HASH.fullmatch(digest):
+            return _failure(
+                BadUserInput("persistedQuery.sha256Hash must be 64 lower-case hex digits")
+            )
         if data.query is not None:
             if sha256(data.query) != digest:
                 return _failure(BadUserInput("provided sha does not match query"))

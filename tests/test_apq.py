@@ -86,6 +86,18 @@ async def test_a_hash_that_does_not_match_is_refused_and_not_registered(
     assert codes(bad_version) == ["BAD_USER_INPUT"]
 
 
+@pytest.mark.parametrize("digest", [DIGEST.upper(), DIGEST + "\n", DIGEST[:63]])
+async def test_a_hash_not_written_as_hexdigest_writes_it_is_refused_saying_how(
+    gateway: Gateway, digest: str
+) -> None:
+    """A trailing newline passed the check (``$`` matches before one) and then missed."""
+    answer = await post(gateway, {"query": QUERY, "extensions": persisted(digest)})
+    assert codes(answer) == ["BAD_USER_INPUT"]
+    message = "persistedQuery.sha256Hash must be 64 lower-case hex digits"
+    assert answer["errors"][0]["message"] == message
+    assert gateway.calls("akinon") == []
+
+
 async def test_persisted_only_runs_registered_documents_alone(tmp_path: Path) -> None:
     manifest = tmp_path / "persisted.json"
     manifest.write_text(json.dumps({DIGEST: QUERY}))
