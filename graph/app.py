@@ -290,6 +290,19 @@ class GraphQLView(GraphQL[Context, None]):
             ]
         return operation_data(data, protocol)
 
+    def parse_query_params(self, params: Any) -> dict[str, Any]:
+        """strawberry's, naming the GET parameter that is not JSON (its message blamed a
+        request body, which a GET does not have)."""
+        parsed = dict(params)
+        for name in ("variables", "extensions"):
+            if parsed.get(name):
+                try:
+                    parsed[name] = self.decode_json(parsed[name])
+                except ValueError:  # orjson's and json's JSONDecodeError both
+                    message = f"Unable to parse the {name} parameter as JSON"
+                    raise HttpRefusal(400, message) from None
+        return parsed
+
     def _validate_batch_request(self, request_data: list[Any], protocol: Any) -> None:
         if not self.limits.batching:
             raise HttpRefusal(400, "query batching is off: send one operation per request")

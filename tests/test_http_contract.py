@@ -337,3 +337,12 @@ async def test_several_operations_need_an_operation_name(gateway: Gateway) -> No
         answer = await send(gateway, orjson.dumps({**body, "operationName": name}))
         assert answer.body == {"data": expected}
     assert await gateway.ok("query Only { __typename }") == {"__typename": "Query"}
+
+
+@pytest.mark.parametrize("name", ["variables", "extensions"])
+async def test_a_get_parameter_that_is_not_json_is_named(gateway: Gateway, name: str) -> None:
+    """A GET has no body: the refusal said "Unable to parse request body as JSON"."""
+    query_string = f"query=%7B__typename%7D&{name}=%7Bnope"
+    answer = await send(gateway, None, method="GET", query_string=query_string)
+    assert (answer.status, answer.codes) == (400, ["BAD_USER_INPUT"])
+    assert answer.errors[0]["message"] == f"Unable to parse the {name} parameter as JSON"
