@@ -131,7 +131,12 @@ class ConfirmOrderInput:
 @strawberry.input
 class CancelOrderInput:
     order_id: strawberry.ID
-    reason: str | None = None
+    reason: str | None = strawberry.field(
+        default=None,
+        description="Why the order is cancelled: Lipa Later's reason and Front Payment's "
+        "cancellationNote (both need one). Lipa Later purchases' cancel (a DELETE) takes none, "
+        "so it is not sent there.",
+    )
 
 
 @strawberry.input
@@ -145,7 +150,11 @@ class RefundOrderInput:
     order_id: strawberry.ID
     amount: Decimal | None = None
     items: list[RefundItemInput] | None = None
-    reason: str | None = None
+    reason: str | None = strawberry.field(
+        default=None,
+        description="Named as every mutation names it, but no provider's refund takes a "
+        "reason: it is not sent.",
+    )
 
 
 @strawberry.input
@@ -156,7 +165,11 @@ class OrderIdInput:
 @strawberry.input
 class RejectOrderItemInput:
     item_id: strawberry.ID
-    reason: str | None = None
+    reason: str | None = strawberry.field(
+        default=None,
+        description="Named as every mutation names it, but Akinon's reject takes no body: it "
+        "is not sent.",
+    )
 
 
 @strawberry.input
