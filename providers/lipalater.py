@@ -399,12 +399,18 @@ class LipaLater(BaseProvider):
     async def confirm_order(self, order_key: str, install_plan_id: str) -> Order:
         member, number = self._split(order_key)
         # The table types installPlanId as string (the answer as a number): sent as given.
-        data = await self._call(
-            "POST",
-            f"{API}/order/{member}/confirm/{number}/",
-            json={"installPlanId": install_plan_id},
-            refusal=True,
-        )
+        try:
+            data = await self._call(
+                "POST",
+                f"{API}/order/{member}/confirm/{number}/",
+                json={"installPlanId": install_plan_id},
+                refusal=True,
+            )
+        except NotFound as exc:
+            # "Data does not exist" names nothing, and this call names two things: a support
+            # agent read an unknown plan as a missing order.
+            exc.message += f" (order {number} of customer {member}, or its installPlanId)"
+            raise
         return self._order(_record(self, data, "confirm"), member)
 
     async def cancel_order(self, order_key: str, reason: str | None) -> list[ItemOutcome]:

@@ -360,12 +360,16 @@ async def test_contract_on_an_unconfirmed_order_is_refused(
     ]
 
 
-async def test_confirm_with_an_unknown_plan_is_not_found(gateway: Gateway) -> None:
+async def test_confirm_with_an_unknown_plan_is_not_found_naming_both_suspects(
+    gateway: Gateway,
+) -> None:
+    number, member = d.SEED_CREATED
     payload = (await gateway.ok(CONFIRM, {"id": seeded_id(d.SEED_CREATED), "plan": "99"}))[
         "confirmOrder"
     ]
+    message = f"lipalater: Data does not exist (order {number} of customer {member}, or its"
     assert [(e["code"], e["message"]) for e in payload["userErrors"]] == [
-        ("NOT_FOUND", "lipalater: Data does not exist")
+        ("NOT_FOUND", f"{message} installPlanId)")
     ]
 
 
