@@ -392,7 +392,16 @@ class Upstream:
                     raw = await response.read()
                     status = response.status
                     verdict = response.status < 500
-                    may_apply = not 400 <= status < 500  # a refusal applied nothing
+                    may_apply = not 300 <= status < 500  # a refusal or a redirect applied nothing
+                    if 300 <= status < 400:
+                        raise BadResponse(
+                            self.provider,
+                            f"answered HTTP {status}, a redirect, which the gateway does not "
+                            "follow: check the provider's base_url",
+                            request_id=response.headers.get("X-Request-ID"),
+                            http_status=status,
+                            retryable=False,  # the same call would be redirected again
+                        )
                     return UpstreamResponse(
                         status=response.status,
                         headers=response.headers,

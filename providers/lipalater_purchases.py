@@ -37,9 +37,10 @@ from providers.errors import (
     NotFound,
     ProviderError,
     Rejected,
+    ServerError,
     StatusError,
 )
-from providers.http import HttpClient, Upstream, UpstreamResponse
+from providers.http import MAY_HAVE_APPLIED, HttpClient, Upstream, UpstreamResponse
 from providers.lipalater_purchases_request import purchases_request
 from providers.model import (
     ItemOutcome,
@@ -351,6 +352,8 @@ class LipaLaterPurchases(BaseProvider):
                 else "PROVIDER_ERROR"
             )
             text = str(result.message if isinstance(result, ProviderError) else result)
+            if isinstance(result, ServerError | BadResponse):  # answered, so maybe applied
+                text += MAY_HAVE_APPLIED
             outcomes.append(
                 ItemOutcome(pid, ok=False, code=code, message=f"{self.name.value}: {text}")
             )

@@ -106,11 +106,18 @@ def decode(value: str, type_name: str, field: str) -> ids.GlobalId:
         raise MutationFailed([user_error(exc, ["input", field])]) from None
 
 
+# The request's reads of one order, by loader kind, keyed by the order's key: what a change to
+# the order can make stale (its repayment schedule is a calculation, keyed by its loan product).
+ORDER_READS = ("orders_by_key", "items_by_order", "plans_by_order", "credit_status")
+
+
 def forget_order(ctx: Context, name: ProviderName, key: str) -> None:
     """Drop the request's cached reads of an order that changed, so what reads it next (the
-    payload, a later mutation's payload in the same operation) asks its provider again."""
-    ctx.loaders.forget(name, "orders_by_key", key)
-    ctx.loaders.forget(name, "items_by_order", key)
+    payload, a later mutation's payload in the same operation) asks its provider again: a
+    cancel after a confirm in one document showed CANCELLED beside the confirm's credit
+    status."""
+    for kind in ORDER_READS:
+        ctx.loaders.forget(name, kind, key)
 
 
 # -- payloads ----------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from providers.sandbox import lipalater as lipalater_sandbox
 from providers.sandbox import lipalater_data as d
 from providers.sandbox.lipalater import CREDENTIALS, STATE, STATIC_TOKEN, expected_sign
 from providers.values import money
-from tests.conftest import started
+from tests.conftest import gateway_with, started
 from tests.harness import Gateway
 
 P = "lipalater"
@@ -899,3 +899,23 @@ async def test_a_parameter_the_provider_refuses_on_a_read_is_bad_input_not_retry
         "BAD_USER_INPUT",
         False,
     )
+
+
+async def test_each_payload_of_a_document_reads_the_credit_status_after_its_own_mutation() -> None:
+    """The credit status read for the confirm's payload was served again to the cancel's,
+    beside its CANCELLED status: a change forgets every read of the order, not two."""
+    document = """mutation($id: ID!) {
+        a: confirmOrder(input: {orderId: $id, installPlanId: "1"}) {
+            order { status creditStatus { status } } }
+        b: cancelOrder(input: {orderId: $id, reason: "changed mind"}) {
+            order { status creditStatus { status } } } }"""
+    async with gateway_with(names=(P,)) as gw:
+        answer = await gw.ok(document, {"id": seeded_id(d.SEED_CREATED)})
+        after = await gw.ok(
+            "query($id: ID!) { order(id: $id) { creditStatus { status } } }",
+            {"id": seeded_id(d.SEED_CREATED)},
+        )
+    assert answer["a"]["order"] == {"status": "PROCESSING", "creditStatus": {"status": "APPLYING"}}
+    assert answer["b"]["order"]["status"] == "CANCELLED"
+    assert answer["b"]["order"]["creditStatus"] == after["order"]["creditStatus"]
+    assert after["order"]["creditStatus"]["status"] != "APPLYING"

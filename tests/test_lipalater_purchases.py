@@ -433,6 +433,21 @@ async def test_a_partly_failing_cancel_names_the_item_it_could_not_cancel(lp: Ga
     assert len(lp.calls(LP, PURCHASES, "DELETE")) == 2
 
 
+async def test_a_purchase_whose_delete_answered_a_5xx_may_have_been_cancelled(
+    lp: Gateway,
+) -> None:
+    """One DELETE of three answered 500: its userError said only "sandbox fault", where a hang
+    in the same place said that the cancel may have been applied."""
+    placed = await place(lp, page_item(), page_item(sku="A1"), page_item(sku="B2"))
+    failing = placed["details"]["purchase_ids"][1]
+    lp.faults(LP).update({"error_rate": 1.0, "error_status": 500, "only_paths": [failing]})
+    answer = await lp.query(CANCEL, {"id": placed["id"]})  # the re-read fails too: same path
+    [error] = answer.data["cancelOrder"]["userErrors"]
+    assert error["code"] == "PROVIDER_ERROR"
+    assert error["message"].endswith("; the request may have been applied")
+    assert len(lp.calls(LP, f"{PURCHASES}/{failing}", "DELETE")) == 1
+
+
 # -- tokens and failures ---------------------------------------------------------------
 
 

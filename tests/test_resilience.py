@@ -519,3 +519,24 @@ async def test_a_mutation_failing_before_its_write_stays_retryable(gateway: Any)
     assert (error["extensions"]["httpStatus"], error["extensions"]["retryable"]) == (503, True)
     assert not error["message"].endswith(MAY_HAVE_APPLIED)
     assert gateway.calls("frontpayment", "/refund/") == []
+
+
+@pytest.mark.parametrize(
+    ("provider", "path"), [("frontpayment", "/refund/"), ("lipalater", "/acceptContract/")]
+)
+async def test_a_redirect_is_a_provider_error_never_a_success(
+    gateway: Any, provider: str, path: str
+) -> None:
+    """The shared client follows no redirect, and a 302 read as a success: a Front Payment
+    refund answered 302 said ``userErrors: []`` while nothing was refunded. A redirect applied
+    nothing, and would be answered again: not retryable, and not "may have been applied"."""
+    document, field, order_id = write_on(gateway, provider)
+    gateway.faults(provider).update({"error_rate": 1.0, "error_status": 302, "only_paths": [path]})
+    answer = await gateway.query(document, {"id": order_id})
+    [error] = answer.errors
+    assert error["extensions"]["code"] == "PROVIDER_ERROR"
+    assert (error["extensions"]["httpStatus"], error["extensions"]["retryable"]) == (302, False)
+    assert "a redirect, which the gateway does not follow" in error["message"]
+    assert not error["message"].endswith(MAY_HAVE_APPLIED)
+    assert (answer.data or {}).get(field) is None
+    assert len(gateway.calls(provider, path)) == 1
