@@ -16,6 +16,7 @@ from graph.app import create_app
 from graph.apq import PersistedQueries
 from graph.config import DEV_KEY, ENV_VAR, Config, ConfigError
 from graph.embedded import start_sandboxes
+from graph.gateway import Gateway
 from graph.schema import sdl
 from providers.sandbox import RunningSandbox
 from providers.settings import SettingsError
@@ -60,7 +61,11 @@ def _serve_workers(args: argparse.Namespace) -> None:
     """Several processes on one port (uvicorn's supervisor); see graph/workers.py."""
     config = Config.from_env(args.config)
     if config is not None:
-        PersistedQueries.from_config(config.server)  # a bad file fails here, not N times
+        # Everything a worker builds is built once here first, so a mistake (a provider's
+        # setting, the persisted-query file, the idempotency database) fails here, once: in a
+        # worker it crashed it, and uvicorn restarted it, forever.
+        PersistedQueries.from_config(config.server)
+        asyncio.run(Gateway(config).close())
         os.environ[ENV_VAR] = os.path.abspath(args.config or os.environ[ENV_VAR])
     host = args.host or (config.server.host if config else "127.0.0.1")
     port = args.port if args.port is not None else (config.server.port if config else 8000)

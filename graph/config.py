@@ -18,19 +18,20 @@ string) is a :class:`ConfigError` naming the key, which ``serve`` prints and exi
 
 from __future__ import annotations
 
-import difflib
 import json
 import math
 import os
 import re
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from graph.auth import ALL_SCOPES
 from graph.limits import Limits
+from providers.model import ProviderName
+from providers.settings import unknown_keys
 
 ENV_VAR = "COMMERCE_GRAPH_CONFIG"
 DEV_KEY = "dev-key"
@@ -74,7 +75,7 @@ class Config:
         if not isinstance(data.get("server", {}), dict):
             raise ConfigError("[server] must be a table of settings")
         server = dict(data.get("server", {}))
-        _refuse_unknown(server)
+        _refuse_unknown("[server]", server, server_keys())
         keys = server.pop("api_keys", {})
         if not isinstance(keys, dict) or not all(
             isinstance(v, list) and all(isinstance(s, str) for s in v) for v in keys.values()
@@ -89,6 +90,11 @@ class Config:
         providers = data.get("providers", {})
         if not isinstance(providers, dict):
             raise ConfigError("[providers] must be a table of provider sections")
+        # [providers.frontpayments] was ignored: the provider answered "not configured".
+        _refuse_unknown("[providers]", providers, [p.value for p in ProviderName])
+        for name, section in providers.items():
+            if not isinstance(section, dict):
+                raise ConfigError(f"[providers.{name}] must be a table of settings")
         return cls(
             ServerConfig(
                 api_keys=keys,
@@ -157,20 +163,10 @@ def server_keys() -> list[str]:
     return sorted({"api_keys", "mode", "cors_origins", *limits, *KINDS})
 
 
-def _refuse_unknown(server: dict[str, Any]) -> None:
-    """A misspelt key is refused, not ignored: ``max_cots = 5`` would leave max_cost as it was."""
-    known = server_keys()
-    unknown = sorted(set(server) - set(known))
-    if not unknown:
-        return
-    named = []
-    for key in unknown:
-        close = difflib.get_close_matches(key, known, n=1)
-        named.append(f"{key} (did you mean {close[0]}?)" if close else key)
-    raise ConfigError(
-        f"[server]: unknown key{'s' * (len(unknown) > 1)} {', '.join(named)}; "
-        f"the [server] keys are {', '.join(known)}"
-    )
+def _refuse_unknown(where: str, given: Collection[str], known: Collection[str]) -> None:
+    refused = unknown_keys(where, given, known)
+    if refused:
+        raise ConfigError(refused)
 
 
 def _checked(server: dict[str, Any], key: str, default: Any = None) -> Any:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 
 from graph.auth import ApiKeys
-from graph.config import Config
+from graph.config import Config, ConfigError
 from providers.base import Provider
 from providers.http import HttpClient
 from providers.idempotency import SqliteStore
@@ -62,4 +63,7 @@ def idempotency_store(config: Config) -> SqliteStore:
     default = ":memory:" if config.embedded else DEFAULT_IDEMPOTENCY_DB
     path = str(config.server.extra.get("idempotency_db", default))
     retention = float(config.server.extra.get("idempotency_retention_s", 86_400.0))
-    return SqliteStore(path, retention_s=retention)
+    try:
+        return SqliteStore(path, retention_s=retention)
+    except sqlite3.Error as exc:  # a directory that does not exist, a file that is no database
+        raise ConfigError(f"[server].idempotency_db: cannot open {path!r}: {exc}") from None

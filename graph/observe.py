@@ -68,7 +68,10 @@ def record_result(scope: Scope, result: ExecutionResult) -> None:
     if not result.errors:
         observed["outcome"] = "ok"
         return
-    observed["outcome"] = "partial" if result.data else "error"
+    # Data whose every field is null (each failed) is no answer: an outage of the one provider
+    # a query asks counted as "partial" and never reached an alert on "error".
+    answered = result.data and any(value is not None for value in result.data.values())
+    observed["outcome"] = "partial" if answered else "error"
     observed["codes"] = sorted(
         {
             str((e.extensions or {}).get("code") or _code_of(e))

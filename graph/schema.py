@@ -97,11 +97,12 @@ class Schema(strawberry.Schema):
                     "code": error_code(error),
                     "path": error.path,
                     "error_class": type(original or error).__name__,
+                    "request_id": REQUEST_ID.get(),
                 }
                 log.info("graphql error", extra=extra)
             else:
                 # The client sees a masked message; the request id ties it to this line.
-                extra = {"path": error.path, "requestId": REQUEST_ID.get()}
+                extra = {"path": error.path, "request_id": REQUEST_ID.get()}
                 log.error("unexpected error", exc_info=original, extra=extra)
 
 

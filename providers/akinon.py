@@ -137,10 +137,14 @@ ADDRESSES_BY_ID = _Lookup(
 )
 
 
+# The settings Akinon reads besides the common ones (providers/settings.py).
+SETTINGS = frozenset({"username", "password", "page_size"})
+
+
 def from_settings(settings: ProviderSettings, http: HttpClient) -> Akinon:
     if not settings.token:
         settings.require("username", "password")
-    return Akinon(settings, http.upstream(settings.upstream))
+    return Akinon(settings, http.upstream(settings.upstream_below(API)))
 
 
 class Akinon(BaseProvider):

@@ -27,7 +27,6 @@ Quirks kept here (and, for payloads, in ``providers/frontpayment_payload.py``) a
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import re
 from collections.abc import Sequence
 from decimal import Decimal
@@ -65,14 +64,14 @@ _CODE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 Record = dict[str, Any]
 
 
+# The settings Front Payment reads besides the common ones (providers/settings.py): none.
+SETTINGS: frozenset[str] = frozenset()
+
+
 def from_settings(settings: ProviderSettings, http: HttpClient) -> FrontPayment:
     if not settings.token:
         raise SettingsError("[providers.frontpayment] needs token (issued by Front Payment)")
-    base = settings.base_url.rstrip("/")
-    if base.endswith(API):
-        base = base[: -len(API)]
-    upstream = dataclasses.replace(settings.upstream, base_url=base)
-    return FrontPayment(settings, http.upstream(upstream))
+    return FrontPayment(settings, http.upstream(settings.upstream_below(API)))
 
 
 class FrontPayment(BaseProvider):

@@ -81,6 +81,10 @@ REFERENCE_MEMORY = 50_000
 Record = dict[str, Any]
 
 
+# The settings Kalixo reads besides the common ones (providers/settings.py).
+SETTINGS = frozenset({"email", "password"})
+
+
 def from_settings(settings: ProviderSettings, http: HttpClient) -> Kalixo:
     if not settings.token:
         settings.require("email", "password")

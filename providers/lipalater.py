@@ -84,6 +84,12 @@ AUTH_REFUSALS = frozenset({INVALID_TOKEN, "invalid sign", "no credentials"})
 _PATH_SAFE = re.compile(r"\A(?!\.+\Z)[A-Za-z0-9._~-]{1,64}\Z")
 
 
+# The settings Lipa Later reads besides the common ones (providers/settings.py).
+SETTINGS = frozenset(
+    {"api_key", "api_secret", "app_secret", "country_id", "timezone", "token_margin_s"}
+)
+
+
 def from_settings(settings: ProviderSettings, http: HttpClient) -> LipaLater:
     if not settings.token:
         settings.require("api_key", "api_secret")

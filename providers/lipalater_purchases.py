@@ -63,6 +63,10 @@ Record = dict[str, Any]
 Fetched = tuple[Record, str] | None  # (purchase, its order_id) or not found
 
 
+# The settings Lipa Later purchases reads besides the common ones (providers/settings.py).
+SETTINGS = frozenset({"client_id", "client_secret", "scope", "order_index_size"})
+
+
 def from_settings(settings: ProviderSettings, http: HttpClient) -> LipaLaterPurchases:
     if not settings.token:
         settings.require("client_id", "client_secret")

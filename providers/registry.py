@@ -20,7 +20,7 @@ def connector_built(name: ProviderName) -> bool:
 def build(name: ProviderName, section: dict[str, Any], http: HttpClient) -> Provider:
     """The connector for ``name``, configured from its ``[providers.<name>]`` section."""
     module = importlib.import_module(f"providers.{name.value}")
-    settings = ProviderSettings.parse(name.value, section)
+    settings = ProviderSettings.parse(name.value, section, module.SETTINGS)
     provider: Provider = module.from_settings(settings, http)
     return provider
 

@@ -53,8 +53,13 @@ class Policy:
         values: dict[str, Any] = {}
         for f in fields(cls):
             if f.name in section:
-                kind = type(getattr(cls(), f.name))
-                values[f.name] = kind(section[f.name])
+                kind, raw = type(getattr(cls(), f.name)), section[f.name]
+                try:
+                    if isinstance(raw, bool):
+                        raise TypeError
+                    values[f.name] = kind(raw)
+                except (TypeError, ValueError):
+                    raise ValueError(f"{f.name} must be a number, not {raw!r}") from None
                 if values[f.name] < 0:
                     raise ValueError(f"{f.name} must not be negative")
         return cls(**values)

@@ -12,6 +12,7 @@ from strawberry.types.base import get_object_definition
 from strawberry.utils.str_converters import to_camel_case
 
 from graph import ids
+from graph.config import Config
 from graph.types.order import READS, Order
 from providers.model import Money, ProviderName
 from providers.sandbox import akinon_data as data
@@ -823,3 +824,21 @@ async def test_a_filter_value_akinon_refuses_is_bad_user_input(gateway: Gateway)
         "httpStatus": 400,
         "retryable": False,
     }
+
+
+async def test_a_base_url_copied_with_the_api_prefix_still_finds_orders() -> None:
+    """``base_url = ".../api/i1/"``, as the page writes its paths, sent
+    ``/api/i1/api/i1/orders/`` and every order answered NOT_FOUND; Front Payment already took
+    its own prefix off (``ProviderSettings.upstream_below``)."""
+
+    def prefixed(config: Config) -> None:
+        section = config.providers["akinon"]
+        section["base_url"] = section["base_url"].rstrip("/") + "/api/i1/"
+
+    async with gateway_with(names=("akinon",), adjust=prefixed) as gw:
+        found = await gw.ok(
+            "query($n: String!) { orderByNumber(provider: AKINON, number: $n) { number } }",
+            {"n": data.EXAMPLE_ORDER_NUMBER},
+        )
+        assert found == {"orderByNumber": {"number": data.EXAMPLE_ORDER_NUMBER}}
+        assert all(not c.path.startswith("/api/i1/api/i1/") for c in gw.calls("akinon"))

@@ -20,6 +20,18 @@ def server(**settings: Any) -> Config:
     return Config.from_dict({"server": settings})
 
 
+def serve(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``commerce-graph serve`` on ``config``, as an operator starts it; it must stop by itself."""
+    return subprocess.run(
+        [sys.executable, "-m", "graph.cli", "serve", *args, "--config", str(config)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+        timeout=60,
+    )
+
+
 def refused(data: dict[str, Any]) -> str:
     with pytest.raises(ConfigError) as caught:
         Config.from_dict(data)
@@ -162,15 +174,114 @@ def test_a_bad_value_in_the_file_is_a_message_not_a_traceback(tmp_path: Path) ->
     """``port = "abc"`` raised a bare ValueError, which ``serve`` printed as a traceback."""
     bad = tmp_path / "bad.toml"
     bad.write_text('[server]\napi_keys = { "k1" = ["orders:read"] }\nport = "abc"\n')
-    result = subprocess.run(
-        [sys.executable, "-m", "graph.cli", "serve", "--config", str(bad)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=False,
-    )
+    result = serve(bad)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1] == (
         "commerce-graph: [server].port must be a port number from 0 to 65535, not 'abc'"
     )
     assert "Traceback" not in result.stderr
+
+
+# -- provider sections ------------------------------------------------------------------
+
+AKINON = {"base_url": "http://127.0.0.1:9", "token": "static-akinon-token"}
+
+
+def provider_refusal(section: dict[str, Any], name: str = "akinon") -> str:
+    """What building the gateway says of a ``[providers.<name>]`` section."""
+    from graph.gateway import Gateway
+    from providers.settings import SettingsError
+
+    config = Config.from_dict({"server": {"idempotency_db": ":memory:"}, "providers": {}})
+    config.providers[name] = section
+    with pytest.raises(SettingsError) as caught:
+        Gateway(config)
+    return str(caught.value)
+
+
+def test_an_unknown_provider_section_is_refused_with_the_name_it_meant() -> None:
+    """``[providers.frontpayments]`` was skipped: Front Payment answered "not configured"."""
+    message = refused({"providers": {"frontpayments": {"base_url": "http://x"}}})
+    assert message.startswith(
+        "[providers]: unknown key frontpayments (did you mean frontpayment?); "
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            {"timeout_secs": 1},
+            "[providers.akinon]: unknown key timeout_secs (did you mean timeout_s?); ",
+        ),
+        ({"timeout_s": "fast"}, "[providers.akinon] timeout_s must be a number, not 'fast'"),
+        ({"timeout_s": -5}, "[providers.akinon] timeout_s must be more than 0"),
+        (
+            {"circuit_failures": "three"},
+            "[providers.akinon] circuit_failures must be a number, not 'three'",
+        ),
+        ({"currency": 5}, "[providers.akinon] currency must be a string"),
+        ({"token": 12345}, "[providers.akinon] token must be a string"),
+        (
+            {"base_url": "127.0.0.1:18805"},
+            "[providers.akinon] base_url must start with http:// or https://",
+        ),
+    ],
+)
+def test_a_provider_setting_mistake_is_refused_naming_its_key(
+    change: dict[str, Any], message: str
+) -> None:
+    """Each of these was ignored, a traceback, or a message without the key's name."""
+    refusal = provider_refusal(AKINON | change)
+    assert refusal.startswith(message)
+    assert "12345" not in refusal
+    assert "static-akinon-token" not in refusal
+
+
+def test_every_setting_a_connector_reads_is_known_to_it() -> None:
+    """Each connector declares the keys it reads (``SETTINGS``): a key it reads but does not
+    declare would be refused in every config that sets it."""
+    import importlib
+    import re
+
+    from providers.model import ProviderName
+
+    for name in ProviderName:
+        module = importlib.import_module(f"providers.{name.value}")
+        source = Path(module.__file__ or "").read_text()
+        read = set(re.findall(r"settings\.(?:get|secret|values\.get)\(\"(\w+)\"", source))
+        assert read <= module.SETTINGS, name
+        assert bool(read) == bool(module.SETTINGS), name  # the pattern finds what they read
+
+
+def test_a_bad_provider_config_exits_at_once_with_workers_too(tmp_path: Path) -> None:
+    """With ``--workers 2`` each worker built the providers and crashed, and uvicorn restarted
+    it every few seconds, forever; now the parent builds them first and exits 2."""
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        '[server]\napi_keys = { "k1" = ["orders:read"] }\nidempotency_db = ":memory:"\n'
+        '[providers.lipalater]\nbase_url = "http://127.0.0.1:9"\napi_key = "k"\n'
+        'api_secret = "s3cret-api"\n'
+    )
+    for workers in ("1", "2"):
+        result = serve(bad, "--workers", workers)
+        assert result.returncode == 2, result.stderr
+        assert (
+            result.stderr.strip()
+            .splitlines()[-1]
+            .startswith("commerce-graph: [providers.lipalater] needs app_secret")
+        )
+        assert "Traceback" not in result.stderr
+        assert "s3cret-api" not in result.stderr
+
+
+def test_an_idempotency_db_that_cannot_be_opened_is_a_message(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    path = tmp_path / "no-such-dir" / "x.sqlite3"
+    bad.write_text(f'[server]\nidempotency_db = "{path}"\n')
+    result = serve(bad)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"commerce-graph: [server].idempotency_db: cannot open {str(path)!r}: "
+        "unable to open database file"
+    )

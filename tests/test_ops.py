@@ -340,3 +340,37 @@ def _cmdline(pid: int) -> bytes:
             return f.read()
     except OSError:
         return b""
+
+
+async def test_an_answer_whose_every_field_failed_is_an_error_and_its_lines_carry_the_id(
+    gateway: Gateway, caplog: pytest.LogCaptureFixture
+) -> None:
+    """During an outage of the one provider a query asks, ``{"data": {"f": null}}`` was counted
+    ``partial``, never reaching an alert on ``error``; its ``graphql error`` line had no request
+    id to tie it to the request."""
+    caplog.set_level(logging.INFO)
+    gateway.faults("akinon").update({"error_rate": 1.0, "error_status": 500})
+    before = await scrape(gateway)
+    both = """query Both { a: orderByNumber(provider: AKINON, number: "1") { id }
+        k: orderByNumber(provider: KALIXO, number: "59400") { id } }"""
+    failed = await gateway.query(ONE_ORDER, {"n": "1"}, headers={"X-Request-ID": "req-out-1"})
+    partial = await gateway.query(both)
+    after = await scrape(gateway)
+    assert failed.data == {"orderByNumber": None}
+    [code] = failed.codes  # PROVIDER_UNAVAILABLE when the login is what failed
+    assert code.startswith("PROVIDER_")
+    assert partial.data["k"] is not None
+    assert partial.codes == [code]
+    requests = "commerce_graph_requests_total"
+    assert delta(before, after, requests, operation="OneOrder", outcome="error") == 1
+    assert delta(before, after, requests, operation="Both", outcome="partial") == 1
+
+    lines = [json.loads(JsonFormatter().format(r)) for r in caplog.records]
+    [error] = [
+        x for x in lines if x["message"] == "graphql error" and x["request_id"] == "req-out-1"
+    ]
+    assert (error["code"], error["path"]) == (code, ["orderByNumber"])
+    [request] = [
+        x for x in lines if x["message"] == "graphql request" and x["request_id"] == "req-out-1"
+    ]
+    assert request["outcome"] == "error"

@@ -316,7 +316,7 @@ async def test_production_mode_hides_the_schema_and_masks_bugs(
         assert "hunter2" not in str(masked.body)
         logged = [r for r in caplog.records if r.getMessage() == "unexpected error"]
         assert len(logged) == 1
-        assert logged[0].__dict__["requestId"] == "req-canary-1"
+        assert logged[0].__dict__["request_id"] == "req-canary-1"
         assert "bug detail" in str(logged[0].exc_info[1])  # type: ignore[index]
 
 
