@@ -37,8 +37,14 @@ def decode(value: str, expected: str | None = None) -> GlobalId:
         gid = GlobalId(type_name, ProviderName(provider), key)
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise BadUserInput(f"{value!r} is not a valid id") from None
-    if gid.type not in TYPES or not gid.key:
+    # Exactly as encoded: base64 decoding skips stray characters and takes padding, so
+    # "<id>!!" found the record and answered "<id>", breaking a client's cache keyed by id.
+    if gid.type not in TYPES or not gid.key or encode(*gid) != value:
         raise BadUserInput(f"{value!r} is not a valid id")
     if expected is not None and gid.type != expected:
-        raise BadUserInput(f"{value!r} is the id of a {gid.type}, not of a {expected}")
+        raise BadUserInput(f"{value!r} is the id of {_a(gid.type)}, not of {_a(expected)}")
     return gid
+
+
+def _a(type_name: str) -> str:
+    return f"{'an' if type_name[0] in 'AEIOU' else 'a'} {type_name}"

@@ -75,6 +75,8 @@ DEFAULT_COUNTRY_ID = 10001
 NOT_FOUND = "data does not exist"
 # How the provider begins a refusal of a parameter ("Parameter error: loanProductId").
 PARAMETER_ERROR = "parameter error"
+# The parameters of a "Parameter error: <name>" refusal that a mutation's input names alike.
+_INPUT_PARAMETERS = frozenset({"installPlanId", "reason"})
 # Refusals of our credentials, not of the request: a token problem is retried once.
 INVALID_TOKEN = "invalid token"
 AUTH_REFUSALS = frozenset({INVALID_TOKEN, "invalid sign", "no credentials"})
@@ -246,8 +248,11 @@ class LipaLater(BaseProvider):
             return AuthFailed(self.name.value, message, **kwargs)
         if refusal or lowered.startswith(PARAMETER_ERROR):
             # A parameter the provider refused is the request's, not the provider failing: not
-            # worth retrying (a read's repaymentSchedule(loanProductId: -1), say).
-            return Rejected(self.name.value, message, **kwargs)
+            # worth retrying (a read's repaymentSchedule(loanProductId: -1), say). One the
+            # caller named ("Parameter error: installPlanId") is that input's userError.
+            named = message.partition(":")[2].strip()
+            field = ["input", named] if named in _INPUT_PARAMETERS else None
+            return Rejected(self.name.value, message, field=field, **kwargs)
         return ServerError(self.name.value, message, **kwargs)
 
     # -- keys ---------------------------------------------------------------------------

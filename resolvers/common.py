@@ -32,13 +32,16 @@ def page_window(first: int | None, after: str | None, max_page: int = MAX_PAGE) 
 
 
 def no_blank_text(flt: object) -> None:
-    """Refuse a filter's text given blank: providers skip an empty filter and answer every
-    record (``orders(filter: {number: ""})`` listed all 244), which no caller means."""
+    """Refuse a filter's text given blank, or its list given empty: providers skip an empty
+    filter and answer every record (``orders(filter: {number: ""})`` listed all 244, and so did
+    ``status: []``), which no caller means."""
     for field in dataclasses.fields(flt):  # type: ignore[arg-type]
         value = getattr(flt, field.name)
+        name = to_camel_case(field.name)
         if isinstance(value, str) and not value.strip():
-            name = to_camel_case(field.name)
             raise BadUserInput(f"filter {name} must not be blank", argument=name)
+        if isinstance(value, list) and not value:
+            raise BadUserInput(f"filter {name} must not be an empty list", argument=name)
 
 
 def max_page(ctx: Context) -> int:

@@ -226,6 +226,15 @@ def check_new_order(new: PlaceOrderInput) -> list[UserError]:
     if bad:  # nothing else is checked with amounts that are no amounts
         return problems + bad
     for i, item in enumerate(new.items):
+        if item.extra is not None and not isinstance(item.extra, dict):
+            # JSON takes any value; a string or a list here gave an internal error.
+            problems.append(
+                UserError(
+                    field=["input", "items", str(i), "extra"],
+                    message="extra must be an object of field names and values",
+                    code="BAD_USER_INPUT",
+                )
+            )
         if item.quantity < 1:
             problems.append(
                 UserError(

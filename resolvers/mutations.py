@@ -181,7 +181,10 @@ async def on_order(info: Info, order_id: str, act: Action) -> OrderPayload:
     """
     try:
         gid = decode(order_id, "Order", "orderId")
-        result = await attempt(act(info.context.provider(gid.provider), gid.key))
+        provider = info.context.provider(gid.provider)
+        # A refusal that names no input of its own is the order's (no such order, or one the
+        # provider will not act on): reported at orderId, not at no field.
+        result = await attempt(act(provider, gid.key), ["input", "orderId"])
     except MutationFailed as failed:
         return OrderPayload(user_errors=failed.errors)
     forget_order(info.context, gid.provider, gid.key)
@@ -206,7 +209,8 @@ async def on_item(info: Info, item_id: str, act: Action) -> OrderItemPayload:
     ``item`` is resolved), or why not."""
     try:
         gid = decode(item_id, "OrderItem", "itemId")
-        result = await attempt(act(info.context.provider(gid.provider), gid.key))
+        provider = info.context.provider(gid.provider)
+        result = await attempt(act(provider, gid.key), ["input", "itemId"])
     except MutationFailed as failed:
         return OrderItemPayload(user_errors=failed.errors)
     info.context.loaders.forget(gid.provider, "items_by_key", gid.key)

@@ -203,3 +203,18 @@ async def test_a_number_pasted_with_spaces_around_it_finds_its_order(
     padded = {"p": provider, "n": f" {number}\t", "c": None if customer is None else f"{customer} "}
     assert await gateway.ok(document, padded) == exact
     assert exact["orderByNumber"] is not None
+
+
+async def test_an_id_is_taken_only_as_it_was_given_out(gateway: Gateway) -> None:
+    """Base64 decoding skips stray characters and takes padding: ``<id>!!`` found the order
+    and answered ``<id>``, so the id sent and the id returned differed."""
+    document = "query($id: ID!) { node(id: $id) { id } }"
+    kalixo = ids.encode("Order", ProviderName.KALIXO, "59400")
+    assert await gateway.ok(document, {"id": kalixo}) == {"node": {"id": kalixo}}
+    for variant in (f"{kalixo}!!", f"{kalixo}==", f" {kalixo}", kalixo.replace("O", "O\n", 1)):
+        answer = await gateway.query(document, {"id": variant})
+        assert answer.codes == ["BAD_USER_INPUT"], variant
+        assert answer.errors[0]["message"] == f"{variant!r} is not a valid id"
+    item = ids.encode("OrderItem", ProviderName.KALIXO, "59400/1")
+    wrong = await gateway.query("query($id: ID!) { order(id: $id) { id } }", {"id": item})
+    assert wrong.errors[0]["message"] == f"{item!r} is the id of an OrderItem, not of an Order"

@@ -312,7 +312,7 @@ async def test_cancel_then_confirm_is_refused(gateway: Gateway) -> None:
         "order": None,
         "userErrors": [
             {
-                "field": None,
+                "field": ["input", "orderId"],
                 "message": "lipalater: Order has been cancelled",
                 "code": "REJECTED_BY_PROVIDER",
                 "providerCode": "500",
@@ -377,8 +377,12 @@ async def test_confirm_with_a_non_numeric_plan_is_refused(gateway: Gateway) -> N
     payload = (await gateway.ok(CONFIRM, {"id": seeded_id(d.SEED_CREATED), "plan": "gold"}))[
         "confirmOrder"
     ]
-    assert [(e["code"], e["message"]) for e in payload["userErrors"]] == [
-        ("REJECTED_BY_PROVIDER", "lipalater: Parameter error: installPlanId")
+    assert [(e["code"], e["message"], e["field"]) for e in payload["userErrors"]] == [
+        (
+            "REJECTED_BY_PROVIDER",
+            "lipalater: Parameter error: installPlanId",
+            ["input", "installPlanId"],
+        )
     ]
 
 

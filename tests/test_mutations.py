@@ -296,6 +296,24 @@ async def test_place_order_refuses_an_amount_that_is_no_amount_before_sending(
         assert gw.calls("kalixo") == []
 
 
+@pytest.mark.parametrize("extra", ["hello", [1, 2], 5])
+async def test_an_extra_that_is_not_an_object_is_bad_input_not_an_internal_error(
+    extra: Any,
+) -> None:
+    order = kalixo_order("32.99")
+    order["items"][0]["extra"] = extra
+    async with gateway_with(names=("kalixo",)) as gw:
+        found = await gw.ok(PLACE, {"in": order})
+        assert found["placeOrder"]["userErrors"] == [
+            {
+                "field": ["input", "items", "0", "extra"],
+                "message": "extra must be an object of field names and values",
+                "code": "BAD_USER_INPUT",
+            }
+        ]
+        assert gw.calls("kalixo") == []
+
+
 async def test_the_largest_amounts_are_added_up_exactly() -> None:
     price, quantity = "999999999999.999999999999", 2**31 - 1  # the bounds: 25 digits, Int
     with localcontext(prec=60):

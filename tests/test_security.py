@@ -392,7 +392,7 @@ async def test_a_forged_akinon_item_id_rejects_nothing_and_sends_nothing() -> No
                 "item": None,
                 "userErrors": [
                     {
-                        "field": None,
+                        "field": ["input", "itemId"],
                         "message": f"akinon: no order item {key!r}",
                         "code": "NOT_FOUND",
                         "providerCode": None,
@@ -432,7 +432,7 @@ async def test_a_forged_frontpayment_order_id_reaches_no_path() -> None:
             gw.clear_calls()
             gid = forged("Order", FRONTPAYMENT, key)
             not_found = {
-                "field": None,
+                "field": ["input", "orderId"],
                 "message": f"frontpayment: no order {key!r}",
                 "code": "NOT_FOUND",
                 "providerCode": None,
@@ -530,7 +530,7 @@ async def test_a_forged_purchase_id_reaches_no_path() -> None:
                 "item": None,
                 "userErrors": [
                     {
-                        "field": None,
+                        "field": ["input", "itemId"],
                         "message": f"lipalater_purchases: no purchase {key!r}",
                         "code": "NOT_FOUND",
                         "providerCode": None,
@@ -543,7 +543,7 @@ async def test_a_forged_purchase_id_reaches_no_path() -> None:
                 "order": None,
                 "userErrors": [
                     {
-                        "field": None,
+                        "field": ["input", "orderId"],
                         "message": "lipalater_purchases: no such order",
                         "code": "NOT_FOUND",
                         "providerCode": None,
