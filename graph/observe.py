@@ -68,9 +68,11 @@ def record_result(scope: Scope, result: ExecutionResult) -> None:
     if not result.errors:
         observed["outcome"] = "ok"
         return
-    # Data whose every field is null (each failed) is no answer: an outage of the one provider
-    # a query asks counted as "partial" and never reached an alert on "error".
-    answered = result.data and any(value is not None for value in result.data.values())
+    # Data whose every field failed is no answer: an outage of the one provider a query asks
+    # counted as "partial" and never reached an alert on "error". A field that is null
+    # without an error (an order not found) answered.
+    failed = {e.path[0] for e in result.errors if isinstance(e, GraphQLError) and e.path}
+    answered = any(v is not None or k not in failed for k, v in (result.data or {}).items())
     observed["outcome"] = "partial" if answered else "error"
     observed["codes"] = sorted(
         {

@@ -162,7 +162,7 @@ class Akinon(BaseProvider):
     def __init__(self, settings: ProviderSettings, upstream: Upstream) -> None:
         self.settings = settings
         self.up = upstream
-        self.page_size = int(settings.values.get("page_size", 100))
+        self.page_size = settings.number("page_size", 100)
         self._static = settings.token
         self._username = settings.get("username")
         self._password = settings.secret("password")

@@ -99,7 +99,20 @@ class TokenCache:
         SENT.set(None)
         try:
             return await self._fetch()
+        except (pe.Rejected, pe.NotFound) as exc:
+            # A token endpoint's 4xx (OAuth's 400 invalid_client, invalid_scope; a 404 from a
+            # wrong base_url) refuses the gateway's credentials or setup, never the caller's
+            # input or a record: it was BAD_USER_INPUT or NOT_FOUND.
+            raise pe.AuthFailed(
+                exc.provider,
+                exc.message,
+                http_status=exc.http_status,
+                code=exc.code,
+                request_id=exc.request_id,
+            ) from exc
         except _UNOBTAINED as exc:
+            if not exc.retryable and isinstance(exc, pe.BadResponse):
+                raise  # a redirect: the base_url is wrong, and the next fetch would be too
             # A token request changes nothing at the provider: whether a lost one arrived does
             # not matter, and what it was for was not sent.
             why = exc.message.removesuffix(MAY_HAVE_APPLIED)

@@ -27,7 +27,7 @@ Connectors choose the class in one function each; ``graph/errors.py`` maps the t
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 
 class ProviderError(Exception):
@@ -178,3 +178,19 @@ def error_for_status(
     if status >= 500:
         return ServerError(provider, message, **kwargs)
     return Rejected(provider, message, **kwargs)
+
+
+E = TypeVar("E", bound=ProviderError)
+
+
+def with_message(error: E, message: str, *, retryable: bool | None = None) -> E:
+    """A copy of ``error`` saying ``message`` (and ``retryable``, when given). An error may be
+    handed to every caller waiting on one batch or one token fetch, so it is never changed in
+    place: a suffix one request added showed in another's answer."""
+    copied = type(error).__new__(type(error))
+    copied.__dict__.update(error.__dict__)
+    copied.args = (message,)
+    copied.message = message
+    if retryable is not None:
+        copied.retryable = retryable
+    return copied

@@ -40,6 +40,7 @@ from providers.errors import (
     ProviderTimeout,
     ProviderUnavailable,
     QueueTimeout,
+    ServerError,
     StatusError,
     error_for_status,
 )
@@ -58,14 +59,19 @@ UpstreamObserver = Callable[[str, str, str, "int | str", float], None]
 
 class Sent:
     """The attempts that may have reached a provider while it counted (see :func:`counting`),
-    and whether one of a request not safe to repeat may have been applied: it was answered with
-    anything but a refusal (a 4xx), or its answer was lost."""
+    and how many of a request not safe to repeat may have been applied: answered with anything
+    but a refusal (a 3xx or 4xx, or a refusal under a 2xx that the connector marks with
+    :meth:`UpstreamResponse.refused`), or lost."""
 
-    __slots__ = ("attempts", "may_have_applied")
+    __slots__ = ("attempts", "applied")
 
     def __init__(self) -> None:
         self.attempts = 0
-        self.may_have_applied = False
+        self.applied = 0
+
+    @property
+    def may_have_applied(self) -> bool:
+        return self.applied > 0
 
 
 # The count the attempts made in this context add to, if anyone counts (see :func:`counting`).
@@ -122,6 +128,17 @@ class UpstreamResponse:
     body: bytes
     request_id: str | None
     provider: str = field(repr=False)
+    # The count this answer added to, as a write that may have been applied (``Sent``).
+    counted_in: Sent | None = field(default=None, repr=False)
+
+    def refused(self) -> None:
+        """This answer, whatever its status, is the provider refusing the request (an
+        envelope's ``success: false`` under a 200): nothing was applied, so it no longer counts
+        as a write that may have been (a Lipa Later write refused "invalid token", then sent
+        again with a new token, made every later failure of the step not retryable)."""
+        if self.counted_in is not None:
+            self.counted_in.applied -= 1
+            self.counted_in = None
 
     def json(self) -> Any:
         """The body as JSON; a body that is not JSON is the provider's fault."""
@@ -150,8 +167,9 @@ class UpstreamResponse:
         body: Any = None,
     ) -> StatusError:
         """The tree's error for this answer: its status (or the envelope's), request id and
-        ``Retry-After`` filled in, so every connector reports them alike."""
-        return error_for_status(
+        ``Retry-After`` filled in, so every connector reports them alike. Any but a 5xx is a
+        refusal, which applied nothing (:meth:`refused`)."""
+        error = error_for_status(
             self.provider,
             status if status is not None else self.status,
             message,
@@ -161,6 +179,9 @@ class UpstreamResponse:
             retry_after=self.retry_after,
             body=body,
         )
+        if not isinstance(error, ServerError):
+            self.refused()
+        return error
 
 
 class HttpClient:
@@ -393,6 +414,10 @@ class Upstream:
                     status = response.status
                     verdict = response.status < 500
                     may_apply = not 300 <= status < 500  # a refusal or a redirect applied nothing
+                    counted = sent if may_apply and not repeatable else None
+                    if counted is not None:
+                        counted.applied += 1
+                        may_apply = False  # counted here, with the answer that can undo it
                     if 300 <= status < 400:
                         raise BadResponse(
                             self.provider,
@@ -408,6 +433,7 @@ class Upstream:
                         body=raw,
                         request_id=response.headers.get("X-Request-ID"),
                         provider=self.provider,
+                        counted_in=counted,
                     )
         except TimeoutError:
             if not slotted:
@@ -440,7 +466,7 @@ class Upstream:
             ) from None
         finally:
             if may_apply and not repeatable and sent is not None:
-                sent.may_have_applied = True
+                sent.applied += 1  # no answer, or one that was lost
             if verdict is True:
                 self.breaker.success()
             elif verdict is False:

@@ -53,6 +53,7 @@ from providers.errors import (
     Rejected,
     ServerError,
     StatusError,
+    with_message,
 )
 from providers.http import HttpClient, Upstream, UpstreamResponse
 from providers.lipalater_sign import Signer, sign
@@ -92,6 +93,17 @@ SETTINGS = frozenset(
 )
 
 
+def _zone(settings: ProviderSettings) -> tzinfo:
+    """The ``timezone`` Lipa Later's naive timestamps are in (UTC unless set)."""
+    name = str(settings.values.get("timezone", "UTC"))
+    try:
+        return ZoneInfo(name)
+    except (ValueError, LookupError):  # ZoneInfoNotFoundError is a KeyError
+        raise SettingsError(
+            f"[providers.lipalater] timezone {name!r} is no IANA time zone"
+        ) from None
+
+
 def from_settings(settings: ProviderSettings, http: HttpClient) -> LipaLater:
     if not settings.token:
         settings.require("api_key", "api_secret")
@@ -121,14 +133,14 @@ class LipaLater(BaseProvider):
         self.up = upstream
         self.signer = signer
         self.currency = m.currency_code(settings.currency) or "KES"
-        self.country_id = int(settings.values.get("country_id", DEFAULT_COUNTRY_ID))
-        self.zone: tzinfo = ZoneInfo(str(settings.values.get("timezone", "UTC")))
+        self.country_id = settings.number("country_id", DEFAULT_COUNTRY_ID)
+        self.zone: tzinfo = _zone(settings)
         self._static = settings.token
         self._app_secret = settings.secret("app_secret") or ""
         api_key, api_secret = settings.get("api_key"), settings.secret("api_secret")
         self._basic = base64.b64encode(f"{api_key}:{api_secret}".encode()).decode()
         self._tokens = TokenCache(
-            self._fetch_token, margin_s=float(settings.values.get("token_margin_s", 30))
+            self._fetch_token, margin_s=settings.number("token_margin_s", 30, float)
         )
         # The path before /open/op/ that the provider sees, which is what gets signed.
         self._prefix = urlsplit(settings.base_url).path.rstrip("/")
@@ -242,18 +254,22 @@ class LipaLater(BaseProvider):
             "request_id": response.request_id,
         }
         lowered = message.strip().lower()
+        error: StatusError
         if lowered == NOT_FOUND:
-            return NotFound(self.name.value, message, **kwargs)
-        if lowered in AUTH_REFUSALS:
-            return AuthFailed(self.name.value, message, **kwargs)
-        if refusal or lowered.startswith(PARAMETER_ERROR):
+            error = NotFound(self.name.value, message, **kwargs)
+        elif lowered in AUTH_REFUSALS:
+            error = AuthFailed(self.name.value, message, **kwargs)
+        elif refusal or lowered.startswith(PARAMETER_ERROR):
             # A parameter the provider refused is the request's, not the provider failing: not
             # worth retrying (a read's repaymentSchedule(loanProductId: -1), say). One the
             # caller named ("Parameter error: installPlanId") is that input's userError.
             named = message.partition(":")[2].strip()
             field = ["input", named] if named in _INPUT_PARAMETERS else None
-            return Rejected(self.name.value, message, field=field, **kwargs)
-        return ServerError(self.name.value, message, **kwargs)
+            error = Rejected(self.name.value, message, field=field, **kwargs)
+        else:
+            return ServerError(self.name.value, message, **kwargs)
+        response.refused()  # a refusal under a 200 applied nothing
+        return error
 
     # -- keys ---------------------------------------------------------------------------
 
@@ -418,10 +434,12 @@ class LipaLater(BaseProvider):
                 refusal=True,
             )
         except NotFound as exc:
+            if exc.message.strip().lower() != NOT_FOUND:
+                raise
             # "Data does not exist" names nothing, and this call names two things: a support
             # agent read an unknown plan as a missing order.
-            exc.message += f" (order {number} of customer {member}, or its installPlanId)"
-            raise
+            suspects = f" (order {number} of customer {member}, or its installPlanId)"
+            raise with_message(exc, exc.message + suspects) from exc
         return self._order(_record(self, data, "confirm"), member)
 
     async def cancel_order(self, order_key: str, reason: str | None) -> list[ItemOutcome]:

@@ -127,7 +127,7 @@ class LipaLaterPurchases(BaseProvider):
         self._client_secret = settings.secret("client_secret")
         self._scope = settings.get("scope", "read write")
         self._tokens = TokenCache(self._fetch_token)
-        self.index = OrderIndex(int(settings.values.get("order_index_size", 10_000)))
+        self.index = OrderIndex(settings.number("order_index_size", 10_000))
 
     def public_settings(self) -> dict[str, Any]:
         return self.settings.public() | {"currency": self.currency}
@@ -356,7 +356,8 @@ class LipaLaterPurchases(BaseProvider):
                 else "PROVIDER_ERROR"
             )
             text = str(result.message if isinstance(result, ProviderError) else result)
-            if isinstance(result, ServerError | BadResponse):  # answered, so maybe applied
+            if isinstance(result, ServerError | BadResponse) and result.retryable:
+                # answered, so maybe applied (a redirect, not retryable, applied nothing)
                 text += MAY_HAVE_APPLIED
             outcomes.append(
                 ItemOutcome(pid, ok=False, code=code, message=f"{self.name.value}: {text}")

@@ -80,6 +80,10 @@ class ProviderSettings:
         value = self.values.get(key, default)
         return None if value is None else str(value)
 
+    def number(self, key: str, default: float, kind: type[Any] = int) -> Any:
+        """A provider's own numeric setting (``page_size``), or a ``SettingsError`` naming it."""
+        return _number(self.values, key, default, kind, f"[providers.{self.name}]")
+
     def secret(self, key: str) -> str | None:
         """A secret setting; registered so it is masked wherever it might be printed."""
         value = self.get(key)

@@ -94,8 +94,7 @@ async def attempt(step: Awaitable[T], field: list[str] | None = None) -> T:
             raise MutationFailed([user_error(exc, field)]) from None
         except pe.ProviderError as exc:
             if sent.may_have_applied and exc.retryable:
-                exc.retryable = False
-                exc.message += MAY_HAVE_APPLIED
+                raise pe.with_message(exc, exc.message + MAY_HAVE_APPLIED, retryable=False) from exc
             raise
 
 

@@ -285,3 +285,29 @@ def test_an_idempotency_db_that_cannot_be_opened_is_a_message(tmp_path: Path) ->
         f"commerce-graph: [server].idempotency_db: cannot open {str(path)!r}: "
         "unable to open database file"
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "change", "message"),
+    [
+        ("akinon", {"page_size": "many"}, "[providers.akinon] page_size must be a number"),
+        (
+            "lipalater",
+            {"timezone": "Africa/Nairob"},
+            "[providers.lipalater] timezone 'Africa/Nairob' is no IANA time zone",
+        ),
+        ("lipalater", {"country_id": "KE"}, "[providers.lipalater] country_id must be a number"),
+    ],
+)
+def test_a_providers_own_setting_of_the_wrong_kind_is_named(
+    name: str, change: dict[str, Any], message: str
+) -> None:
+    """These were converted bare (int(), ZoneInfo()): a traceback, the key unnamed."""
+    section = {
+        "base_url": "http://127.0.0.1:9",
+        "token": "static-token-1",
+        "app_secret": "app-secret-1",
+    }
+    if name == "akinon":
+        section.pop("app_secret")
+    assert provider_refusal(section | change, name).startswith(message)

@@ -540,3 +540,53 @@ async def test_a_redirect_is_a_provider_error_never_a_success(
     assert not error["message"].endswith(MAY_HAVE_APPLIED)
     assert (answer.data or {}).get(field) is None
     assert len(gateway.calls(provider, path)) == 1
+
+
+async def test_a_write_refused_invalid_token_is_no_write_and_errors_are_not_shared() -> None:
+    """Lipa Later refuses a stale token under a 200, and the connector sends the write again
+    with a new token: that refusal counted as a write that may have been applied, so when the
+    token endpoint then failed, acceptContract said "nothing was sent; the request may have
+    been applied", not retryable. The suffix was added to the token fetch's own error, which a
+    read waiting on the same fetch showed too."""
+    from providers.sandbox.lipalater import STATE as LL_STATE
+
+    async with gateway_with(names=("lipalater",)) as gw:
+        document, _, order_id = write_on(gw, "lipalater")
+        read = "query($id: ID!) { order(id: $id) { status } }"
+        await gw.ok(read, {"id": order_id})  # a token, cached
+        gw.sandboxes["lipalater"].app[LL_STATE].tokens.clear()  # now stale
+        gw.faults("lipalater").update(
+            {"only_paths": ["/platform/token/"], "error_rate": 1.0, "error_status": 503}
+        )
+        write = await gw.query(document, {"id": order_id})
+        again = await gw.query(read, {"id": order_id})
+        for answer in (write, again):
+            [error] = answer.errors
+            assert error["extensions"]["code"] == "PROVIDER_UNAVAILABLE"
+            assert error["extensions"]["retryable"] is True
+            assert error["message"].endswith("; nothing was sent")
+        assert len(gw.calls("lipalater", "/acceptContract/")) == 1  # refused: invalid token
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "retryable"),
+    [
+        (400, "PROVIDER_ERROR", False),
+        (301, "PROVIDER_ERROR", False),
+    ],
+)
+async def test_a_token_endpoint_refusing_or_redirecting_is_the_gateways_fault(
+    status: int, code: str, retryable: bool
+) -> None:
+    """A login's 400 (OAuth's invalid_client) read as BAD_USER_INPUT, blaming the caller for
+    the gateway's credentials; its redirect as a retryable PROVIDER_UNAVAILABLE, though the next
+    login is redirected the same way."""
+    async with gateway_with(names=("kalixo",)) as gw:
+        gw.faults("kalixo").update(
+            {"only_paths": ["/login"], "error_rate": 1.0, "error_status": status}
+        )
+        answer = await gw.query('{ orderByNumber(provider: KALIXO, number: "59400") { id } }')
+        [error] = answer.errors
+        assert (error["extensions"]["code"], error["extensions"]["retryable"]) == (code, retryable)
+        assert error["extensions"]["httpStatus"] == status
+        assert gw.calls("kalixo", "/orders/") == []
