@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import datetime
+from typing import Annotated
 
+import strawberry
 from strawberry.utils.str_converters import to_camel_case
 
 from graph.context import Context
@@ -15,6 +18,22 @@ from providers.model import ProviderName
 
 DEFAULT_PAGE = 20
 MAX_PAGE = 100
+
+# The paging arguments every list takes, described once (GraphiQL's docs show them).
+First = Annotated[
+    int | None,
+    strawberry.argument(
+        description="How many to answer: 20 unless given, at most [server].max_page_size "
+        "(100 unless configured)."
+    ),
+]
+After = Annotated[
+    str | None,
+    strawberry.argument(
+        description="The endCursor of the page before: the next page of the same list, asked "
+        "with the same filter."
+    ),
+]
 
 
 def page_window(first: int | None, after: str | None, max_page: int = MAX_PAGE) -> tuple[int, int]:
@@ -34,10 +53,15 @@ def page_window(first: int | None, after: str | None, max_page: int = MAX_PAGE) 
 def no_blank_text(flt: object) -> None:
     """Refuse a filter's text given blank, or its list given empty: providers skip an empty
     filter and answer every record (``orders(filter: {number: ""})`` listed all 244, and so did
-    ``status: []``), which no caller means."""
+    ``status: []``), which no caller means. A time without its UTC offset is refused too: the
+    provider would read it in its own zone."""
     for field in dataclasses.fields(flt):  # type: ignore[arg-type]
         value = getattr(flt, field.name)
         name = to_camel_case(field.name)
+        if isinstance(value, datetime) and value.utcoffset() is None:
+            raise BadUserInput(
+                f"filter {name} needs a UTC offset (2025-12-20T00:00:00Z)", argument=name
+            )
         if isinstance(value, str) and not value.strip():
             raise BadUserInput(f"filter {name} must not be blank", argument=name)
         if isinstance(value, list) and not value:

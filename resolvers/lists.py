@@ -12,7 +12,7 @@ from graph.types.common import Connection, Provider, connection
 from graph.types.plan import CancellationPlan
 from providers.base import Capability
 from providers.model import AddressFilter, CancellationPlanFilter
-from resolvers.common import max_page, no_blank_text, page_window, provider_for
+from resolvers.common import After, First, max_page, no_blank_text, page_window, provider_for
 
 
 @strawberry.input(name="CancellationPlanFilter")
@@ -42,8 +42,8 @@ class CancellationPlansQuery:
         self,
         info: Info,
         filter: CancellationPlanFilterInput | None = None,
-        first: int | None = None,
-        after: str | None = None,
+        first: First = None,
+        after: After = None,
     ) -> Connection[CancellationPlan]:
         flt = filter or CancellationPlanFilterInput()
         no_blank_text(flt)
@@ -68,8 +68,8 @@ class CustomerAddressesQuery:
         self,
         info: Info,
         filter: CustomerAddressFilterInput | None = None,
-        first: int | None = None,
-        after: str | None = None,
+        first: First = None,
+        after: After = None,
     ) -> Connection[CustomerAddress]:
         flt = filter or CustomerAddressFilterInput()
         no_blank_text(flt)

@@ -148,8 +148,14 @@ class RefundItemInput:
 @strawberry.input
 class RefundOrderInput:
     order_id: strawberry.ID
-    amount: Decimal | None = None
-    items: list[RefundItemInput] | None = None
+    amount: Decimal | None = strawberry.field(
+        default=None,
+        description="How much to refund, in the order's currency. With neither amount nor "
+        "items, everything left to refund on the order is refunded.",
+    )
+    items: list[RefundItemInput] | None = strawberry.field(
+        default=None, description="Refund these items' amounts (Front Payment's per product)."
+    )
     reason: str | None = strawberry.field(
         default=None,
         description="Named as every mutation names it, but no provider's refund takes a "
@@ -175,7 +181,10 @@ class RejectOrderItemInput:
 @strawberry.input
 class UpdateOrderItemStatusInput:
     item_id: strawberry.ID
-    status: str
+    status: str = strawberry.field(
+        description="The provider's own status, as its page spells it (Lipa Later purchases' "
+        "facility_status: collected_by_agent, delivered, ...), not an OrderStatus."
+    )
 
 
 # -- placing an order ---------------------------------------------------------------

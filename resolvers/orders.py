@@ -17,7 +17,7 @@ from providers.base import Capability
 from providers.model import Order as DomainOrder
 from providers.model import OrderFilter as DomainOrderFilter
 from providers.model import OrderRef
-from resolvers.common import max_page, no_blank_text, page_window, provider_for
+from resolvers.common import After, First, max_page, no_blank_text, page_window, provider_for
 from resolvers.loaders import Later, then
 
 
@@ -27,8 +27,12 @@ class OrderFilter:
     number: str | None = None
     number_contains: str | None = None
     status: list[OrderStatus] | None = None
-    placed_after: datetime | None = None
-    placed_before: datetime | None = None
+    placed_after: datetime | None = strawberry.field(
+        default=None, description="Placed at or after this time, given with its UTC offset."
+    )
+    placed_before: datetime | None = strawberry.field(
+        default=None, description="Placed before this time, given with its UTC offset."
+    )
     min_amount: Decimal | None = None
     max_amount: Decimal | None = None
     currency: str | None = None
@@ -84,8 +88,8 @@ class OrdersQuery:
         self,
         info: Info,
         filter: OrderFilter | None = None,
-        first: int | None = None,
-        after: str | None = None,
+        first: First = None,
+        after: After = None,
     ) -> Connection[Order]:
         flt = filter or OrderFilter()
         no_blank_text(flt)

@@ -846,3 +846,19 @@ async def test_a_base_url_copied_with_the_api_prefix_still_finds_orders() -> Non
         )
         assert found == {"orderByNumber": {"number": data.EXAMPLE_ORDER_NUMBER}}
         assert all(not c.path.startswith("/api/i1/api/i1/") for c in gw.calls("akinon"))
+
+
+@pytest.mark.parametrize("when", ["2025-12-20T00:00:00", "2025-12-20"])
+async def test_a_filter_time_without_its_offset_is_refused(gateway: Gateway, when: str) -> None:
+    """A naive time went to Akinon as it was, for Akinon to read in its own zone."""
+    gateway.clear_calls()
+    answer = await gateway.query(
+        "query($t: DateTime!) { orders(filter: {placedAfter: $t}) { totalCount } }", {"t": when}
+    )
+    assert answer.codes == ["BAD_USER_INPUT"]
+    assert answer.errors[0]["message"] == (
+        "filter placedAfter needs a UTC offset (2025-12-20T00:00:00Z)"
+    )
+    assert gateway.calls("akinon") == []
+    aware = 'query { orders(filter: {placedAfter: "2025-12-20T00:00:00+03:00"}) { totalCount } }'
+    assert (await gateway.ok(aware))["orders"]["totalCount"] >= 0

@@ -21,10 +21,19 @@ class CustomerAddress(Node):
     phone: str | None
     line: str | None
     postcode: str | None
-    city: str | None
-    district: str | None
-    township: str | None
-    country: str | None
+    city: str | None = strawberry.field(
+        description="As the provider gives it: Akinon answers the id of its city record."
+    )
+    district: str | None = strawberry.field(
+        description="As the provider gives it: Akinon answers the id of its district record."
+    )
+    township: str | None = strawberry.field(
+        description="As the provider gives it: Akinon answers the id of its township record."
+    )
+    country: str | None = strawberry.field(
+        description="As the provider gives it: Akinon answers the id of its country record, "
+        "Front Payment a two-letter code."
+    )
     company_name: str | None
     tax_office: str | None
     is_active: bool | None
