@@ -163,7 +163,11 @@ class Order(Node):
     external_reference: str | None
     status: OrderStatus
     provider_status: str | None
-    payment_status: PaymentStatus | None
+    payment_status: PaymentStatus | None = strawberry.field(
+        description="Null where the provider says nothing of payment (Kalixo, Lipa Later "
+        "purchases). Akinon's orders carry no payment state: PAID, or PARTIALLY_REFUNDED / "
+        "REFUNDED from their refund_amount, whatever their status."
+    )
     placed_at: datetime | None
     updated_at: datetime | None
     currency: str | None
