@@ -177,7 +177,7 @@ class Akinon(BaseProvider):
         self._default_currency = (settings.currency or "USD").upper()
 
     def public_settings(self) -> dict[str, Any]:
-        return self.settings.public()
+        return self.settings.public() | {"currency": self._default_currency}
 
     # -- transport ----------------------------------------------------------------------
 

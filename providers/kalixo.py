@@ -111,7 +111,7 @@ class Kalixo(BaseProvider):
         self._key_of: Lru[str, str] = Lru(REFERENCE_MEMORY)
 
     def public_settings(self) -> dict[str, Any]:
-        return self.settings.public()
+        return self.settings.public() | {"currency": self.currency}  # GBP unless configured
 
     # -- auth --------------------------------------------------------------------------
 

@@ -146,7 +146,7 @@ class LipaLater(BaseProvider):
         self._prefix = urlsplit(settings.base_url).path.rstrip("/")
 
     def public_settings(self) -> dict[str, Any]:
-        return self.settings.public() | {"country_id": self.country_id}
+        return self.settings.public() | {"country_id": self.country_id, "currency": self.currency}
 
     # -- transport ----------------------------------------------------------------------
 

@@ -218,3 +218,18 @@ async def test_an_id_is_taken_only_as_it_was_given_out(gateway: Gateway) -> None
     item = ids.encode("OrderItem", ProviderName.KALIXO, "59400/1")
     wrong = await gateway.query("query($id: ID!) { order(id: $id) { id } }", {"id": item})
     assert wrong.errors[0]["message"] == f"{item!r} is the id of an OrderItem, not of an Order"
+
+
+async def test_providers_settings_show_the_currency_each_provider_works_in(
+    gateway: Gateway,
+) -> None:
+    """Kalixo showed ``currency: null`` where it places and reads GBP unless configured."""
+    found = await gateway.ok("{ providers { name settings } }")
+    currencies = {p["name"]: p["settings"]["currency"] for p in found["providers"]}
+    assert currencies == {
+        "AKINON": "USD",
+        "FRONTPAYMENT": "NOK",
+        "KALIXO": "GBP",
+        "LIPALATER": "KES",
+        "LIPALATER_PURCHASES": "KES",
+    }
