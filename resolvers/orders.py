@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Annotated
 
 import strawberry
 
@@ -19,6 +20,14 @@ from providers.model import OrderFilter as DomainOrderFilter
 from providers.model import OrderRef
 from resolvers.common import After, First, max_page, no_blank_text, page_window, provider_for
 from resolvers.loaders import Later, then
+
+CustomerId = Annotated[
+    str | None,
+    strawberry.argument(
+        description="The customer the order is filed under: Lipa Later needs it (the order's "
+        "memberId); the other providers find an order by its number alone and do not use it."
+    ),
+]
 
 
 @strawberry.input(description="Filters pushed down to the provider's own query parameters.")
@@ -69,7 +78,7 @@ class OrdersQuery:
 
     @strawberry.field(permission_classes=[CanReadOrders], graphql_type=Order | None)
     def order_by_number(
-        self, info: Info, provider: Provider, number: str, customer_id: str | None = None
+        self, info: Info, provider: Provider, number: str, customer_id: CustomerId = None
     ) -> Later[Order]:
         loaders = info.context.loaders
         # Trimmed here, once for every provider: a number pasted with a space around it.
