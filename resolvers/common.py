@@ -10,8 +10,8 @@ import strawberry
 from strawberry.utils.str_converters import to_camel_case
 
 from graph.context import Context
+from graph.cursors import offset_after
 from graph.errors import BadUserInput, Unsupported
-from graph.types.common import offset_after
 from providers.base import Capability, Provider
 from providers.errors import UnsupportedOperation
 from providers.model import ProviderName
@@ -36,7 +36,9 @@ After = Annotated[
 ]
 
 
-def page_window(first: int | None, after: str | None, max_page: int = MAX_PAGE) -> tuple[int, int]:
+def page_window(
+    first: int | None, after: str | None, max_page: int = MAX_PAGE, *, scope: str
+) -> tuple[int, int]:
     """``(offset, limit)`` for Relay's ``first``/``after``; out-of-range sizes are refused."""
     limit = DEFAULT_PAGE if first is None else first
     if limit < 0:
@@ -47,7 +49,7 @@ def page_window(first: int | None, after: str | None, max_page: int = MAX_PAGE) 
             argument="first",
             maximum=max_page,
         )
-    return offset_after(after), limit
+    return offset_after(after, scope), limit
 
 
 def no_blank_text(flt: object) -> None:

@@ -7,6 +7,7 @@ import strawberry
 from graph import ids
 from graph.auth import CanReadOrders
 from graph.context import Info
+from graph.cursors import scope_of
 from graph.types.address import CustomerAddress
 from graph.types.common import Connection, Provider, connection
 from graph.types.plan import CancellationPlan
@@ -47,7 +48,8 @@ class CancellationPlansQuery:
     ) -> Connection[CancellationPlan]:
         flt = filter or CancellationPlanFilterInput()
         no_blank_text(flt)
-        offset, limit = page_window(first, after, max_page(info.context))
+        scope = scope_of("cancellationPlans", flt)
+        offset, limit = page_window(first, after, max_page(info.context), scope=scope)
         name = flt.provider
         order_key = None
         if flt.order_id is not None:
@@ -58,7 +60,7 @@ class CancellationPlansQuery:
         )
         domain = CancellationPlanFilter(order_key, flt.order_number, flt.status, flt.plan_type)
         page = await provider.list_cancellation_plans(domain, offset, limit)
-        return connection([CancellationPlan.from_model(p) for p in page.items], page)
+        return connection([CancellationPlan.from_model(p) for p in page.items], page, scope)
 
 
 @strawberry.type
@@ -73,7 +75,8 @@ class CustomerAddressesQuery:
     ) -> Connection[CustomerAddress]:
         flt = filter or CustomerAddressFilterInput()
         no_blank_text(flt)
-        offset, limit = page_window(first, after, max_page(info.context))
+        scope = scope_of("customerAddresses", flt)
+        offset, limit = page_window(first, after, max_page(info.context), scope=scope)
         provider = provider_for(
             info.context, Capability.CUSTOMER_ADDRESSES, flt.provider, "customer addresses"
         )
@@ -81,4 +84,4 @@ class CustomerAddressesQuery:
             flt.email, flt.phone, flt.first_name, flt.last_name, flt.postcode, flt.is_active
         )
         page = await provider.list_addresses(domain, offset, limit)
-        return connection([CustomerAddress.from_model(a) for a in page.items], page)
+        return connection([CustomerAddress.from_model(a) for a in page.items], page, scope)

@@ -11,6 +11,7 @@ import strawberry
 from graph import ids
 from graph.auth import CanReadOrders
 from graph.context import Info
+from graph.cursors import scope_of
 from graph.errors import BadUserInput, NotFoundError
 from graph.types.common import Connection, OrderStatus, Provider, connection
 from graph.types.order import Order, read_ahead
@@ -102,10 +103,11 @@ class OrdersQuery:
     ) -> Connection[Order]:
         flt = filter or OrderFilter()
         no_blank_text(flt)
-        offset, limit = page_window(first, after, max_page(info.context))
+        scope = scope_of("orders", flt)
+        offset, limit = page_window(first, after, max_page(info.context), scope=scope)
         provider = provider_for(
             info.context, Capability.LIST_ORDERS, flt.provider, "listing orders"
         )
         page = await provider.list_orders(flt.to_domain(), offset, limit)
         info.context.loaders.known_orders(page.items)
-        return connection(await read_ahead(info, page.items, ("nodes", "edges.node")), page)
+        return connection(await read_ahead(info, page.items, ("nodes", "edges.node")), page, scope)

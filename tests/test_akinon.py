@@ -862,3 +862,24 @@ async def test_a_filter_time_without_its_offset_is_refused(gateway: Gateway, whe
     assert gateway.calls("akinon") == []
     aware = 'query { orders(filter: {placedAfter: "2025-12-20T00:00:00+03:00"}) { totalCount } }'
     assert (await gateway.ok(aware))["orders"]["totalCount"] >= 0
+
+
+async def test_a_cursor_pages_on_only_in_its_own_list_and_filter(gateway: Gateway) -> None:
+    """Every cursor was ``offset:N``: one from customerAddresses paged orders, and one carried
+    over after the filter changed paged the new filter from the old list's place."""
+    page = """query($f: OrderFilter, $a: String) {
+        orders(filter: $f, first: 2, after: $a) { nodes { number } pageInfo { endCursor } } }"""
+    pending = {"status": ["PENDING"]}
+    first = (await gateway.ok(page, {"f": pending}))["orders"]
+    cursor = first["pageInfo"]["endCursor"]
+    same = (await gateway.ok(page, {"f": pending, "a": cursor}))["orders"]["nodes"]
+    assert same
+    assert not {n["number"] for n in same} & {n["number"] for n in first["nodes"]}
+
+    addresses = "{ customerAddresses(first: 1) { pageInfo { endCursor } } }"
+    other_list = (await gateway.ok(addresses))["customerAddresses"]["pageInfo"]["endCursor"]
+    for flt, after in (({"status": ["CANCELLED"]}, cursor), (None, cursor), (None, other_list)):
+        answer = await gateway.query(page, {"f": flt, "a": after})
+        assert answer.codes == ["BAD_USER_INPUT"]
+        assert answer.errors[0]["extensions"]["argument"] == "after"
+        assert "a cursor of another list or filter" in answer.errors[0]["message"]

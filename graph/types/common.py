@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import base64
 from typing import Any, Generic, TypeVar
 
 import strawberry
 
-from graph.errors import BadUserInput
+from graph.cursors import cursor_for
 from graph.observe import note_user_error
 from providers import model
 
@@ -66,42 +65,28 @@ class Connection(Generic[T]):
     page_info: PageInfo
     total_count: int
     _offset: strawberry.Private[int]
+    _scope: strawberry.Private[str]
 
     @strawberry.field
     def edges(self) -> list[Edge[T]]:
         """Made when asked: a client reading ``nodes`` pays for no cursors."""
-        offset = self._offset
-        return [Edge(cursor=cursor_for(offset + i), node=n) for i, n in enumerate(self.nodes)]
+        offset, scope = self._offset, self._scope
+        return [
+            Edge(cursor=cursor_for(offset + i, scope), node=n) for i, n in enumerate(self.nodes)
+        ]
 
 
-def cursor_for(offset: int) -> str:
-    return base64.urlsafe_b64encode(f"offset:{offset}".encode()).decode().rstrip("=")
-
-
-def offset_after(cursor: str | None) -> int:
-    """The offset just after ``cursor``; a cursor we did not make is ``BAD_USER_INPUT``."""
-    if cursor is None:
-        return 0
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        prefix, _, number = text.partition(":")
-        if prefix != "offset" or not number.isdigit():
-            raise ValueError
-        return int(number) + 1
-    except ValueError:
-        raise BadUserInput(f"{cursor!r} is not a valid cursor") from None
-
-
-def connection(nodes: list[T], page: model.Page[Any]) -> Connection[T]:
+def connection(nodes: list[T], page: model.Page[Any], scope: str) -> Connection[T]:
     last = page.offset + len(nodes) - 1
     return Connection(
         nodes=nodes,
         page_info=PageInfo(
             has_next_page=page.has_next,
             has_previous_page=page.offset > 0,
-            start_cursor=cursor_for(page.offset) if nodes else None,
-            end_cursor=cursor_for(last) if nodes else None,
+            start_cursor=cursor_for(page.offset, scope) if nodes else None,
+            end_cursor=cursor_for(last, scope) if nodes else None,
         ),
         total_count=page.total_count,
         _offset=page.offset,
+        _scope=scope,
     )
