@@ -9,6 +9,8 @@ from __future__ import annotations
 import base64
 import dataclasses
 import hashlib
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from graph.errors import BadUserInput
@@ -25,8 +27,22 @@ def scope_of(list_name: str, flt: Any) -> str:
 
 
 def _given(flt: Any) -> dict[str, Any]:
+    """The filter's given fields, each as its value (the same instant in any offset, the same
+    amount however many zeros: "100" and "100.00" page on alike)."""
     fields = dataclasses.fields(flt)
-    return {f.name: getattr(flt, f.name) for f in fields if getattr(flt, f.name) is not None}
+    return {
+        f.name: _value(getattr(flt, f.name)) for f in fields if getattr(flt, f.name) is not None
+    }
+
+
+def _value(value: Any) -> Any:
+    if isinstance(value, datetime) and value.utcoffset() is not None:
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, Decimal) and value.is_finite():
+        return format(value.normalize(), "f")
+    if isinstance(value, list | tuple):
+        return tuple(_value(v) for v in value)
+    return value
 
 
 def cursor_for(offset: int, scope: str) -> str:

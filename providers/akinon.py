@@ -636,7 +636,7 @@ def _order_params(flt: OrderFilter) -> dict[str, str] | None:
             "number": flt.number,
             "number__icontains": flt.number_contains,
             "date_placed__gte": flt.placed_after.isoformat() if flt.placed_after else None,
-            "date_placed__lte": flt.placed_before.isoformat() if flt.placed_before else None,
+            "date_placed__lt": flt.placed_before.isoformat() if flt.placed_before else None,
             "amount__gte": None if flt.min_amount is None else str(flt.min_amount),
             "amount__lte": None if flt.max_amount is None else str(flt.max_amount),
             "currency": flt.currency.lower() if flt.currency else None,

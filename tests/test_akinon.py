@@ -193,7 +193,7 @@ async def test_filters_are_pushed_down_to_akinon(gateway: Gateway) -> None:
         "amount__gte": "100",
         "amount__lte": "5000",
         "date_placed__gte": "2024-01-01T00:00:00+00:00",
-        "date_placed__lte": "2025-12-31T00:00:00+00:00",
+        "date_placed__lt": "2025-12-31T00:00:00+00:00",
         "page": "1",
         "limit": "50",
     }
@@ -883,3 +883,32 @@ async def test_a_cursor_pages_on_only_in_its_own_list_and_filter(gateway: Gatewa
         assert answer.codes == ["BAD_USER_INPUT"]
         assert answer.errors[0]["extensions"]["argument"] == "after"
         assert "a cursor of another list or filter" in answer.errors[0]["message"]
+
+
+async def test_placed_after_and_before_make_half_open_windows(gateway: Gateway) -> None:
+    """``placedBefore`` went as ``date_placed__lte``: an order placed exactly then fell in two
+    windows side by side. ``placedAfter`` includes its time, ``placedBefore`` excludes its own
+    (``date_placed__lt``, one of the page's filters)."""
+    at = "2023-01-06T19:27:03Z"  # order 78735401's date_placed in the sandbox
+    window = """query($after: DateTime, $before: DateTime) {
+        orders(filter: {number: "78735401", placedAfter: $after, placedBefore: $before}) {
+            totalCount } }"""
+    assert (await gateway.ok(window, {"after": at}))["orders"]["totalCount"] == 1
+    assert (await gateway.ok(window, {"before": at}))["orders"]["totalCount"] == 0
+    assert (await gateway.ok(window, {"before": "2023-01-06T19:27:04Z"}))["orders"] == {
+        "totalCount": 1
+    }
+
+
+async def test_a_cursor_pages_on_under_the_same_filter_written_otherwise(gateway: Gateway) -> None:
+    """The same instant in another offset, the same amount with more zeros: the same filter,
+    so its cursor pages on (it was refused as another filter's)."""
+    page = """query($f: OrderFilter, $a: String) {
+        orders(filter: $f, first: 2, after: $a) { nodes { number } pageInfo { endCursor } } }"""
+    written = {"placedAfter": "2019-01-01T00:00:00Z", "minAmount": "100"}
+    otherwise = {"placedAfter": "2019-01-01T03:00:00+03:00", "minAmount": "100.00"}
+    first = (await gateway.ok(page, {"f": written}))["orders"]
+    on = await gateway.ok(page, {"f": otherwise, "a": first["pageInfo"]["endCursor"]})
+    again = await gateway.ok(page, {"f": written, "a": first["pageInfo"]["endCursor"]})
+    assert on == again
+    assert on["orders"]["nodes"]
