@@ -384,7 +384,8 @@ class Upstream:
         status: int | str = "circuit_open"
         verdict: bool | None = None
         sent = SENT.get()
-        may_apply = False  # whether the request may have reached the provider and been applied
+        # Where a request not safe to repeat counts when it may have been applied (``Sent``).
+        writes = sent if sent is not None and not repeatable else None
         try:
             self.breaker.admit()
         except CircuitOpen:
@@ -398,7 +399,7 @@ class Upstream:
             # own timers would only repeat it (_NO_TIMERS). The pool never makes a call wait
             # (POOL_LIMIT): once the cap's slot is had, the connection is the provider's to give.
             async with asyncio.timeout_at(deadline), self._cap:
-                slotted = may_apply = True  # from here on, the request may reach the provider
+                slotted = True  # from here on, the request may reach the provider
                 if sent is not None:
                     sent.attempts += 1
                 async with self._client.session.request(
@@ -413,11 +414,11 @@ class Upstream:
                     raw = await response.read()
                     status = response.status
                     verdict = response.status < 500
-                    may_apply = not 300 <= status < 500  # a refusal or a redirect applied nothing
-                    counted = sent if may_apply and not repeatable else None
+                    # A refusal or a redirect applied nothing; the connector may still find a
+                    # refusal under a 2xx (``UpstreamResponse.refused``).
+                    counted = None if 300 <= status < 500 else writes
                     if counted is not None:
                         counted.applied += 1
-                        may_apply = False  # counted here, with the answer that can undo it
                     if 300 <= status < 400:
                         raise BadResponse(
                             self.provider,
@@ -445,6 +446,8 @@ class Upstream:
                     "nothing was sent",
                 ) from None
             status, verdict = "timeout", False
+            if writes is not None:
+                writes.applied += 1  # its answer was lost
             raise _reached(
                 ProviderTimeout,
                 self.provider,
@@ -452,12 +455,14 @@ class Upstream:
                 repeatable,
             ) from None
         except aiohttp.ClientConnectorError as exc:
-            status, verdict, may_apply = "unavailable", False, False
+            status, verdict = "unavailable", False
             raise NotSent(
                 self.provider, SECRETS.redact(f"{self.provider} unreachable: {type(exc).__name__}")
             ) from None
         except aiohttp.ClientError as exc:
             status, verdict = "unavailable", False
+            if writes is not None:
+                writes.applied += 1  # its answer was lost
             raise _reached(
                 ProviderUnavailable,
                 self.provider,
@@ -465,8 +470,6 @@ class Upstream:
                 repeatable,
             ) from None
         finally:
-            if may_apply and not repeatable and sent is not None:
-                sent.applied += 1  # no answer, or one that was lost
             if verdict is True:
                 self.breaker.success()
             elif verdict is False:

@@ -53,16 +53,22 @@ class Policy:
         values: dict[str, Any] = {}
         for f in fields(cls):
             if f.name in section:
-                kind, raw = type(getattr(cls(), f.name)), section[f.name]
-                try:
-                    if isinstance(raw, bool):
-                        raise TypeError
-                    values[f.name] = kind(raw)
-                except (TypeError, ValueError):
-                    raise ValueError(f"{f.name} must be a number, not {raw!r}") from None
+                kind = type(getattr(cls(), f.name))
+                values[f.name] = setting_number(f.name, section[f.name], kind)
                 if values[f.name] < 0:
                     raise ValueError(f"{f.name} must not be negative")
         return cls(**values)
+
+
+def setting_number(key: str, raw: Any, kind: type[Any]) -> Any:
+    """The setting ``key``'s ``raw`` value as a ``kind`` (int or float), never a bool; else a
+    ValueError naming the key (what every numeric setting of a provider section is read by)."""
+    try:
+        if isinstance(raw, bool):
+            raise TypeError
+        return kind(raw)
+    except (TypeError, ValueError):
+        raise ValueError(f"{key} must be a number, not {raw!r}") from None
 
 
 class Circuit(enum.Enum):

@@ -10,7 +10,7 @@ from typing import Any
 
 from providers.http import MAX_CONCURRENCY, UpstreamSettings
 from providers.redact import SECRETS
-from providers.resilience import Policy
+from providers.resilience import Policy, setting_number
 
 COMMON_KEYS = frozenset(
     {"base_url", "timeout_s", "max_concurrency", "currency", "token"} | Policy.keys()
@@ -117,13 +117,10 @@ class ProviderSettings:
 
 def _number(section: dict[str, Any], key: str, default: Any, kind: type[Any], where: str) -> Any:
     """The setting ``key`` as a ``kind`` (float or int), or a ``SettingsError`` naming it."""
-    raw = section.get(key, default)
     try:
-        if isinstance(raw, bool):
-            raise TypeError
-        return kind(raw)
-    except (TypeError, ValueError):
-        raise SettingsError(f"{where} {key} must be a number, not {raw!r}") from None
+        return setting_number(key, section.get(key, default), kind)
+    except ValueError as exc:
+        raise SettingsError(f"{where} {exc}") from None
 
 
 def unknown_keys(where: str, given: Collection[str], known: Collection[str]) -> str | None:

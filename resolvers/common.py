@@ -52,7 +52,7 @@ def page_window(
     return offset_after(after, scope), limit
 
 
-def no_blank_text(flt: object) -> None:
+def check_filter(flt: object) -> None:
     """Refuse a filter's text given blank, or its list given empty: providers skip an empty
     filter and answer every record (``orders(filter: {number: ""})`` listed all 244, and so did
     ``status: []``), which no caller means. A time without its UTC offset is refused too: the

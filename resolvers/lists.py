@@ -13,7 +13,7 @@ from graph.types.common import Connection, Provider, connection
 from graph.types.plan import CancellationPlan
 from providers.base import Capability
 from providers.model import AddressFilter, CancellationPlanFilter
-from resolvers.common import After, First, max_page, no_blank_text, page_window, provider_for
+from resolvers.common import After, First, check_filter, max_page, page_window, provider_for
 
 
 @strawberry.input(name="CancellationPlanFilter")
@@ -47,7 +47,7 @@ class CancellationPlansQuery:
         after: After = None,
     ) -> Connection[CancellationPlan]:
         flt = filter or CancellationPlanFilterInput()
-        no_blank_text(flt)
+        check_filter(flt)
         scope = scope_of("cancellationPlans", flt)
         offset, limit = page_window(first, after, max_page(info.context), scope=scope)
         name = flt.provider
@@ -74,7 +74,7 @@ class CustomerAddressesQuery:
         after: After = None,
     ) -> Connection[CustomerAddress]:
         flt = filter or CustomerAddressFilterInput()
-        no_blank_text(flt)
+        check_filter(flt)
         scope = scope_of("customerAddresses", flt)
         offset, limit = page_window(first, after, max_page(info.context), scope=scope)
         provider = provider_for(

@@ -19,7 +19,7 @@ from providers.base import Capability
 from providers.model import Order as DomainOrder
 from providers.model import OrderFilter as DomainOrderFilter
 from providers.model import OrderRef
-from resolvers.common import After, First, max_page, no_blank_text, page_window, provider_for
+from resolvers.common import After, First, check_filter, max_page, page_window, provider_for
 from resolvers.loaders import Later, then
 
 CustomerId = Annotated[
@@ -102,7 +102,7 @@ class OrdersQuery:
         after: After = None,
     ) -> Connection[Order]:
         flt = filter or OrderFilter()
-        no_blank_text(flt)
+        check_filter(flt)
         scope = scope_of("orders", flt)
         offset, limit = page_window(first, after, max_page(info.context), scope=scope)
         provider = provider_for(
