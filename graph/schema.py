@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from decimal import Decimal
 from typing import Any
 
 import strawberry
@@ -20,6 +21,7 @@ from graph.execution import GatewayExecutor, direct_resolvers
 from graph.limits import Limits
 from graph.pipeline import Named, OperationPipeline, Pipeline
 from graph.types.address import CustomerAddress
+from graph.types.common import DECIMAL
 from graph.types.order import Order, OrderItem
 from graph.types.plan import CancellationPlan
 from providers.http import REQUEST_ID
@@ -139,6 +141,7 @@ def build_schema(
         # Strawberry builds each extension afresh for every operation: a factory.
         extensions=[OperationPipeline.factory(pipeline)],
         execution_context_class=GatewayExecutor,
+        scalar_overrides={Decimal: DECIMAL},
         config=StrawberryConfig(
             disable_field_suggestions=production,
             batching_config={"max_operations": limits.batch_limit} if limits.batching else None,

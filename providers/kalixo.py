@@ -213,8 +213,10 @@ class Kalixo(BaseProvider):
     # -- reads -------------------------------------------------------------------------
 
     async def _order_by_id(self, key: str) -> Order | None:
-        if not (key.isascii() and key.isdigit()):
-            return None  # Kalixo ids are numbers: nothing else can name an order
+        if not (key.isascii() and key.isdigit() and len(key) <= 18):
+            # Kalixo ids are numbers: nothing else can name an order, and a 5,000-digit one
+            # was a 500 from Kalixo, retried until the breaker opened for every caller.
+            return None
         record = await self.retrieve({"id": key})
         if record is None or as_str(record.get("orderId")) != key:
             return None

@@ -19,8 +19,12 @@ NAME = ProviderName.LIPALATER_PURCHASES
 Record = dict[str, Any]
 
 # Purchase ids are uuids on the page; anything that could not be one path segment never is.
-PURCHASE_ID = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
-ORDER_ID = re.compile(r"^[0-9]{1,40}$")  # the table types order_id as integer
+PURCHASE_ID = re.compile(r"[A-Za-z0-9_-]{1,100}")
+ORDER_ID = re.compile(r"[0-9]{1,40}")  # the table types order_id as integer
+# An order's key names each of its purchases, and reading or cancelling it is a call for each:
+# placeOrder makes at most this many, and a key naming more is no key of ours (a forged one
+# naming 2,000 made 2,000 DELETEs for one cancelOrder).
+MAX_PURCHASES = 20
 
 # facility_status is the purchase's state. The page shows pending_collection_customer and
 # collected_by_agent; the sandbox adds collected_by_customer, delivered and cancelled.
@@ -67,8 +71,13 @@ def order_key(order_id: str, purchase_ids: Iterable[str]) -> str:
 def parse_order_key(key: str) -> tuple[str, list[str]] | None:
     """``(order_id, purchase ids)`` of a key made by :func:`order_key`; ``None`` if malformed."""
     order_id, sep, rest = key.rpartition("~")
-    ids = list(dict.fromkeys(rest.split(",")))
-    if not sep or not order_id or not all(PURCHASE_ID.match(i) for i in ids):
+    ids = list(dict.fromkeys(rest.split(",", MAX_PURCHASES)))
+    if (
+        not sep
+        or not order_id
+        or len(ids) > MAX_PURCHASES
+        or not all(PURCHASE_ID.fullmatch(i) for i in ids)
+    ):
         return None
     return order_id, ids
 

@@ -58,7 +58,7 @@ def purchases_request(order: NewOrder, currency: str) -> tuple[Record, list[int]
     if order.currency and order.currency.upper() != currency:
         raise _invalid(f"orders are in {currency}; {order.currency} cannot be sent", "currency")
     order_id = (order.external_reference or "").strip()
-    if not m.ORDER_ID.match(order_id):
+    if not m.ORDER_ID.fullmatch(order_id):
         raise _invalid(
             "externalReference (the merchant's order_id) must be an integer", "externalReference"
         )
@@ -77,6 +77,11 @@ def purchases_request(order: NewOrder, currency: str) -> tuple[Record, list[int]
         payload = _item(new, line, order.store_id)
         items.extend(dict(payload) for _ in range(new.quantity))
         lines.extend([line] * new.quantity)
+    if len(items) > m.MAX_PURCHASES:
+        raise _invalid(
+            f"an order may hold at most {m.MAX_PURCHASES} units: each is a purchase of its own",
+            "items",
+        )
     return {"customer_id": order.customer_id, "order_id": order_id, "items": items}, lines
 
 

@@ -108,7 +108,7 @@ class CircuitBreaker:
         wait = self.reset_s - (time.monotonic() - (self._opened_at or 0.0))
         raise CircuitOpen(
             self.provider,
-            f"{self.provider}: circuit open after {self.consecutive} consecutive failures; "
+            f"circuit open after {self.consecutive} consecutive failures; "
             f"next probe in {max(wait, 0.0):.1f} s",
         )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated
 
 import strawberry
@@ -15,6 +16,7 @@ from graph.errors import BadUserInput, Unsupported
 from providers.base import Capability, Provider
 from providers.errors import UnsupportedOperation
 from providers.model import ProviderName
+from resolvers.mutation_inputs import amount_problem
 
 DEFAULT_PAGE = 20
 MAX_PAGE = 100
@@ -56,10 +58,12 @@ def check_filter(flt: object) -> None:
     """Refuse a filter's text given blank, or its list given empty: providers skip an empty
     filter and answer every record (``orders(filter: {number: ""})`` listed all 244, and so did
     ``status: []``), which no caller means. A time without its UTC offset is refused too: the
-    provider would read it in its own zone."""
+    provider would read it in its own zone. An amount is bounded as a mutation's are."""
     for field in dataclasses.fields(flt):  # type: ignore[arg-type]
         value = getattr(flt, field.name)
         name = to_camel_case(field.name)
+        if isinstance(value, Decimal) and (problem := amount_problem(name, value)):
+            raise BadUserInput(problem, argument=name)
         if isinstance(value, datetime) and value.utcoffset() is None:
             raise BadUserInput(
                 f"filter {name} needs a UTC offset (2025-12-20T00:00:00Z)", argument=name

@@ -33,21 +33,22 @@ MAX_PLACES = 12
 def amount_errors(amounts: Iterable[tuple[list[str], Decimal | None]]) -> list[UserError]:
     """A userError for each amount (at its field path) that is not finite, is larger than
     ``MAX_AMOUNT`` or finer than ``MAX_PLACES`` decimal places."""
-    problems = []
-    for field, amount in amounts:
-        if amount is None:
-            continue
-        name = field[-1]
-        if not amount.is_finite():
-            message = f"{name} must be a finite number, not {amount}"
-        elif amount.copy_abs() > MAX_AMOUNT:
-            message = f"{name} must be at most {MAX_AMOUNT:,} in size"
-        elif _places(amount) > MAX_PLACES:
-            message = f"{name} must have at most {MAX_PLACES} decimal places"
-        else:
-            continue
-        problems.append(UserError(field=field, message=message, code="BAD_USER_INPUT"))
-    return problems
+    return [
+        UserError(field=field, message=message, code="BAD_USER_INPUT")
+        for field, amount in amounts
+        if amount is not None and (message := amount_problem(field[-1], amount))
+    ]
+
+
+def amount_problem(name: str, amount: Decimal) -> str | None:
+    """What is wrong with an amount given as ``name``, if anything (the bounds above)."""
+    if not amount.is_finite():
+        return f"{name} must be a finite number, not {amount}"
+    if amount.copy_abs() > MAX_AMOUNT:
+        return f"{name} must be at most {MAX_AMOUNT:,} in size"
+    if _places(amount) > MAX_PLACES:
+        return f"{name} must have at most {MAX_PLACES} decimal places"
+    return None
 
 
 def _places(amount: Decimal) -> int:
@@ -252,11 +253,11 @@ def check_new_order(new: PlaceOrderInput) -> list[UserError]:
                     code="BAD_USER_INPUT",
                 )
             )
-        if item.unit_price is not None and item.unit_price < 0:
+        if item.unit_price is not None and item.unit_price <= 0:  # no provider sells for 0
             problems.append(
                 UserError(
                     field=["input", "items", str(i), "unitPrice"],
-                    message="unitPrice must not be negative",
+                    message="unitPrice must be more than 0",
                     code="BAD_USER_INPUT",
                 )
             )

@@ -12,7 +12,7 @@ from graph import ids
 from graph.auth import CanReadOrders
 from graph.context import Info
 from graph.cursors import scope_of
-from graph.errors import BadUserInput, NotFoundError
+from graph.errors import NotFoundError
 from graph.types.common import Connection, OrderStatus, Provider, connection
 from graph.types.order import Order, read_ahead
 from providers.base import Capability
@@ -48,9 +48,6 @@ class OrderFilter:
     currency: str | None = None
 
     def to_domain(self) -> DomainOrderFilter:
-        for name, amount in (("minAmount", self.min_amount), ("maxAmount", self.max_amount)):
-            if amount is not None and not amount.is_finite():
-                raise BadUserInput(f"{name} must be a finite number, not {amount}", argument=name)
         return DomainOrderFilter(
             number=self.number,
             number_contains=self.number_contains,

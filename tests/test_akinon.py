@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import math
 import time
 from decimal import Decimal
@@ -13,6 +14,7 @@ from strawberry.utils.str_converters import to_camel_case
 
 from graph import ids
 from graph.config import Config
+from graph.cursors import cursor_for, scope_of
 from graph.types.order import READS, Order
 from providers.model import Money, ProviderName
 from providers.sandbox import akinon_data as data
@@ -912,3 +914,44 @@ async def test_a_cursor_pages_on_under_the_same_filter_written_otherwise(gateway
     again = await gateway.ok(page, {"f": written, "a": first["pageInfo"]["endCursor"]})
     assert on == again
     assert on["orders"]["nodes"]
+
+
+@pytest.mark.parametrize(
+    ("amount", "message"),
+    [
+        ("1e999999999", "minAmount must be at most 1,000,000,000,000 in size"),
+        ("0.0000000000001", "minAmount must have at most 12 decimal places"),
+        ("1_000", 'Value cannot represent a Decimal: "1_000".'),
+        ("٣", 'Value cannot represent a Decimal: "٣".'),
+        (" 3", 'Value cannot represent a Decimal: " 3".'),
+    ],
+)
+async def test_a_filter_amount_is_bounded_as_a_mutations_are(
+    gateway: Gateway, amount: str, message: str
+) -> None:
+    """1e999999999 overflowed into an internal error; "1_000" and other scripts' digits were
+    read by Python's Decimal (a refund of "٣" refunded 3 NOK)."""
+    gateway.clear_calls()
+    document = "query($a: Decimal) { orders(filter: {minAmount: $a}) { totalCount } }"
+    answer = await gateway.query(document, {"a": amount})
+    assert answer.codes == ["BAD_USER_INPUT"]
+    assert message in answer.errors[0]["message"]
+    assert gateway.calls("akinon") == []
+
+
+async def test_a_cursor_with_an_offset_no_page_has_is_refused(gateway: Gateway) -> None:
+    """A 5,000-digit offset was an internal error, and a 4,000-digit one went to Akinon."""
+    gateway.clear_calls()
+    scope = scope_of("orders", {})
+    for digits in (10, 4000, 5000):
+        cursor = base64.urlsafe_b64encode(f"offset:{'9' * digits}:{scope}".encode()).decode()
+        answer = await gateway.query(
+            "query($a: String) { orders(after: $a) { totalCount } }", {"a": cursor}
+        )
+        assert answer.codes == ["BAD_USER_INPUT"], digits
+        assert answer.errors[0]["extensions"]["argument"] == "after"
+    assert gateway.calls("akinon") == []
+    on = cursor_for(999_999_998, scope)  # the largest offset a cursor names
+    assert (
+        await gateway.ok("query($a: String) { orders(after: $a) { nodes { id } } }", {"a": on})
+    ) == {"orders": {"nodes": []}}

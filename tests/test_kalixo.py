@@ -621,6 +621,16 @@ async def test_an_order_that_does_not_exist_is_not_found(gateway: Gateway) -> No
     assert gateway.calls("kalixo") == []
     node = await gateway.ok("query($id: ID!) { node(id: $id) { id } }", {"id": order_id("99999")})
     assert node == {"node": None}
+    # Longer than any id Kalixo gives: each 5,000-digit read was a 500 from Kalixo, retried,
+    # and two such reads opened the breaker for every caller.
+    gateway.clear_calls()
+    for digits in ("9" * 19, "1" * 5000):
+        node = await gateway.ok(
+            "query($id: ID!) { node(id: $id) { id } }", {"id": order_id(digits)}
+        )
+        assert node == {"node": None}
+        assert (await gateway.query(READ, {"n": digits})).codes == ["NOT_FOUND"]
+    assert gateway.calls("kalixo") == []
 
 
 async def test_operations_kalixo_lacks_are_unsupported(gateway: Gateway) -> None:

@@ -89,6 +89,56 @@ async def test_ids_from_a_default_cost_what_the_same_ids_cost_as_a_literal(
     no_upstream_calls(gateway)
 
 
+async def test_each_object_of_a_list_costs_one_whatever_it_selects(gateway: Gateway) -> None:
+    """`nodes` reads every id upstream even when only `__typename` is selected: 20,000 ids
+    cost 20,001 (they cost 1, and an audit's 30,000 Kalixo ids made 30,000 reads)."""
+    gateway.clear_calls()
+    ids = frontpayment_ids(20_000)
+    for selection in ("{ __typename }", "{ ... on Order { __typename } }"):
+        answer = await gateway.query(
+            "query($ids: [ID!]!) { nodes(ids: $ids) " + selection + " }", {"ids": ids}
+        )
+        assert refused(answer) == {
+            "code": "QUERY_TOO_COMPLEX",
+            "limit": "max_cost",
+            "maximum": 20000,
+            "found": 20001,
+        }
+    no_upstream_calls(gateway)
+    # A few are fine, and read once each.
+    found = await gateway.ok('{ nodes(ids: ["' + frontpayment_ids(1)[0] + '"]) { __typename } }')
+    assert found == {"nodes": [None]}
+
+
+async def test_a_document_longer_than_max_query_length_is_refused(gateway: Gateway) -> None:
+    """The memos keep the texts of the documents they remember: 128 one-off documents of a
+    megabyte of comment held 300 MB. A document is at most 100,000 characters."""
+    gateway.clear_calls()
+    padded = '{ orderByNumber(provider: AKINON, number: "45243493") { id } } #' + "x" * 100_000
+    assert refused(await gateway.query(padded)) == {
+        "code": "QUERY_TOO_COMPLEX",
+        "limit": "max_query_length",
+        "maximum": 100_000,
+    }
+    no_upstream_calls(gateway)
+    fits = padded[:100_000]
+    assert (await gateway.ok(fits))["orderByNumber"]["id"]
+
+
+async def test_long_variables_are_measured_each_time_not_remembered(gateway: Gateway) -> None:
+    """Each distinct variables' measure was remembered with the variables as its key: 128
+    one-off megabytes of variables held 130 MB."""
+    measured = gateway.app.state.view.schema.pipeline.measured._found
+    document = "query($id: ID!) { node(id: $id) { id } }"
+    before = len(measured)
+    for i in range(5):
+        answer = await gateway.query(document, {"id": f"{i}" + "x" * 20_000})
+        assert answer.codes == ["BAD_USER_INPUT"]  # measured, run, and no id of ours
+    assert len(measured) == before
+    await gateway.query(document, {"id": "short"})
+    assert len(measured) == before + 1
+
+
 async def test_admission_weighs_a_page_size_from_a_default() -> None:
     """Admission takes the same measure: a default of 50 weighs 50 orders, not 20."""
     big = "query Big($n: Int = 50) { orders(first: $n) { nodes { number items { sku } } } }"

@@ -317,6 +317,25 @@ async def test_a_purchase_of_another_order_is_not_part_of_a_forged_key(lp: Gatew
     assert (await lp.query(BY_ID, {"id": order_gid(key)})).codes == ["NOT_FOUND"]
 
 
+async def test_a_key_naming_more_purchases_than_an_order_holds_is_not_read(lp: Gateway) -> None:
+    """A forged key naming 2,000 purchases made 2,000 GETs for one read, and 2,000 DELETEs for
+    one cancelOrder; placeOrder makes at most 20 purchases, so no key names more."""
+    lp.clear_calls()
+    forged = order_gid("999~" + ",".join(f"P{i}" for i in range(2000)))
+    assert (await lp.query(BY_ID, {"id": forged})).codes == ["NOT_FOUND"]
+    payload = (await lp.ok(CANCEL, {"id": forged}))["cancelOrder"]
+    assert payload["order"] is None
+    assert [e["code"] for e in payload["userErrors"]] == ["NOT_FOUND"]
+    trailing = order_gid(f"113~{data.EXAMPLE_PURCHASE_ID}\n")  # `$` let a newline through
+    assert (await lp.query(BY_ID, {"id": trailing})).codes == ["NOT_FOUND"]
+    assert lp.calls(LP) == []
+    placed = await lp.ok(PLACE, {"input": order_input(*[page_item(quantity=7)] * 3)})
+    [error] = placed["placeOrder"]["userErrors"]
+    assert (error["code"], error["field"]) == ("BAD_USER_INPUT", ["input", "items"])
+    assert "at most 20 units" in error["message"]
+    assert lp.calls(LP, PURCHASES) == []
+
+
 async def test_an_unknown_facility_status_is_unknown_not_an_error(lp: Gateway) -> None:
     purchases(lp)[data.EXAMPLE_PURCHASE_ID].facility_status = "on_hold"
     item = (await lp.ok(NODE, {"id": item_gid(data.EXAMPLE_PURCHASE_ID)}))["node"]

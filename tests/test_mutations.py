@@ -275,6 +275,13 @@ def kalixo_order(*prices: str, total: str | None = None, topup: str | None = Non
             ["input", "items", "0", "unitPrice"],
             f"unitPrice {PLACES}",
         ),
+        # A price of 0 was placed (Kalixo sent "price": 0, Lipa Later "actTotalFee": 0).
+        (kalixo_order("0"), ["input", "items", "0", "unitPrice"], "unitPrice must be more than 0"),
+        (
+            kalixo_order("1", "-0"),
+            ["input", "items", "1", "unitPrice"],
+            "unitPrice must be more than 0",
+        ),
         (kalixo_order("1", total="NaN"), ["input", "total"], f"total {FINITE} NaN"),
         (kalixo_order("1", total="1e400"), ["input", "total"], f"total {SIZE}"),
         (

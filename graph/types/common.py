@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from decimal import Decimal, DecimalException
 from typing import Any, Generic, TypeVar
 
 import strawberry
+from strawberry.exceptions import StrawberryInputCoercionError
+from strawberry.types.scalar import ScalarDefinition
 
 from graph.cursors import cursor_for
 from graph.observe import note_user_error
@@ -27,6 +30,30 @@ strawberry.type(
     model.Money, description="An amount in major units with its upper-case ISO 4217 currency."
 )
 Money = model.Money
+
+
+def _decimal(value: object) -> Decimal:
+    """A Decimal as written in JSON or GraphQL: ASCII digits, an optional sign, point and
+    exponent. Python's ``Decimal`` also reads "1_000", padding and other scripts' digits
+    ("٣" refunded 3 NOK); those are refused."""
+    text = str(value)
+    try:
+        if text.isascii() and "_" not in text and text == text.strip():
+            return Decimal(text)
+    except DecimalException:
+        pass
+    raise StrawberryInputCoercionError(f'Value cannot represent a Decimal: "{text}".')
+
+
+DECIMAL = ScalarDefinition(
+    name="Decimal",
+    description='A decimal number, as a string ("12.50") or a JSON number; ASCII digits.',
+    specified_by_url=None,
+    serialize=str,
+    parse_value=_decimal,
+    parse_literal=None,
+    origin=Decimal,
+)
 
 
 @strawberry.type(description="Why a mutation did not do (all of) what it was asked.")
