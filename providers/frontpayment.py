@@ -91,8 +91,11 @@ class FrontPayment(BaseProvider):
 
     # -- transport ----------------------------------------------------------------------
 
-    async def _call(self, method: str, path: str, body: Record | None = None) -> Any:
-        """One request; answers the envelope's ``data`` or raises the tree's error."""
+    async def _call(
+        self, method: str, path: str, body: Record | None = None, *, reads: bool = False
+    ) -> Any:
+        """One request; answers the envelope's ``data`` or raises the tree's error. A read
+        (``reads``) answered without ``data``, and without ``is_data: false``, is malformed."""
         headers = {"Authorization": f"Bearer {self._token}", "Accept": "application/json"}
         response = await self.up.request(method, f"{API}/{path}", json=body, headers=headers)
         if response.status >= 400:
@@ -113,7 +116,16 @@ class FrontPayment(BaseProvider):
             raise self._error(response, envelope)  # an error envelope under a 2xx status
         # ``is_data: false`` is a success without data (the page shows it on a refund's 202
         # and inside a 404 body, where the status already said what failed).
-        return envelope.get("data") if envelope.get("is_data") is not False else None
+        if envelope.get("is_data") is False:
+            return None
+        if reads and envelope.get("data") is None:  # `{}` read as "no such order"
+            raise BadResponse(
+                self.name.value,
+                f"unexpected body from {path.split('/', 1)[0]}: no data",
+                request_id=response.request_id,
+                http_status=response.status,
+            )
+        return envelope.get("data")
 
     def _error(self, response: UpstreamResponse, body: Any) -> StatusError:
         """Front Payment's error envelopes (and anything else) as the error tree."""
@@ -142,7 +154,7 @@ class FrontPayment(BaseProvider):
         if not _UUID.match(uuid):
             return None  # not a Front Payment uuid: nothing to ask
         try:
-            data = await self._call("GET", f"orders/details/{uuid}")
+            data = await self._call("GET", f"orders/details/{uuid}", reads=True)
         except NotFound:
             return None
         if data is None:

@@ -33,7 +33,7 @@ from providers.http import MAY_HAVE_APPLIED, counting
 from providers.model import ProviderName
 from providers.place_once import CONFLICT, PlaceOnceError
 from providers.redact import SECRETS
-from resolvers.loaders import Later, then
+from resolvers.loaders import Later
 from resolvers.mutation_inputs import (
     CancelOrderInput,
     ConfirmOrderInput,
@@ -49,6 +49,7 @@ from resolvers.mutation_inputs import (
 )
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 class MutationFailed(Exception):
@@ -122,11 +123,25 @@ def forget_order(ctx: Context, name: ProviderName, key: str) -> None:
 # -- payloads ----------------------------------------------------------------------------
 
 
+MADE = "; the change was made: read it again with a query, do not repeat the mutation"
+
+
+async def _reread(pending: Awaitable[T], build: Callable[[T], R]) -> R:
+    """``then`` for the payload's re-read after a change: the read failing says nothing about
+    the change, so its error is not retryable (a client obeying ``retryable: true`` on
+    ``["cancelOrder", "order"]`` sent the mutation again)."""
+    try:
+        found = await pending
+    except pe.ProviderError as exc:
+        raise pe.with_message(exc, exc.message + MADE, retryable=False) from None
+    return build(found)
+
+
 def _reread_order(root: OrderPayload, info: Info) -> Later[Order | None]:
     if root._reread is None:
         return root._order
     name, key = root._reread
-    return then(info.context.loaders.load(name, "orders_by_key", key), Order.maybe)
+    return _reread(info.context.loaders.load(name, "orders_by_key", key), Order.maybe)
 
 
 def _reread_item(root: OrderItemPayload, info: Info) -> Later[OrderItem | None]:
@@ -142,7 +157,7 @@ def _reread_item(root: OrderItemPayload, info: Info) -> Later[OrderItem | None]:
             forget_order(ctx, name, found.order_key)
         return OrderItem.maybe(found)
 
-    return then(ctx.loaders.load(name, "items_by_key", key), fresh)
+    return _reread(ctx.loaders.load(name, "items_by_key", key), fresh)
 
 
 @strawberry.type

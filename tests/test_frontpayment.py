@@ -370,6 +370,14 @@ async def test_malformed_and_wrong_shaped_bodies_are_provider_errors(gateway: Ga
     answer = await gateway.query(BY_ID, {"id": order_id(data.EXAMPLE_UUID)})
     assert answer.codes == ["PROVIDER_ERROR"]
     assert len(gateway.calls(FP, "/orders/details/", "GET")) == 2
+    faults.wrong_shape = False
+    # An envelope without its data read as "no such order" (NOT_FOUND): only `is_data: false`
+    # is a success without data.
+    for body in ({}, {"status_code": 200, "data": None}):
+        faults.body = body
+        answer = await gateway.query(BY_ID, {"id": order_id(data.EXAMPLE_UUID)})
+        assert answer.codes == ["PROVIDER_ERROR"], body
+        assert answer.errors[0]["message"] == "frontpayment: unexpected body from orders: no data"
 
 
 async def test_a_5xx_is_a_retryable_provider_error(gateway: Gateway) -> None:

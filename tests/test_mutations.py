@@ -103,9 +103,15 @@ def reads_fail_after_a_write(monkeypatch: pytest.MonkeyPatch, write: str, read: 
 
 
 def the_read_failed(error: dict[str, Any], path: list[str]) -> None:
+    """The payload's re-read failed after the change was made: its error says so, and is not
+    retryable (it said `retryable: true`, and a client obeying it sent the mutation again)."""
     assert error["path"] == path
     assert error["extensions"]["code"] == "PROVIDER_ERROR"
     assert error["extensions"]["httpStatus"] == 503
+    assert error["extensions"]["retryable"] is False
+    assert error["message"].endswith(
+        "; the change was made: read it again with a query, do not repeat the mutation"
+    )
 
 
 @pytest.fixture

@@ -10,6 +10,8 @@ call counts, then applies the fault knobs before or instead of the real handler:
 - ``hang``: never answer (the client's deadline must fire);
 - ``malformed``: a truncated JSON body with status 200;
 - ``wrong_shape``: valid JSON of the wrong shape (``[]``);
+- ``body``: this JSON instead of the real answer, with status 200 (``{}``, an envelope without
+  its data: a shape the page does not show);
 - ``reset``: close the connection without an answer;
 - ``drip_s``: send the real body one byte at a time, ``drip_s`` apart.
 
@@ -21,7 +23,9 @@ It also counts the provider requests in flight and the most there have been at o
 Knobs are set in-process (``app[FAULTS].latency_s = 0.05``) or over HTTP on the control routes,
 which are never logged nor faulted: ``GET/DELETE /_sandbox/requests`` (a delete also starts the
 in-flight peak afresh), ``GET /_sandbox/in-flight``, ``GET/PUT /_sandbox/faults``, ``POST
-/_sandbox/reset-faults``.
+/_sandbox/reset-faults``. A knob of the wrong type or out of range is refused (400) and changes
+nothing; a reset, or a PUT that sets ``error_rate``, starts the RNG afresh from its seed, so the
+same requests meet the same errors run after run.
 """
 
 from __future__ import annotations
@@ -54,17 +58,45 @@ class Faults:
     wrong_shape: bool = False
     reset: bool = False
     drip_s: float = 0.0
+    body: Any = None
     only_paths: list[str] = field(default_factory=list)
 
     def applies_to(self, path: str) -> bool:
         return not self.only_paths or any(p in path for p in self.only_paths)
 
     def update(self, values: dict[str, Any]) -> None:
+        """Set the knobs given, each checked first; one bad value sets none of them."""
         names = {f.name for f in dataclasses.fields(self)}
         for key, value in values.items():
             if key not in names:
                 raise ValueError(f"unknown fault knob {key!r}")
+            if not _KNOB_OK.get(key, _any)(value):
+                raise ValueError(f"fault knob {key!r} cannot be {value!r}")
+        for key, value in values.items():
             setattr(self, key, value)
+
+
+def _number(value: Any) -> bool:
+    return type(value) in (int, float) and value >= 0
+
+
+def _any(value: Any) -> bool:
+    return True
+
+
+_KNOB_OK: dict[str, Callable[[Any], bool]] = {
+    "latency_s": _number,
+    "error_rate": lambda v: _number(v) and v <= 1,
+    "error_status": lambda v: type(v) is int and 100 <= v <= 599,
+    "retry_after": lambda v: v is None or (type(v) is int and v >= 0),
+    "hang": lambda v: type(v) is bool,
+    "malformed": lambda v: type(v) is bool,
+    "wrong_shape": lambda v: type(v) is bool,
+    "reset": lambda v: type(v) is bool,
+    "drip_s": _number,
+    # A string would match character by character ("/" matches every path).
+    "only_paths": lambda v: type(v) is list and all(type(p) is str for p in v),
+}
 
 
 @dataclass(frozen=True)
@@ -96,6 +128,7 @@ FAULTS = web.AppKey("faults", Faults)
 IN_FLIGHT = web.AppKey("in_flight", InFlight)
 REQUESTS = web.AppKey("requests", list[RecordedRequest])
 RNG = web.AppKey("rng", random.Random)
+SEED = web.AppKey("seed", int)
 
 
 def requests_to(
@@ -153,6 +186,8 @@ async def _faulted(request: web.Request, handler: Handler) -> web.StreamResponse
         return web.Response(body=b'{"truncated": [1, 2', content_type="application/json")
     if faults.wrong_shape:
         return json_response([])
+    if faults.body is not None:
+        return json_response(faults.body)
     response = await handler(request)
     if faults.drip_s and isinstance(response, web.Response) and response.body:
         return await _drip(request, response, faults.drip_s)
@@ -198,14 +233,20 @@ async def _get_faults(request: web.Request) -> web.Response:
 
 async def _put_faults(request: web.Request) -> web.Response:
     try:
-        request.app[FAULTS].update(await request.json())
+        values = await request.json()
+        if not isinstance(values, dict):
+            raise ValueError("faults are an object of knobs")
+        request.app[FAULTS].update(values)
     except (ValueError, TypeError) as exc:
         return json_response({"detail": str(exc)}, 400)
+    if "error_rate" in values:
+        request.app[RNG].seed(request.app[SEED])
     return json_response(dataclasses.asdict(request.app[FAULTS]))
 
 
 async def _reset_faults(request: web.Request) -> web.Response:
     request.app[FAULTS].update(dataclasses.asdict(Faults()))
+    request.app[RNG].seed(request.app[SEED])
     return web.Response(status=204)
 
 
@@ -216,6 +257,7 @@ def sandbox_app(faults: Faults | None = None, seed: int = 0) -> web.Application:
     app[REQUESTS] = []
     app[IN_FLIGHT] = InFlight()
     app[RNG] = random.Random(seed)
+    app[SEED] = seed
     app.router.add_get(CONTROL_PREFIX + "requests", _get_requests)
     app.router.add_delete(CONTROL_PREFIX + "requests", _clear_requests)
     app.router.add_get(CONTROL_PREFIX + "in-flight", _get_in_flight)
