@@ -179,8 +179,12 @@ class LipaLaterPurchases(BaseProvider):
         body = response.json()
         data = body.get("data") if isinstance(body, dict) else None
         records = data if isinstance(data, list) else [data]
-        if not isinstance(data, kind) or not all(
-            isinstance(r, dict) and r.get("id") for r in records
+        # An empty list answers nothing: a PUT's `data: []` was an internal error, a POST's an
+        # order of no purchases recorded as placed.
+        if (
+            not isinstance(data, kind)
+            or not records
+            or not all(isinstance(r, dict) and r.get("id") for r in records)
         ):
             raise BadResponse(
                 self.name.value,

@@ -559,6 +559,26 @@ async def test_a_malformed_body_is_a_retryable_provider_error(lp: Gateway) -> No
     assert answer.codes == ["PROVIDER_ERROR"]
 
 
+async def test_an_answer_of_no_purchases_to_a_write_is_no_success(lp: Gateway) -> None:
+    """`data: []` under a 200: the PUT's was an internal error (its change may have been made),
+    the POST's an order of no purchases recorded as placed."""
+    placed = await place(lp, page_item())
+    lp.faults(LP).body = {"apiVersion": "2.0", "status": 200, "data": []}
+    answer = await lp.query(UPDATE, {"id": placed["items"][0]["id"], "status": "delivered"})
+    [error] = answer.errors
+    assert error["message"].endswith(
+        "unexpected purchases answer (200); the request may have been applied"
+    )
+    assert (error["extensions"]["code"], error["extensions"]["retryable"]) == (
+        "PROVIDER_ERROR",
+        False,
+    )
+    for _ in range(2):  # and the key stays unknown: asking again answers the same
+        answer = await lp.ok(PLACE, {"input": order_input(page_item(), order_id="7001")})
+        assert answer["placeOrder"]["order"] is None
+        assert [e["code"] for e in answer["placeOrder"]["userErrors"]] == ["OUTCOME_UNKNOWN"]
+
+
 async def test_a_provider_5xx_is_a_retryable_provider_error(lp: Gateway) -> None:
     await lp.ok(NODE, {"id": item_gid(data.EXAMPLE_PURCHASE_ID)})
     faults = lp.faults(LP)
