@@ -68,10 +68,12 @@ async def place(k: Kalixo, new: NewOrder) -> Order:
     )
     try:
         return await _create(k, body, lost=cause)
-    except (Rejected, OutcomeUnknown):
+    except OutcomeUnknown:
         raise
     except ProviderError as again:
-        raise _unknown(k, body["externalOrderCode"], cause, again.message) from None
+        # A refusal too: the first send may have landed and taken what the second needed
+        # ("Insufficient stock"), so a refusal now says nothing of the first.
+        raise _unknown(k, body["externalOrderCode"], cause, again) from None
 
 
 def _maybe_sent(exc: ProviderError) -> bool:
@@ -105,13 +107,18 @@ async def _create(k: Kalixo, body: Record, lost: str | None = None) -> Order:
         return same
 
 
-def _unknown(k: Kalixo, ref: str, cause: str, again: str) -> OutcomeUnknown:
+def _unknown(k: Kalixo, ref: str, cause: str, again: ProviderError) -> OutcomeUnknown:
+    second = (
+        f"sent once more under externalOrderCode {ref!r}, it was refused ({again.message})"
+        if isinstance(again, Rejected)
+        else f"so was the answer to sending it once more under externalOrderCode {ref!r} "
+        f"({again.message})"
+    )
     return OutcomeUnknown(
         k.name.value,
-        f"its answer was lost ({cause}), and so was the answer to sending it once more under "
-        f"externalOrderCode {ref!r} ({again}): it may have been placed. {NO_LOOKUP}: find it "
-        "in Kalixo before placing it again (with the same externalReference, under a new "
-        "idempotencyKey, it cannot be bought twice)",
+        f"its answer was lost ({cause}), and {second}: it may have been placed. {NO_LOOKUP}: "
+        "find it in Kalixo before placing it again (with the same externalReference, under a "
+        "new idempotencyKey, it cannot be bought twice)",
     )
 
 

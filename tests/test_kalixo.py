@@ -455,6 +455,36 @@ async def test_a_create_that_landed_but_whose_answer_was_lost_is_an_unknown_outc
         assert len(held(gw, "O-LOST")) == 1
 
 
+async def test_a_refusal_of_the_second_send_leaves_the_outcome_unknown() -> None:
+    """The first send landed, its answer lost; the second is refused for another reason (the
+    first took the last stock, say). That refusal said REJECTED_BY_PROVIDER and freed the key,
+    although the order existed."""
+    async with kalixo(timeout_s=0.3) as gw:
+        await gw.ok(READ, {"n": "59400"})
+        gw.clear_calls()
+        faults = gw.faults("kalixo")
+        faults.drip_s, faults.only_paths = 0.05, ["place-order"]  # placed, answer too slow
+
+        def refuse_the_next() -> None:
+            faults.drip_s, faults.error_rate, faults.error_status = 0.0, 1.0, 400
+
+        landed = asyncio.create_task(when(lambda: held(gw, "O-STOCK"), refuse_the_next))
+        answer = await gw.ok(PLACE, order_input("O-STOCK"))
+        await landed
+        [error] = answer["placeOrder"]["userErrors"]
+        assert error["code"] == "OUTCOME_UNKNOWN"
+        assert (
+            "sent once more under externalOrderCode 'O-STOCK', it was refused" in (error["message"])
+        )
+        assert paths(gw) == ["place-order", "place-order"]
+        gw.clear_calls()
+        faults.error_rate = 0.0
+        again = await gw.ok(PLACE, order_input("O-STOCK"))
+        assert [e["code"] for e in again["placeOrder"]["userErrors"]] == ["OUTCOME_UNKNOWN"]
+        assert gw.calls("kalixo") == []
+        assert len(held(gw, "O-STOCK")) == 1
+
+
 async def test_when_the_second_send_is_lost_too_the_outcome_is_unknown_and_not_retried() -> None:
     async with kalixo(timeout_s=0.3) as gw:
         await gw.ok(READ, {"n": "59400"})
