@@ -146,7 +146,8 @@ async def test_place_sends_the_pages_example_and_answers_the_order(gateway: Gate
         }
     ]
     assert len(gateway.calls("kalixo", "/auth/login")) == 1
-    assert len(gateway.calls("kalixo")) == 2  # one login, one create
+    # One login, one create: every unit has its PIN, so the order is complete without a read.
+    assert len(gateway.calls("kalixo")) == 2
     assert header(answer, "Cache-Control") == "no-store"
 
 
@@ -585,8 +586,10 @@ async def test_orders_move_from_requested_to_completed_with_codes_only_at_the_en
     sandbox.processing_after_s, sandbox.completed_after_s = 10.0, 20.0
     placed = await gateway.ok(PLACE, order_input("O-LIFE"))
     order = placed["placeOrder"]["order"]
-    assert order["status"] == "PENDING"  # no PIN yet: not completed
+    # No PIN yet: read once for the status Kalixo gives it.
+    assert (order["status"], order["providerStatus"]) == ("PENDING", "requested")
     assert all(item["codes"] == [] for item in order["items"])
+    assert len(gateway.calls("kalixo", "retrieve-order")) == 1
     seen = []
     for step in (0, 10, 10):
         now[0] += step
@@ -608,6 +611,64 @@ async def test_orders_that_fail_have_no_codes(
     read = (await gateway.ok(READ, {"n": number}))["orderByNumber"]
     assert (read["status"], read["providerStatus"]) == (status, raw)
     assert read["items"][0]["codes"] == []
+
+
+@pytest.mark.parametrize(
+    ("product", "raw"), [(FAILING_PRODUCT_ID, "failed"), (ERROR_PRODUCT_ID, "error")]
+)
+async def test_a_placed_order_without_every_pin_answers_the_status_kalixo_reads(
+    gateway: Gateway, product: int, raw: str
+) -> None:
+    """place-order answers no status: an order not yet holding every unit's PIN is read once,
+    and what Kalixo says is the answer (it was PENDING with providerStatus null)."""
+    await gateway.ok(READ, {"n": str(EXAMPLE_ORDER_ID)})  # log in first
+    gateway.clear_calls()
+    placed = await gateway.ok(PLACE, order_input(f"O-PLACED-{raw}", trigger(product)))
+    assert placed["placeOrder"]["userErrors"] == []
+    order = placed["placeOrder"]["order"]
+    assert (order["status"], order["providerStatus"]) == ("FAILED", raw)
+    assert order["externalReference"] == f"O-PLACED-{raw}"
+    assert order["items"][0]["codes"] == []
+    assert paths(gateway) == ["place-order", "retrieve-order"]
+    assert [c.query for c in gateway.calls("kalixo", "retrieve-order")] == [{"id": order["number"]}]
+    read = (await gateway.ok(READ, {"n": order["number"]}))["orderByNumber"]
+    assert read == order
+
+
+@pytest.mark.parametrize(
+    "fault", [{"error_rate": 1.0, "error_status": 503}, {"malformed": True}, {"reset": True}]
+)
+async def test_a_placed_order_whose_status_read_fails_is_answered_as_placed(
+    fault: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    """The order exists once place-order answered: a failing status read must not turn the
+    mutation into an error the client would answer by placing it again."""
+    async with kalixo(retries=0) as gw:
+        await gw.ok(READ, {"n": str(EXAMPLE_ORDER_ID)})
+        gw.clear_calls()
+        faults = gw.faults("kalixo")
+        faults.update(fault | {"only_paths": ["retrieve-order"]})
+        placed = await gw.query(PLACE, order_input("O-UNREAD", trigger(FAILING_PRODUCT_ID)))
+        assert not placed.errors, placed.errors
+        assert placed.data["placeOrder"]["userErrors"] == []
+        order = placed.data["placeOrder"]["order"]
+        assert (order["status"], order["providerStatus"]) == ("PENDING", None)
+        assert held(gw, "O-UNREAD") == [order["number"]]
+        assert paths(gw) == ["place-order", "retrieve-order"]
+        [note] = [r for r in caplog.records if "status could not be read" in r.getMessage()]
+        assert note.levelno == logging.WARNING
+        # Asked again, the key answers the order placed, read now; nothing is placed again.
+        faults.update({"error_rate": 0.0, "malformed": False, "reset": False})
+        gw.clear_calls()
+        again = await gw.ok(PLACE, order_input("O-UNREAD", trigger(FAILING_PRODUCT_ID)))
+        assert again["placeOrder"]["order"]["id"] == order["id"]
+        assert again["placeOrder"]["order"]["providerStatus"] == "failed"
+        assert paths(gw) == ["retrieve-order"]
+
+
+def trigger(product: int) -> list[dict[str, Any]]:
+    """One unit of a sandbox product whose order ends without PINs."""
+    return [{"productId": str(product), "sku": f"GB-EN-0000000000{product}", "unitPrice": "1.00"}]
 
 
 async def test_an_order_that_does_not_exist_is_not_found(gateway: Gateway) -> None:
