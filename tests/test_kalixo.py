@@ -222,6 +222,33 @@ async def test_unknown_product_is_the_providers_refusal(gateway: Gateway) -> Non
     assert "Product 999 not found" in error["message"]
 
 
+@pytest.mark.parametrize(
+    ("line", "price", "message"),
+    [
+        ({"unitPrice": "32.00"}, 3200, "orderProducts.0.price must be 3299, product 2's price"),
+        (
+            {"sku": "GB-EN-4251604133182"},
+            3299,
+            "orderProducts.0.sku GB-EN-4251604133182 is not product 2's sku",
+        ),
+    ],
+)
+async def test_a_line_off_the_catalogue_is_the_providers_refusal(
+    gateway: Gateway, line: dict[str, str], price: int, message: str
+) -> None:
+    """Kalixo checks each line against its catalogue, in minor units: 32.99 GBP goes as 3299
+    (the page's example) and is placed; 32.00 goes as 3200 and is refused."""
+    items = [EXAMPLE_ITEMS[0] | line]
+    placed = await gateway.ok(PLACE, order_input("O-OFF", items))
+    assert placed["placeOrder"]["order"] is None
+    [error] = placed["placeOrder"]["userErrors"]
+    assert (error["code"], error["providerCode"]) == ("REJECTED_BY_PROVIDER", "api_error")
+    assert error["message"] == f"kalixo: {message}"
+    [sent] = bodies(gateway, "place-order")
+    assert sent["orderProducts"][0]["price"] == price
+    assert held(gateway, "O-OFF") == []
+
+
 @pytest.mark.parametrize("currency", ["EUR", "JPY", "eur"])
 async def test_a_currency_other_than_the_configured_one_is_refused_before_any_call(
     gateway: Gateway, currency: str
@@ -596,21 +623,6 @@ async def test_orders_move_from_requested_to_completed_with_codes_only_at_the_en
         read = (await gateway.ok(READ, {"n": order["number"]}))["orderByNumber"]
         seen.append((read["status"], sum(len(i["codes"]) for i in read["items"])))
     assert seen == [("PENDING", 0), ("PROCESSING", 0), ("COMPLETED", 2)]
-
-
-@pytest.mark.parametrize(
-    ("product", "status", "raw"),
-    [(FAILING_PRODUCT_ID, "FAILED", "failed"), (ERROR_PRODUCT_ID, "FAILED", "error")],
-)
-async def test_orders_that_fail_have_no_codes(
-    gateway: Gateway, product: int, status: str, raw: str
-) -> None:
-    items = [{"productId": str(product), "sku": "GB-EN-0", "unitPrice": "1.00"}]
-    placed = await gateway.ok(PLACE, order_input(f"O-{raw}", items))
-    number = placed["placeOrder"]["order"]["number"]
-    read = (await gateway.ok(READ, {"n": number}))["orderByNumber"]
-    assert (read["status"], read["providerStatus"]) == (status, raw)
-    assert read["items"][0]["codes"] == []
 
 
 @pytest.mark.parametrize(
