@@ -200,7 +200,8 @@ def order_body(k: Kalixo, new: NewOrder) -> Record:
             "Kalixo needs an externalReference (its externalOrderCode)",
             field=["externalReference"],
         )
-    currency = (new.currency or k.settings.currency or "").strip().upper()
+    # None or blank: the connector's currency (the configured one, GBP unless set).
+    currency = (new.currency or "").strip().upper() or k.currency
     if not _CURRENCY.fullmatch(currency):
         raise InvalidRequest(name, "Kalixo needs a currency (ISO 4217 code)", field=["currency"])
     if currency != k.currency:

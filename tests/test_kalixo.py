@@ -184,7 +184,6 @@ async def test_total_mismatch_is_a_user_error_and_nothing_is_sent(gateway: Gatew
     [
         ({"externalReference": None}, ["input", "externalReference"]),
         ({"externalReference": "  "}, ["input", "externalReference"]),
-        ({"currency": None}, ["input", "currency"]),
         ({"currency": "pounds"}, ["input", "currency"]),
         ({"items": [{"sku": "X", "unitPrice": "1.00"}]}, ["input", "items", "0", "productId"]),
         (
@@ -266,6 +265,24 @@ async def test_a_currency_other_than_the_configured_one_is_refused_before_any_ca
         "would read back in GBP"
     )
     assert gateway.calls("kalixo") == []
+
+
+@pytest.mark.parametrize("currency", [None, " "])
+async def test_without_a_currency_the_order_is_placed_in_the_default_one(
+    gateway: Gateway, currency: str | None
+) -> None:
+    """The embedded default sets no currency: Kalixo orders are GBP, as providers{settings}
+    says, and an order without one is placed in it (it was refused as having no currency)."""
+    info = await gateway.ok("{ providers { name settings } }")
+    [mine] = [p for p in info["providers"] if p["name"] == "KALIXO"]
+    assert mine["settings"]["currency"] == "GBP"
+    variables = order_input("O-NO-CURRENCY")
+    variables["in"]["currency"] = currency
+    placed = await gateway.ok(PLACE, variables)
+    assert placed["placeOrder"]["userErrors"] == []
+    assert placed["placeOrder"]["order"]["total"] == {"amount": "41.38", "currency": "GBP"}
+    [sent] = bodies(gateway, "place-order")
+    assert [sent["currency"], *(line["currency"] for line in sent["orderProducts"])] == ["GBP"] * 3
 
 
 async def test_an_order_in_the_configured_currency_reads_back_in_it() -> None:
