@@ -19,7 +19,8 @@ Quirks kept here and nowhere else:
   under the same code: placed, or refused as a duplicate, which says the first one landed
   (:mod:`providers.kalixo_place`).
 - place-order answers no status: an order whose every unit already has its PIN is completed
-  (PINs are issued only then), any other is still requested.
+  (PINs are issued only then; ``providerStatus`` stays null, as Kalixo said none). Any other
+  is read once for the status Kalixo gives it (:mod:`providers.kalixo_place`).
 - PINs are secrets: they live only in :class:`~providers.model.DigitalCode` (whose repr hides
   them); ``raw`` payloads are scrubbed here already, and no log line or error carries one.
 """
@@ -212,7 +213,8 @@ class Kalixo(BaseProvider):
 
     # -- reads -------------------------------------------------------------------------
 
-    async def _order_by_id(self, key: str) -> Order | None:
+    async def order_by_id(self, key: str) -> Order | None:
+        """The order Kalixo holds under ``key``; ``None`` when there is none."""
         if not (key.isascii() and key.isdigit() and len(key) <= 18):
             # Kalixo ids are numbers: nothing else can name an order, and a 5,000-digit one
             # was a 500 from Kalixo, retried until the breaker opened for every caller.
@@ -224,10 +226,10 @@ class Kalixo(BaseProvider):
 
     async def orders_by_key(self, keys: Sequence[str]) -> Batch[Order]:
         # No batch read on this API: one retrieve-order per key, concurrently.
-        return await _each(self._order_by_id(k) for k in keys)
+        return await _each(self.order_by_id(k) for k in keys)
 
     async def orders_by_ref(self, refs: Sequence[OrderRef]) -> Batch[Order]:
-        return await _each(self._order_by_id(r.number) for r in refs)
+        return await _each(self.order_by_id(r.number) for r in refs)
 
     async def items_by_order(self, order_keys: Sequence[str]) -> Batch[list[OrderItem]]:
         orders = await self.orders_by_key(order_keys)
@@ -249,7 +251,7 @@ class Kalixo(BaseProvider):
         """The order this gateway placed under ``reference``, read again; ``None`` when no
         place-order answer named one (Kalixo cannot be asked for an order by its code)."""
         key = self._key_of.find(reference)
-        return None if key is None else await self._order_by_id(key)
+        return None if key is None else await self.order_by_id(key)
 
     # -- writes ------------------------------------------------------------------------
 
@@ -285,10 +287,12 @@ class Kalixo(BaseProvider):
         ]
         raw_status = r.get("orderStatus")
         if raw_status is None:
+            # place-order's answer: PINs are issued only once the order is completed; short of
+            # them the status is not known yet (providers.kalixo_place reads it).
             status = (
                 OrderStatus.COMPLETED
                 if items and all(map(_all_codes, items))
-                else (OrderStatus.PENDING)
+                else OrderStatus.PENDING
             )
         else:
             status = map_enum(STATUS, raw_status, OrderStatus.UNKNOWN)

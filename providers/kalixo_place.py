@@ -30,7 +30,7 @@ from providers.errors import (
     ProviderUnavailable,
     Rejected,
 )
-from providers.model import NewOrder, Order
+from providers.model import NewOrder, Order, OrderStatus
 from providers.values import exact_in
 
 if TYPE_CHECKING:
@@ -56,6 +56,38 @@ def exponent(currency: str) -> int:
 
 async def place(k: Kalixo, new: NewOrder) -> Order:
     body = order_body(k, new)  # the reference is read (and trimmed) here, once
+    return await _settled(k, await _placed(k, body))
+
+
+async def _settled(k: Kalixo, placed: Order) -> Order:
+    """The placed order with the status Kalixo gives it.
+
+    place-order answers no status. Every unit holding its PIN settles it (PINs are issued only
+    once the order is completed); anything less may be requested, processing, failed or in
+    error, so the order is read once. A read that fails answers the order as placed (PENDING,
+    no providerStatus): it exists, and an error would invite the caller to place it again.
+    """
+    if placed.provider_status is not None or placed.status is OrderStatus.COMPLETED:
+        return placed
+    try:
+        found = await k.order_by_id(placed.key)
+    except ProviderError as exc:
+        found, why = None, exc.message
+    else:
+        why = "Kalixo answered no such order"
+    if found is not None:
+        return found
+    log.warning(
+        "kalixo order %s placed, but its status could not be read (%s); answered as PENDING",
+        placed.key,
+        why,
+        extra=_where(k),
+    )
+    return placed
+
+
+async def _placed(k: Kalixo, body: Record) -> Order:
+    """The order place-order answers, sent once more if that answer was lost."""
     try:
         return await _create(k, body)
     except (ProviderTimeout, ProviderUnavailable) as lost:
@@ -175,7 +207,8 @@ def order_body(k: Kalixo, new: NewOrder) -> Record:
             "Kalixo needs an externalReference (its externalOrderCode)",
             field=["externalReference"],
         )
-    currency = (new.currency or k.settings.currency or "").strip().upper()
+    # None or blank: the connector's currency (the configured one, GBP unless set).
+    currency = (new.currency or "").strip().upper() or k.currency
     if not _CURRENCY.fullmatch(currency):
         raise InvalidRequest(name, "Kalixo needs a currency (ISO 4217 code)", field=["currency"])
     if currency != k.currency:

@@ -146,7 +146,8 @@ async def test_place_sends_the_pages_example_and_answers_the_order(gateway: Gate
         }
     ]
     assert len(gateway.calls("kalixo", "/auth/login")) == 1
-    assert len(gateway.calls("kalixo")) == 2  # one login, one create
+    # One login, one create: every unit has its PIN, so the order is complete without a read.
+    assert len(gateway.calls("kalixo")) == 2
     assert header(answer, "Cache-Control") == "no-store"
 
 
@@ -183,7 +184,6 @@ async def test_total_mismatch_is_a_user_error_and_nothing_is_sent(gateway: Gatew
     [
         ({"externalReference": None}, ["input", "externalReference"]),
         ({"externalReference": "  "}, ["input", "externalReference"]),
-        ({"currency": None}, ["input", "currency"]),
         ({"currency": "pounds"}, ["input", "currency"]),
         ({"items": [{"sku": "X", "unitPrice": "1.00"}]}, ["input", "items", "0", "productId"]),
         (
@@ -221,6 +221,33 @@ async def test_unknown_product_is_the_providers_refusal(gateway: Gateway) -> Non
     assert "Product 999 not found" in error["message"]
 
 
+@pytest.mark.parametrize(
+    ("line", "price", "message"),
+    [
+        ({"unitPrice": "32.00"}, 3200, "orderProducts.0.price must be 3299, product 2's price"),
+        (
+            {"sku": "GB-EN-4251604133182"},
+            3299,
+            "orderProducts.0.sku GB-EN-4251604133182 is not product 2's sku",
+        ),
+    ],
+)
+async def test_a_line_off_the_catalogue_is_the_providers_refusal(
+    gateway: Gateway, line: dict[str, str], price: int, message: str
+) -> None:
+    """Kalixo checks each line against its catalogue, in minor units: 32.99 GBP goes as 3299
+    (the page's example) and is placed; 32.00 goes as 3200 and is refused."""
+    items = [EXAMPLE_ITEMS[0] | line]
+    placed = await gateway.ok(PLACE, order_input("O-OFF", items))
+    assert placed["placeOrder"]["order"] is None
+    [error] = placed["placeOrder"]["userErrors"]
+    assert (error["code"], error["providerCode"]) == ("REJECTED_BY_PROVIDER", "api_error")
+    assert error["message"] == f"kalixo: {message}"
+    [sent] = bodies(gateway, "place-order")
+    assert sent["orderProducts"][0]["price"] == price
+    assert held(gateway, "O-OFF") == []
+
+
 @pytest.mark.parametrize("currency", ["EUR", "JPY", "eur"])
 async def test_a_currency_other_than_the_configured_one_is_refused_before_any_call(
     gateway: Gateway, currency: str
@@ -238,6 +265,24 @@ async def test_a_currency_other_than_the_configured_one_is_refused_before_any_ca
         "would read back in GBP"
     )
     assert gateway.calls("kalixo") == []
+
+
+@pytest.mark.parametrize("currency", [None, " "])
+async def test_without_a_currency_the_order_is_placed_in_the_default_one(
+    gateway: Gateway, currency: str | None
+) -> None:
+    """The embedded default sets no currency: Kalixo orders are GBP, as providers{settings}
+    says, and an order without one is placed in it (it was refused as having no currency)."""
+    info = await gateway.ok("{ providers { name settings } }")
+    [mine] = [p for p in info["providers"] if p["name"] == "KALIXO"]
+    assert mine["settings"]["currency"] == "GBP"
+    variables = order_input("O-NO-CURRENCY")
+    variables["in"]["currency"] = currency
+    placed = await gateway.ok(PLACE, variables)
+    assert placed["placeOrder"]["userErrors"] == []
+    assert placed["placeOrder"]["order"]["total"] == {"amount": "41.38", "currency": "GBP"}
+    [sent] = bodies(gateway, "place-order")
+    assert [sent["currency"], *(line["currency"] for line in sent["orderProducts"])] == ["GBP"] * 3
 
 
 async def test_an_order_in_the_configured_currency_reads_back_in_it() -> None:
@@ -615,8 +660,10 @@ async def test_orders_move_from_requested_to_completed_with_codes_only_at_the_en
     sandbox.processing_after_s, sandbox.completed_after_s = 10.0, 20.0
     placed = await gateway.ok(PLACE, order_input("O-LIFE"))
     order = placed["placeOrder"]["order"]
-    assert order["status"] == "PENDING"  # no PIN yet: not completed
+    # No PIN yet: read once for the status Kalixo gives it.
+    assert (order["status"], order["providerStatus"]) == ("PENDING", "requested")
     assert all(item["codes"] == [] for item in order["items"])
+    assert len(gateway.calls("kalixo", "retrieve-order")) == 1
     seen = []
     for step in (0, 10, 10):
         now[0] += step
@@ -626,18 +673,61 @@ async def test_orders_move_from_requested_to_completed_with_codes_only_at_the_en
 
 
 @pytest.mark.parametrize(
-    ("product", "status", "raw"),
-    [(FAILING_PRODUCT_ID, "FAILED", "failed"), (ERROR_PRODUCT_ID, "FAILED", "error")],
+    ("product", "raw"), [(FAILING_PRODUCT_ID, "failed"), (ERROR_PRODUCT_ID, "error")]
 )
-async def test_orders_that_fail_have_no_codes(
-    gateway: Gateway, product: int, status: str, raw: str
+async def test_a_placed_order_without_every_pin_answers_the_status_kalixo_reads(
+    gateway: Gateway, product: int, raw: str
 ) -> None:
-    items = [{"productId": str(product), "sku": "GB-EN-0", "unitPrice": "1.00"}]
-    placed = await gateway.ok(PLACE, order_input(f"O-{raw}", items))
-    number = placed["placeOrder"]["order"]["number"]
-    read = (await gateway.ok(READ, {"n": number}))["orderByNumber"]
-    assert (read["status"], read["providerStatus"]) == (status, raw)
-    assert read["items"][0]["codes"] == []
+    """place-order answers no status: an order not yet holding every unit's PIN is read once,
+    and what Kalixo says is the answer (it was PENDING with providerStatus null)."""
+    await gateway.ok(READ, {"n": str(EXAMPLE_ORDER_ID)})  # log in first
+    gateway.clear_calls()
+    placed = await gateway.ok(PLACE, order_input(f"O-PLACED-{raw}", trigger(product)))
+    assert placed["placeOrder"]["userErrors"] == []
+    order = placed["placeOrder"]["order"]
+    assert (order["status"], order["providerStatus"]) == ("FAILED", raw)
+    assert order["externalReference"] == f"O-PLACED-{raw}"
+    assert order["items"][0]["codes"] == []
+    assert paths(gateway) == ["place-order", "retrieve-order"]
+    assert [c.query for c in gateway.calls("kalixo", "retrieve-order")] == [{"id": order["number"]}]
+    read = (await gateway.ok(READ, {"n": order["number"]}))["orderByNumber"]
+    assert read == order
+
+
+@pytest.mark.parametrize(
+    "fault", [{"error_rate": 1.0, "error_status": 503}, {"malformed": True}, {"reset": True}]
+)
+async def test_a_placed_order_whose_status_read_fails_is_answered_as_placed(
+    fault: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    """The order exists once place-order answered: a failing status read must not turn the
+    mutation into an error the client would answer by placing it again."""
+    async with kalixo(retries=0) as gw:
+        await gw.ok(READ, {"n": str(EXAMPLE_ORDER_ID)})
+        gw.clear_calls()
+        faults = gw.faults("kalixo")
+        faults.update(fault | {"only_paths": ["retrieve-order"]})
+        placed = await gw.query(PLACE, order_input("O-UNREAD", trigger(FAILING_PRODUCT_ID)))
+        assert not placed.errors, placed.errors
+        assert placed.data["placeOrder"]["userErrors"] == []
+        order = placed.data["placeOrder"]["order"]
+        assert (order["status"], order["providerStatus"]) == ("PENDING", None)
+        assert held(gw, "O-UNREAD") == [order["number"]]
+        assert paths(gw) == ["place-order", "retrieve-order"]
+        [note] = [r for r in caplog.records if "status could not be read" in r.getMessage()]
+        assert note.levelno == logging.WARNING
+        # Asked again, the key answers the order placed, read now; nothing is placed again.
+        faults.update({"error_rate": 0.0, "malformed": False, "reset": False})
+        gw.clear_calls()
+        again = await gw.ok(PLACE, order_input("O-UNREAD", trigger(FAILING_PRODUCT_ID)))
+        assert again["placeOrder"]["order"]["id"] == order["id"]
+        assert again["placeOrder"]["order"]["providerStatus"] == "failed"
+        assert paths(gw) == ["retrieve-order"]
+
+
+def trigger(product: int) -> list[dict[str, Any]]:
+    """One unit of a sandbox product whose order ends without PINs."""
+    return [{"productId": str(product), "sku": f"GB-EN-0000000000{product}", "unitPrice": "1.00"}]
 
 
 async def test_an_order_that_does_not_exist_is_not_found(gateway: Gateway) -> None:

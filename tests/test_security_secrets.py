@@ -135,7 +135,14 @@ async def test_log_canary_finds_no_secret_in_logs_or_errors(
                     "provider": "KALIXO",
                     "externalReference": "O-CANARY",
                     "currency": "GBP",
-                    "items": [{"productId": "2", "sku": "S", "unitPrice": "32.99", "quantity": 1}],
+                    "items": [
+                        {
+                            "productId": "2",
+                            "sku": "GB-EN-4251604177278",
+                            "unitPrice": "32.99",
+                            "quantity": 1,
+                        }
+                    ],
                 }
             },
         )

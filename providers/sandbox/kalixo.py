@@ -39,6 +39,7 @@ from providers.sandbox.kalixo_data import (
     PROCESSING,
     REQUESTED,
     Order,
+    Product,
     make_order,
     seed_orders,
 )
@@ -206,12 +207,31 @@ def _parse_line(index: int, item: object) -> tuple[int, int, int]:
             raise api_error(400, f"{where}.{name} must be a string")
     if item["quantity"] < 1:
         raise api_error(400, f"{where}.quantity must not be less than 1")
+    product = CATALOGUE.get(item["productId"])
+    if product is None:
+        raise api_error(400, f"Product {item['productId']} not found")
+    if not _sku_of(product, item["sku"]):
+        raise api_error(400, f"{where}.sku {item['sku']} is not product {product.product_id}'s sku")
+    if item["price"] != product.price:
+        # Minor units: 3299 for 32.99 GBP. A client sending major units (32) is refused here.
+        raise api_error(
+            400, f"{where}.price must be {product.price}, product {product.product_id}'s price"
+        )
     return item["productId"], item["price"], item["quantity"]
+
+
+def _sku_of(product: Product, sku: str | int) -> bool:
+    """Whether ``sku`` names ``product``: its string, or (the page types sku as integer) the
+    number that ends it (4251604177278 for "GB-EN-4251604177278")."""
+    if isinstance(sku, str):
+        return sku == product.sku
+    return str(sku) == product.sku.rsplit("-", 1)[-1]
 
 
 def parse_order(body: object) -> tuple[str, list[tuple[int, int, int]]]:
     """The externalOrderCode and (productId, price, quantity) lines of a place-order body.
 
+    Each line's sku and price must be its product's in the catalogue (prices in minor units).
     The order's ``price`` is not checked against its lines: the page's own example sends 4398
     for lines of 3299 + 839.
     """
@@ -253,9 +273,6 @@ async def place_order(request: web.Request) -> web.Response:
     code, wanted = parse_order(await _json_body(request))
     if code in state.ids_by_code:
         raise api_error(400, "externalOrderCode already exists")
-    for product_id, _, _ in wanted:
-        if product_id not in CATALOGUE:
-            raise api_error(400, f"Product {product_id} not found")
     order = state.place(code, wanted)
     products = render_products(order, state.status(order))
     # orderId is a string here and a number in retrieve-order, as the page shows.

@@ -13,6 +13,7 @@ from aiohttp.test_utils import TestClient
 from providers.sandbox.faults import FAULTS, requests_to
 from providers.sandbox.kalixo import CREDENTIALS, STATE, STATIC_TOKEN, create_app
 from providers.sandbox.kalixo_data import (
+    CATALOGUE,
     ERROR_PRODUCT_ID,
     EXAMPLE_ORDER_ID,
     EXAMPLE_PIN,
@@ -65,11 +66,22 @@ class FakeClock:
 
 
 def order_body(code: str, *product_ids: int, quantity: int = 1) -> dict[str, Any]:
-    lines = [
-        {"productId": pid, "price": 100, "sku": "GB-EN-1", "currency": "GBP", "quantity": quantity}
-        for pid in product_ids
-    ]
-    return {"externalOrderCode": code, "price": 100, "currency": "GBP", "orderProducts": lines}
+    """One line of each product at its catalogue sku and price (made up for one not in it)."""
+    lines: list[dict[str, Any]] = []
+    for pid in product_ids:
+        known = CATALOGUE.get(pid)
+        price, sku = (known.price, known.sku) if known else (100, f"GB-EN-{pid}")
+        lines.append(
+            {"productId": pid, "price": price, "sku": sku, "currency": "GBP", "quantity": quantity}
+        )
+    price = sum(line["price"] * quantity for line in lines)
+    return {"externalOrderCode": code, "price": price, "currency": "GBP", "orderProducts": lines}
+
+
+def example_with(**line: Any) -> dict[str, Any]:
+    """The page's example body, its first line (product 2) changed by ``line``."""
+    first, second = EXAMPLE_BODY["orderProducts"]
+    return {**EXAMPLE_BODY, "orderProducts": [first | line, second]}
 
 
 def api_error(message: str, error: str) -> dict[str, str]:
@@ -350,6 +362,17 @@ async def test_duplicate_external_code_refused(aiohttp_client: MakeClient) -> No
         ({**EXAMPLE_BODY, "externalOrderCode": ""}, "externalOrderCode must be a non-empty string"),
         ({**EXAMPLE_BODY, "orderProducts": []}, "orderProducts must be a non-empty array"),
         (order_body("U-2", 1, quantity=0), "orderProducts.0.quantity must not be less than 1"),
+        # Prices are minor units: product 2 is 3299 (32.99 GBP), never 32 or 32.99.
+        (example_with(price=32), "orderProducts.0.price must be 3299, product 2's price"),
+        (example_with(price=3300), "orderProducts.0.price must be 3299, product 2's price"),
+        (
+            example_with(sku="GB-EN-4251604133182"),
+            "orderProducts.0.sku GB-EN-4251604133182 is not product 2's sku",
+        ),
+        (
+            example_with(sku=4251604133182),
+            "orderProducts.0.sku 4251604133182 is not product 2's sku",
+        ),
         ([], "Request body must be an object"),
     ],
 )
@@ -361,6 +384,7 @@ async def test_place_order_validation(aiohttp_client: MakeClient, body: Any, mes
 
 
 async def test_place_order_accepts_integer_sku_and_currency(aiohttp_client: MakeClient) -> None:
+    """The page types sku as integer: as a number, a sku is the digits that end its string."""
     client = await aiohttp_client(create_app())
     body = order_body("I-1", 6)
     body["orderProducts"][0].update(sku=4251604133182, currency=826)
