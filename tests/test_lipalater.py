@@ -17,7 +17,7 @@ from providers.lipalater_sign import sign
 from providers.model import Money, ProviderName
 from providers.sandbox import lipalater as lipalater_sandbox
 from providers.sandbox import lipalater_data as d
-from providers.sandbox.lipalater import CREDENTIALS, STATE, STATIC_TOKEN, expected_sign
+from providers.sandbox.lipalater import STATE, STATIC_TOKEN, expected_sign
 from providers.values import money
 from tests.conftest import gateway_with, started
 from tests.harness import Gateway
@@ -700,13 +700,39 @@ async def test_refused_credentials_are_a_provider_error(
         assert secret not in json.dumps(answer.body)
 
 
-def test_the_signer_is_the_one_the_sandbox_verifies() -> None:
-    args = ("GET", "/open/op/order/calculateSchedule/", [("orderNo", "8"), ("countryId", "1")])
-    tail = ("1700000000", "nonce-1", "")
-    assert sign(CREDENTIALS["app_secret"], *args, *tail) == expected_sign(
-        CREDENTIALS["app_secret"], *args, *tail
+# The documented string to sign, five parts, and its Sign worked out apart from our code:
+# printf '<the string>' | openssl dgst -sha256 -hmac app-secret -binary | base64
+Signed = tuple[str, str, list[tuple[str, str]], str, str, str]
+SIGNED_POST: Signed = (
+    "POST",
+    "/open/op/order/100001/cancelOrder",
+    [],
+    "1700000000",
+    "nonce-1",
+    '{"orderNo":8800000001,"reason":"x"}',
+)
+SIGNED_GET: Signed = (
+    "GET",
+    "/open/op/order/calculateSchedule/",
+    [("orderNo", "8800000001"), ("countryId", "10001"), ("loanProductId", "2")],
+    "1700000000",
+    "nonce-1",
+    "",
+)
+
+
+def test_the_sign_is_hmac_sha256_over_method_target_timestamp_nonce_and_body() -> None:
+    """The connector's signer and the sandbox's own check give the known value: a drift in
+    either fails here (and the sandbox refuses the connector everywhere else)."""
+    assert sign("app-secret", *SIGNED_POST) == "rmMDyKQVfRN5unNK2mqAMw4EXIKVRNmv/7wqNpA3s7U="
+    assert sign("app-secret", *SIGNED_GET) == "9lj1x9NM+ckQCJfyoEKUlXcZXeO+PabkR5Lo/SkRkg0="
+    target = "/open/op/order/calculateSchedule/?countryId=10001&loanProductId=2&orderNo=8800000001"
+    assert expected_sign("app-secret", "GET", target, "1700000000", "nonce-1", "") == (
+        "9lj1x9NM+ckQCJfyoEKUlXcZXeO+PabkR5Lo/SkRkg0="
     )
-    assert sign("other", *args, *tail) != sign(CREDENTIALS["app_secret"], *args, *tail)
+    method, path, query, *tail = SIGNED_POST
+    assert expected_sign("app-secret", method, path, *tail) == sign("app-secret", *SIGNED_POST)
+    assert sign("other", *SIGNED_GET) != sign("app-secret", *SIGNED_GET)
 
 
 def test_amounts_are_read_to_the_cent_and_remembered() -> None:

@@ -7,6 +7,7 @@ import base64
 import hashlib
 import hmac
 import json
+import secrets
 import time
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
@@ -73,10 +74,12 @@ DETAIL_KEYS = {
 def sign_headers(
     method: str, path: str, query: dict[str, str], body: str, *, token: str = STATIC_TOKEN
 ) -> dict[str, str]:
-    """The connector's documented signature, written independently of the sandbox."""
-    timestamp, nonce = str(int(time.time())), "n0nce"
-    canonical = "&".join(f"{k}={query[k]}" for k in sorted(query))
-    text = "\n".join([method, path, canonical, timestamp, nonce, body])
+    """The documented signature, written independently of the sandbox and the connector:
+    method, the target (the path, "?" and the query sorted by name when there is one),
+    timestamp, nonce and body, joined by newlines."""
+    timestamp, nonce = str(int(time.time())), secrets.token_hex(8)
+    target = path + ("?" + "&".join(f"{k}={query[k]}" for k in sorted(query)) if query else "")
+    text = "\n".join([method, target, timestamp, nonce, body])
     mac = hmac.new(CREDENTIALS["app_secret"].encode(), text.encode(), hashlib.sha256).digest()
     return {
         "Authorization": f"Bearer {token}",
