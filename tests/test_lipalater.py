@@ -772,6 +772,20 @@ async def test_a_provider_5xx_is_a_retryable_provider_error(gateway: Gateway) ->
     assert error["extensions"]["providerRequestId"]
 
 
+async def test_a_read_retried_after_a_5xx_is_signed_afresh_and_answered(gateway: Gateway) -> None:
+    """The sandbox spends a Noncestr as the request arrives, even one a 5xx then answers: the
+    retry is answered only because the shared client asks the connector for a new signature."""
+    variables = {"n": d.SEED_CREATED[0], "c": d.SEED_CREATED[1]}
+    await gateway.ok(BY_NUMBER, variables)  # the token, before the fault
+    gateway.clear_calls()
+    gateway.faults(P).update({"only_paths": ["/detail/"], "fail_next": 1, "error_status": 503})
+    found = await gateway.ok(BY_NUMBER, variables)
+    assert found["orderByNumber"]["number"] == d.SEED_CREATED[0]
+    assert len(gateway.calls(P, "/detail/", "GET")) == 2
+    assert gateway.faults(P).fail_next == 0
+    assert len(gateway.sandboxes[P].app[STATE].nonces) == 3  # both attempts' and the first read's
+
+
 async def test_a_5xx_on_a_mutation_is_an_error_not_a_user_error(gateway: Gateway) -> None:
     faults = gateway.faults(P)
     faults.only_paths, faults.error_rate = ["/acceptContract/"], 1.0

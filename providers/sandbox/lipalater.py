@@ -9,7 +9,10 @@ Create refuses a body that lacks a field the page's tables mark required (``Para
 <field>``); present but blank, as in the page's own example (``""`` and ``0``), is accepted.
 
 Every request but the token request carries ``Authorization: Bearer <token>`` and is signed
-(headers ``Noncestr``, ``Timestamp``, ``Sign``); see :func:`expected_sign`.
+(headers ``Noncestr``, ``Timestamp``, ``Sign``); see :func:`expected_sign`. A signature is good
+for ``SIGN_WINDOW_S`` either side of its Timestamp and once: a Noncestr seen within the window
+is refused as a bad signature ("invalid sign"), so a replayed request changes nothing. A request
+is checked, and its Noncestr spent, as it arrives, before any fault knob answers it.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import math
 import random
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -63,6 +67,7 @@ STATE_REFUSALS = {
 }
 
 BASE = "/open/op"
+ORDER = BASE + "/order/"  # every route under it is signed
 
 
 @dataclass
@@ -74,6 +79,8 @@ class LipaLaterState:
     ids: random.Random
     next_order_no: int = d.FIRST_ORDER_NO + d.SEED_ORDER_COUNT
     tokens: dict[str, float] = field(default_factory=dict)  # token -> time.monotonic() expiry
+    # Noncestr -> the Unix time until which a request carrying it could still be in the window.
+    nonces: OrderedDict[str, float] = field(default_factory=OrderedDict)
 
     def find(self, member_id: str, order_no: object) -> d.Order | None:
         order = self.orders.get(str(order_no))
@@ -82,8 +89,20 @@ class LipaLaterState:
     def new_id(self) -> str:
         return str(uuid.UUID(int=self.ids.getrandbits(128), version=4))
 
+    def first_use(self, nonce: str, until: float) -> bool:
+        """Remember ``nonce`` until ``until``; False if it is remembered already (a replay)."""
+        now = time.time()
+        while self.nonces and next(iter(self.nonces.values())) < now:
+            self.nonces.popitem(last=False)
+        if self.nonces.get(nonce, 0.0) >= now:
+            return False
+        self.nonces[nonce] = until
+        return True
+
 
 STATE = web.AppKey("state", LipaLaterState)
+# Whether a request to a signed route carried a good, unused signature (see _check_sign).
+SIGN_OK = web.RequestKey("sign_ok", bool)
 
 
 def expected_sign(
@@ -151,6 +170,7 @@ def _bearer_ok(request: web.Request) -> bool:
 
 
 def _sign_ok(request: web.Request, body: str) -> bool:
+    """A good Sign within the window, whose Noncestr is spent by it (see _check_sign)."""
     timestamp = request.headers.get("Timestamp", "")
     nonce = request.headers.get("Noncestr", "")
     sign = request.headers.get("Sign", "")
@@ -161,7 +181,21 @@ def _sign_ok(request: web.Request, body: str) -> bool:
     want = expected_sign(
         CREDENTIALS["app_secret"], request.method, _target(request), timestamp, nonce, body
     )
-    return _same(sign, want)
+    if not _same(sign, want):
+        return False
+    return request.app[STATE].first_use(nonce, until=int(timestamp) + SIGN_WINDOW_S)
+
+
+@web.middleware
+async def _check_sign(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Check a signed route's signature as the request arrives, before the fault knobs
+    (``sandbox_app``'s middleware): its Noncestr is spent even when a fault answers it, as at a
+    provider that fails after it let the request in, so a retry that resent it is refused."""
+    if request.path.startswith(ORDER):
+        request[SIGN_OK] = _sign_ok(request, await request.text())
+    return await handler(request)
 
 
 def _signed(handler: Handler) -> Handler:
@@ -171,7 +205,7 @@ def _signed(handler: Handler) -> Handler:
     async def guarded(request: web.Request) -> web.Response:
         if not _bearer_ok(request):
             return _fail(MSG_INVALID_TOKEN)
-        if not _sign_ok(request, await request.text()):
+        if not request.get(SIGN_OK, False):
             return _fail(MSG_INVALID_SIGN)
         return await handler(request)
 
@@ -399,6 +433,7 @@ def create_app(
         response.headers["X-Request-ID"] = state.new_id()
 
     app.on_response_prepare.append(request_id)
+    app.middlewares.insert(0, _check_sign)
     order = BASE + "/order/{memberId}"
     app.router.add_get(BASE + "/platform/token/", _token)
     app.router.add_post(order + "/create", _create)

@@ -182,6 +182,24 @@ async def test_bad_signatures_are_refused(client: Client) -> None:
     assert await resp.json() == refused("invalid sign")
 
 
+async def test_a_replayed_request_is_refused_and_changes_nothing(client: Client) -> None:
+    """The same signed create sent twice (same Noncestr, Timestamp and Sign) is one order: the
+    second is refused as the page's bad signature, and so is a replayed read."""
+    assert client.app is not None
+    orders = len(client.app[STATE].orders)
+    path, text = f"{ORDER}/100009/create", json.dumps(PHONE_BODY)
+    headers = sign_headers("POST", path, {}, text)
+    first = await (await client.post(path, data=text, headers=headers)).json()
+    assert first["success"] is True
+    again = await (await client.post(path, data=text, headers=headers)).json()
+    assert again == refused("invalid sign")
+    assert len(client.app[STATE].orders) == orders + 1
+    detail = f"{ORDER}/100009/detail/{first['data']['orderNo']}"
+    headers = sign_headers("GET", detail, {}, "")
+    assert (await (await client.get(detail, headers=headers)).json())["success"] is True
+    assert await (await client.get(detail, headers=headers)).json() == refused("invalid sign")
+
+
 async def test_create_with_the_page_example(client: Client) -> None:
     answer = await call(client, "POST", f"{ORDER}/123/create", PAGE_CREATE_BODY)
     assert answer["code"] == 0
