@@ -241,6 +241,13 @@ def _count(value: object) -> int:
     raise ValueError(value)
 
 
+def _whole_cents(value: object) -> int:
+    """Cents of an amount of the create body, which the page types integer (its examples send
+    ``0``): whole shillings, as a number or a string of digits; one with a fraction ("100.555",
+    100.5) is refused, never rounded."""
+    return _count(value) * 100
+
+
 class BadParam(ValueError):
     """A missing or mistyped parameter, by its page name."""
 
@@ -273,10 +280,10 @@ def _product(item: object) -> d.Product:
         brand=text["brand"],
         product_logo=text["productLogo"],
         sku_desc=text["skuDesc"],
-        price_cents=_named("price", d.to_cents, item.get("price")),
+        price_cents=_named("price", _whole_cents, item.get("price")),
         product_num=_named("productNum", _count, item.get("productNum")),
-        sale_price_cents=_named("salePrice", d.to_cents, sale),
-        act_total_sent_cents=_named("actTotalFee", d.to_cents, item.get("actTotalFee")),
+        sale_price_cents=_named("salePrice", _whole_cents, sale),
+        act_total_sent_cents=_named("actTotalFee", _whole_cents, item.get("actTotalFee")),
     )
 
 
@@ -308,8 +315,9 @@ async def _create(request: web.Request) -> web.Response:
     if not isinstance(products, list) or not products:
         return _fail(PARAM_ERROR.format("productList"))
     try:
-        # The Order Object table types actTotalFee string, the example sends 0: either will do.
-        act_total = _named("actTotalFee", d.to_cents, body.get("actTotalFee"))
+        # The Order Object table types actTotalFee string, the example sends 0: either will do,
+        # whole as the products' amounts it totals.
+        act_total = _named("actTotalFee", _whole_cents, body.get("actTotalFee"))
         parsed = [_product(item) for item in products]
         out_order_no = _named("outOrderNo", _text, body.get("outOrderNo"))
         store_id = _named("storeId", _text, body.get("storeId"))

@@ -306,6 +306,24 @@ async def test_create_accepts_table_spellings_and_numbers(client: Client) -> Non
     assert created["loan_application_detail_id"] != EXAMPLE_APPLICATION_ID
 
 
+@pytest.mark.parametrize("value", ["49999.5", 49999.5, "50000.0", 50000.0, "5e4", -50000])
+async def test_create_refuses_an_item_value_that_is_not_whole(
+    client: Client, value: object
+) -> None:
+    """The page types item_value integer (its example sends "50000"): a fraction is a
+    validation error, never stored as sent nor rounded."""
+    item = page_item("jkiarie", "pick_up", "Walkman") | {"item_value": value}
+    body = {"customer_id": "c-1", "order_id": "9002", "items": [item]}
+    resp = await client.post("/api/v2/purchases", json=body, headers=AUTH)
+    assert resp.status == 400
+    answer = await resp.json()
+    assert (answer["type"], answer["details"]) == (
+        PROBLEMS + "validation-error",
+        {"items[0].item_value": ["must be a non-negative integer"]},
+    )
+    assert len(client.app[STATE].purchases) == 23
+
+
 async def test_create_validation_lists_every_field(client: Client) -> None:
     item = page_item("nairobi_mall", "by_drone", "x")
     item |= {"item_type": "car", "delivery_option": "teleport", "item_value": "lots"}

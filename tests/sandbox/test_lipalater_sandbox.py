@@ -287,6 +287,30 @@ async def test_create_refuses_a_missing_required_field(
     assert client.app[STATE].orders == orders  # nothing created
 
 
+@pytest.mark.parametrize("value", ["100.555", 100.5, "100.50", 100.0, -100, "1e2"])
+@pytest.mark.parametrize(
+    ("where", "name"),
+    [("product", n) for n in ("price", "salePrice", "actTotalFee", "productNum")]
+    + [("body", "actTotalFee")],
+)
+async def test_create_refuses_an_amount_or_count_that_is_not_whole(
+    client: Client, where: str, name: str, value: object
+) -> None:
+    """The page types them integer: refused by name, never rounded (price "100.555" was stored
+    as 100.56); whole numbers and strings of digits are taken (the other create tests)."""
+    assert client.app is not None
+    orders = dict(client.app[STATE].orders)
+    product = PHONE_BODY["productList"][0]
+    body = (
+        {**PHONE_BODY, name: value}
+        if where == "body"
+        else {**PHONE_BODY, "productList": [{**product, name: value}]}
+    )
+    answer = await call(client, "POST", f"{ORDER}/100009/create", body)
+    assert answer == refused(f"Parameter error: {name}")
+    assert client.app[STATE].orders == orders
+
+
 async def test_create_takes_either_spelling_of_sale_price_and_keeps_act_total_fee(
     client: Client,
 ) -> None:
