@@ -474,29 +474,6 @@ async def test_seeded_statuses_map(
     assert order["placedAt"].endswith("+00:00")
 
 
-async def test_unknown_enum_values_are_unknown_with_the_raw_value(gateway: Gateway) -> None:
-    number, member = d.SEED_CREATED
-    record = gateway.sandboxes[P].app[STATE].orders[number]
-    record.status, record.pay_status, record.credit_status = "ON_HOLD", "PARTIAL", "MANUAL"
-    found = await gateway.ok(
-        """query($id: ID!) { order(id: $id) { status providerStatus paymentStatus details
-             creditStatus { status orderStatus paymentStatus } } }""",
-        {"id": order_id(member, number)},
-    )
-    order = found["order"]
-    assert (order["status"], order["providerStatus"], order["paymentStatus"]) == (
-        "UNKNOWN",
-        "ON_HOLD",
-        "UNKNOWN",
-    )
-    assert order["details"]["payStatusEnum"] == "PARTIAL"
-    assert order["creditStatus"] == {
-        "status": "MANUAL",
-        "orderStatus": "UNKNOWN",
-        "paymentStatus": "UNKNOWN",
-    }
-
-
 @pytest.mark.parametrize(
     ("credit", "payment", "shown"),
     [
@@ -525,6 +502,44 @@ async def test_credit_pay_status_of_an_unpaid_order(
     assert order["creditStatus"] == {
         "status": shown,
         "orderStatus": "PENDING",
+        "paymentStatus": payment,
+    }
+
+
+@pytest.mark.parametrize(
+    ("statuses", "shown", "payment"),
+    [
+        # Values no table knows: UNKNOWN, the raw values kept.
+        (("ON_HOLD", "PARTIAL", "MANUAL"), ("ON_HOLD", "PARTIAL", "MANUAL"), "UNKNOWN"),
+        # The page's example detail ("" for all three): nothing paid and no credit state yet,
+        # so PENDING (the README's rule), while its order status, "" naming none, is UNKNOWN.
+        (("", "", ""), (None, None, None), "PENDING"),
+    ],
+)
+async def test_enum_values_the_tables_do_not_know(
+    gateway: Gateway,
+    statuses: tuple[str, str, str],
+    shown: tuple[str | None, str | None, str | None],
+    payment: str,
+) -> None:
+    number, member = d.SEED_CREATED
+    record = gateway.sandboxes[P].app[STATE].orders[number]
+    record.status, record.pay_status, record.credit_status = statuses
+    found = await gateway.ok(
+        """query($id: ID!) { order(id: $id) { status providerStatus paymentStatus details
+             creditStatus { status orderStatus paymentStatus } } }""",
+        {"id": order_id(member, number)},
+    )
+    order = found["order"]
+    assert (order["status"], order["providerStatus"], order["paymentStatus"]) == (
+        "UNKNOWN",
+        shown[0],
+        payment,
+    )
+    assert order["details"].get("payStatusEnum") == shown[1]
+    assert order["creditStatus"] == {
+        "status": shown[2],
+        "orderStatus": "UNKNOWN",
         "paymentStatus": payment,
     }
 
