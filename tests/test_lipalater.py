@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -304,8 +305,12 @@ async def test_cancel_then_confirm_is_refused(gateway: Gateway) -> None:
         "VOIDED",
     )
     assert cancelled["order"]["details"]["closeReason"] == "Customer changed mind"
+    # The cancel table types orderNo integer and no request example shows it: an integer.
     [call] = gateway.calls(P, "/order/100001/cancelOrder", "POST")
-    assert json.loads(call.body) == {"orderNo": order["number"], "reason": "Customer changed mind"}
+    assert json.loads(call.body) == {
+        "orderNo": int(order["number"]),
+        "reason": "Customer changed mind",
+    }
 
     refused = (await gateway.ok(CONFIRM, {"id": oid, "plan": "1"}))["confirmOrder"]
     assert refused == {
@@ -323,6 +328,22 @@ async def test_cancel_then_confirm_is_refused(gateway: Gateway) -> None:
     assert [(e["code"], e["message"]) for e in again["userErrors"]] == [
         ("REJECTED_BY_PROVIDER", "lipalater: Order has been cancelled")
     ]
+
+
+@pytest.mark.parametrize("number", ["0088", "ORD-88", "9" * 20])
+async def test_an_order_number_an_integer_would_change_is_cancelled_as_text(
+    gateway: Gateway, number: str
+) -> None:
+    orders = gateway.sandboxes[P].app[STATE].orders
+    orders[number] = replace(orders[d.SEED_CREATED[0]], order_no=number)
+    member = d.SEED_CREATED[1]
+    cancelled = (await gateway.ok(CANCEL, {"id": order_id(member, number), "reason": "x"}))[
+        "cancelOrder"
+    ]
+    assert cancelled["userErrors"] == []
+    assert cancelled["order"]["status"] == "CANCELLED"
+    [call] = gateway.calls(P, "/cancelOrder", "POST")
+    assert json.loads(call.body) == {"orderNo": number, "reason": "x"}
 
 
 async def test_reject_contract_then_accept_is_refused(gateway: Gateway) -> None:
