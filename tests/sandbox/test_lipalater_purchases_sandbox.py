@@ -231,6 +231,24 @@ async def test_request_id_is_echoed_or_made(client: Client) -> None:
     assert resp.headers["X-Request-ID"] != "short"
 
 
+async def test_request_ids_it_makes_repeat_from_a_fresh_sandbox(
+    aiohttp_client: MakeClient,
+) -> None:
+    """Made from the seeded source (as the open platform sandbox's are), not uuid4: two fresh
+    sandboxes answer the same sequence, and every id of it is new."""
+    sequences = []
+    for _ in range(2):
+        client = await aiohttp_client(create_app(seed=3))
+        answers = [
+            await client.get(f"/api/v2/purchases/{EXAMPLE_PURCHASE_ID}", headers=AUTH),
+            await client.get("/api/v2/nowhere"),
+            await client.post("/api/v2/purchases", json=CURL_BODY, headers=AUTH),
+        ]
+        sequences.append([resp.headers["X-Request-ID"] for resp in answers])
+    assert sequences[0] == sequences[1]
+    assert len(set(sequences[0])) == 3
+
+
 # --- get -----------------------------------------------------------------------------------
 
 
