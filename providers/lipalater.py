@@ -16,6 +16,9 @@ Quirks kept here and nowhere else:
 - Orders are addressed by member and number (``/order/{memberId}/detail/{orderNo}``), so the
   order key is ``"memberId/orderNo"`` and reading by number needs the customer id.
 - No batch reads: a batch is one detail call per distinct order, all at once.
+- Confirm and cancel list their "params" and their curls show no body: they go as a JSON body
+  (an inference). cancelOrder's ``orderNo`` is a JSON integer, as its table types it (no request
+  example shows it).
 - The create table calls ``salePrice`` the "total sales price of goods" and the sandbox treats
   it as the line total (price x quantity); reads carry no unit price, so it is the line's
   ``totalFee`` over ``productNum``.
@@ -444,7 +447,7 @@ class LipaLater(BaseProvider):
 
     async def cancel_order(self, order_key: str, reason: str | None) -> list[ItemOutcome]:
         member, number = self._split(order_key)
-        body = {"orderNo": number, "reason": _required(reason, "reason")}
+        body = {"orderNo": _integer_if_plain(number), "reason": _required(reason, "reason")}
         await self._call("POST", f"{API}/order/{member}/cancelOrder", json=body, refusal=True)
         return []
 
@@ -474,6 +477,14 @@ def _required(value: str | None, field: str) -> str:
             ProviderName.LIPALATER.value, f"Lipa Later needs {field}", field=[field]
         )
     return value
+
+
+def _integer_if_plain(number: str) -> int | str:
+    """cancelOrder's ``orderNo``, which its table types integer and no request example shows:
+    a JSON integer. A number an integer would change or cannot hold (a letter, a leading zero,
+    past a Java long) goes as the text it was read as."""
+    plain = number.isascii() and number.isdigit() and str(int(number)) == number
+    return int(number) if plain and int(number) < 2**63 else number
 
 
 def _record(provider: LipaLater, data: Any, what: str) -> dict[str, Any]:

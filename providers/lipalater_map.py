@@ -42,8 +42,8 @@ ORDER_STATUS = {
     "CANCELLED": OrderStatus.CANCELLED,
 }
 PAY_STATUS = {"UNPAID": PaymentStatus.PENDING, "PAID": PaymentStatus.PAID}
-# creditPayStatusEnum, consulted while payStatusEnum still says unpaid; "" (the page's
-# example) or absent is PENDING, any other value not here UNKNOWN.
+# creditPayStatusEnum, consulted while payStatusEnum still says unpaid (or ""); "" (the
+# page's example) or absent is PENDING, any other value not here UNKNOWN.
 CREDIT_PAY_STATUS = {
     "NOT_APPLIED": PaymentStatus.PENDING,
     "APPLYING": PaymentStatus.PENDING,
@@ -136,17 +136,22 @@ def day(value: Any) -> date | None:
         return None
 
 
+def _pay_state(table: dict[str, PaymentStatus], raw: Any) -> PaymentStatus:
+    """A payStatusEnum or creditPayStatusEnum: "" or absent (the page's examples: nothing paid,
+    no credit state given) is PENDING; a value the table does not know is UNKNOWN, never a
+    guess."""
+    return (
+        PaymentStatus.PENDING if text(raw) is None else map_enum(table, raw, PaymentStatus.UNKNOWN)
+    )
+
+
 def payment_status(r: Record, status: OrderStatus) -> PaymentStatus:
-    paid = map_enum(PAY_STATUS, r.get("payStatusEnum"), PaymentStatus.UNKNOWN)
+    """The pay status, and while it says unpaid the credit status: the page's own example
+    detail ("" for both) reads PENDING, as UNPAID with NOT_APPLIED does."""
+    paid = _pay_state(PAY_STATUS, r.get("payStatusEnum"))
     if paid is not PaymentStatus.PENDING:
         return paid
-    raw = r.get("creditPayStatusEnum")
-    # The page's examples send "": no credit state given, so the unpaid order is still pending
-    # (as with NOT_APPLIED). A value the table does not know is UNKNOWN, never a guess.
-    if text(raw) is None:
-        credit = PaymentStatus.PENDING
-    else:
-        credit = map_enum(CREDIT_PAY_STATUS, raw, PaymentStatus.UNKNOWN)
+    credit = _pay_state(CREDIT_PAY_STATUS, r.get("creditPayStatusEnum"))
     if credit is PaymentStatus.PENDING and status in CLOSED_STATUSES:
         return PaymentStatus.VOIDED  # closed before any money moved: nothing will be taken
     return credit

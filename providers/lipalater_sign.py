@@ -1,14 +1,19 @@
 """The ``Sign`` header of the Lipa Later open platform: one small, replaceable function.
 
 The open platform does not publish its algorithm. This is the documented default
-(``PROVIDERS.md``): base64 of HMAC-SHA256, keyed by ``app_secret``, over the lines
+(``PROVIDERS.md``, README "Lipa Later"): the standard base64 (with padding) of HMAC-SHA256,
+keyed by ``app_secret``, over five parts joined by ``"\\n"``:
 
-    METHOD
-    /path/as/the/server/sees/it
-    k1=v1&k2=v2            (query parameters sorted by name, values not URL-encoded)
-    Timestamp              (Unix seconds)
-    Noncestr
-    body                   (the exact bytes sent, "" for none)
+    METHOD                 upper case: GET, POST
+    target                 the path as the server sees it (a base_url's own path included),
+                           then, only when there is a query, "?" and its k=v pairs sorted by
+                           name, joined by "&", not URL-encoded: the query cannot be changed
+    Timestamp              Unix seconds, as sent in the Timestamp header
+    Noncestr               as sent in the Noncestr header
+    body                   the exact body sent, "" for none
+
+So a schedule read signs ``"GET\\n/open/op/order/calculateSchedule/?countryId=10001&
+loanProductId=2&orderNo=8800000001\\n1700000000\\nnonce-1\\n"`` (one line of the target).
 
 When Lipa Later confirms its real algorithm, replace :func:`sign` (or hand the connector another
 function of the same signature); nothing else changes.
@@ -34,7 +39,8 @@ def sign(
     body: str,
 ) -> str:
     """The ``Sign`` header value for one request."""
-    canonical = "&".join(f"{k}={v}" for k, v in sorted(query, key=lambda kv: kv[0]))
-    text = "\n".join([method.upper(), path, canonical, timestamp, nonce, body])
+    pairs = "&".join(f"{k}={v}" for k, v in sorted(query))
+    target = f"{path}?{pairs}" if pairs else path
+    text = "\n".join([method.upper(), target, timestamp, nonce, body])
     digest = hmac.new(app_secret.encode(), text.encode(), hashlib.sha256).digest()
     return base64.b64encode(digest).decode()

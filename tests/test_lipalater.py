@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -17,7 +18,7 @@ from providers.lipalater_sign import sign
 from providers.model import Money, ProviderName
 from providers.sandbox import lipalater as lipalater_sandbox
 from providers.sandbox import lipalater_data as d
-from providers.sandbox.lipalater import CREDENTIALS, STATE, STATIC_TOKEN, expected_sign
+from providers.sandbox.lipalater import STATE, STATIC_TOKEN, expected_sign
 from providers.values import money
 from tests.conftest import gateway_with, started
 from tests.harness import Gateway
@@ -304,8 +305,12 @@ async def test_cancel_then_confirm_is_refused(gateway: Gateway) -> None:
         "VOIDED",
     )
     assert cancelled["order"]["details"]["closeReason"] == "Customer changed mind"
+    # The cancel table types orderNo integer and no request example shows it: an integer.
     [call] = gateway.calls(P, "/order/100001/cancelOrder", "POST")
-    assert json.loads(call.body) == {"orderNo": order["number"], "reason": "Customer changed mind"}
+    assert json.loads(call.body) == {
+        "orderNo": int(order["number"]),
+        "reason": "Customer changed mind",
+    }
 
     refused = (await gateway.ok(CONFIRM, {"id": oid, "plan": "1"}))["confirmOrder"]
     assert refused == {
@@ -323,6 +328,22 @@ async def test_cancel_then_confirm_is_refused(gateway: Gateway) -> None:
     assert [(e["code"], e["message"]) for e in again["userErrors"]] == [
         ("REJECTED_BY_PROVIDER", "lipalater: Order has been cancelled")
     ]
+
+
+@pytest.mark.parametrize("number", ["0088", "ORD-88", "9" * 20])
+async def test_an_order_number_an_integer_would_change_is_cancelled_as_text(
+    gateway: Gateway, number: str
+) -> None:
+    orders = gateway.sandboxes[P].app[STATE].orders
+    orders[number] = replace(orders[d.SEED_CREATED[0]], order_no=number)
+    member = d.SEED_CREATED[1]
+    cancelled = (await gateway.ok(CANCEL, {"id": order_id(member, number), "reason": "x"}))[
+        "cancelOrder"
+    ]
+    assert cancelled["userErrors"] == []
+    assert cancelled["order"]["status"] == "CANCELLED"
+    [call] = gateway.calls(P, "/cancelOrder", "POST")
+    assert json.loads(call.body) == {"orderNo": number, "reason": "x"}
 
 
 async def test_reject_contract_then_accept_is_refused(gateway: Gateway) -> None:
@@ -474,29 +495,6 @@ async def test_seeded_statuses_map(
     assert order["placedAt"].endswith("+00:00")
 
 
-async def test_unknown_enum_values_are_unknown_with_the_raw_value(gateway: Gateway) -> None:
-    number, member = d.SEED_CREATED
-    record = gateway.sandboxes[P].app[STATE].orders[number]
-    record.status, record.pay_status, record.credit_status = "ON_HOLD", "PARTIAL", "MANUAL"
-    found = await gateway.ok(
-        """query($id: ID!) { order(id: $id) { status providerStatus paymentStatus details
-             creditStatus { status orderStatus paymentStatus } } }""",
-        {"id": order_id(member, number)},
-    )
-    order = found["order"]
-    assert (order["status"], order["providerStatus"], order["paymentStatus"]) == (
-        "UNKNOWN",
-        "ON_HOLD",
-        "UNKNOWN",
-    )
-    assert order["details"]["payStatusEnum"] == "PARTIAL"
-    assert order["creditStatus"] == {
-        "status": "MANUAL",
-        "orderStatus": "UNKNOWN",
-        "paymentStatus": "UNKNOWN",
-    }
-
-
 @pytest.mark.parametrize(
     ("credit", "payment", "shown"),
     [
@@ -525,6 +523,44 @@ async def test_credit_pay_status_of_an_unpaid_order(
     assert order["creditStatus"] == {
         "status": shown,
         "orderStatus": "PENDING",
+        "paymentStatus": payment,
+    }
+
+
+@pytest.mark.parametrize(
+    ("statuses", "shown", "payment"),
+    [
+        # Values no table knows: UNKNOWN, the raw values kept.
+        (("ON_HOLD", "PARTIAL", "MANUAL"), ("ON_HOLD", "PARTIAL", "MANUAL"), "UNKNOWN"),
+        # The page's example detail ("" for all three): nothing paid and no credit state yet,
+        # so PENDING (the README's rule), while its order status, "" naming none, is UNKNOWN.
+        (("", "", ""), (None, None, None), "PENDING"),
+    ],
+)
+async def test_enum_values_the_tables_do_not_know(
+    gateway: Gateway,
+    statuses: tuple[str, str, str],
+    shown: tuple[str | None, str | None, str | None],
+    payment: str,
+) -> None:
+    number, member = d.SEED_CREATED
+    record = gateway.sandboxes[P].app[STATE].orders[number]
+    record.status, record.pay_status, record.credit_status = statuses
+    found = await gateway.ok(
+        """query($id: ID!) { order(id: $id) { status providerStatus paymentStatus details
+             creditStatus { status orderStatus paymentStatus } } }""",
+        {"id": order_id(member, number)},
+    )
+    order = found["order"]
+    assert (order["status"], order["providerStatus"], order["paymentStatus"]) == (
+        "UNKNOWN",
+        shown[0],
+        payment,
+    )
+    assert order["details"].get("payStatusEnum") == shown[1]
+    assert order["creditStatus"] == {
+        "status": shown[2],
+        "orderStatus": "UNKNOWN",
         "paymentStatus": payment,
     }
 
@@ -700,13 +736,39 @@ async def test_refused_credentials_are_a_provider_error(
         assert secret not in json.dumps(answer.body)
 
 
-def test_the_signer_is_the_one_the_sandbox_verifies() -> None:
-    args = ("GET", "/open/op/order/calculateSchedule/", [("orderNo", "8"), ("countryId", "1")])
-    tail = ("1700000000", "nonce-1", "")
-    assert sign(CREDENTIALS["app_secret"], *args, *tail) == expected_sign(
-        CREDENTIALS["app_secret"], *args, *tail
+# The documented string to sign, five parts, and its Sign worked out apart from our code:
+# printf '<the string>' | openssl dgst -sha256 -hmac app-secret -binary | base64
+Signed = tuple[str, str, list[tuple[str, str]], str, str, str]
+SIGNED_POST: Signed = (
+    "POST",
+    "/open/op/order/100001/cancelOrder",
+    [],
+    "1700000000",
+    "nonce-1",
+    '{"orderNo":8800000001,"reason":"x"}',
+)
+SIGNED_GET: Signed = (
+    "GET",
+    "/open/op/order/calculateSchedule/",
+    [("orderNo", "8800000001"), ("countryId", "10001"), ("loanProductId", "2")],
+    "1700000000",
+    "nonce-1",
+    "",
+)
+
+
+def test_the_sign_is_hmac_sha256_over_method_target_timestamp_nonce_and_body() -> None:
+    """The connector's signer and the sandbox's own check give the known value: a drift in
+    either fails here (and the sandbox refuses the connector everywhere else)."""
+    assert sign("app-secret", *SIGNED_POST) == "rmMDyKQVfRN5unNK2mqAMw4EXIKVRNmv/7wqNpA3s7U="
+    assert sign("app-secret", *SIGNED_GET) == "9lj1x9NM+ckQCJfyoEKUlXcZXeO+PabkR5Lo/SkRkg0="
+    target = "/open/op/order/calculateSchedule/?countryId=10001&loanProductId=2&orderNo=8800000001"
+    assert expected_sign("app-secret", "GET", target, "1700000000", "nonce-1", "") == (
+        "9lj1x9NM+ckQCJfyoEKUlXcZXeO+PabkR5Lo/SkRkg0="
     )
-    assert sign("other", *args, *tail) != sign(CREDENTIALS["app_secret"], *args, *tail)
+    method, path, query, *tail = SIGNED_POST
+    assert expected_sign("app-secret", method, path, *tail) == sign("app-secret", *SIGNED_POST)
+    assert sign("other", *SIGNED_GET) != sign("app-secret", *SIGNED_GET)
 
 
 def test_amounts_are_read_to_the_cent_and_remembered() -> None:
@@ -744,6 +806,20 @@ async def test_a_provider_5xx_is_a_retryable_provider_error(gateway: Gateway) ->
     assert error["extensions"]["httpStatus"] == 503
     assert error["extensions"]["retryable"] is True
     assert error["extensions"]["providerRequestId"]
+
+
+async def test_a_read_retried_after_a_5xx_is_signed_afresh_and_answered(gateway: Gateway) -> None:
+    """The sandbox spends a Noncestr as the request arrives, even one a 5xx then answers: the
+    retry is answered only because the shared client asks the connector for a new signature."""
+    variables = {"n": d.SEED_CREATED[0], "c": d.SEED_CREATED[1]}
+    await gateway.ok(BY_NUMBER, variables)  # the token, before the fault
+    gateway.clear_calls()
+    gateway.faults(P).update({"only_paths": ["/detail/"], "fail_next": 1, "error_status": 503})
+    found = await gateway.ok(BY_NUMBER, variables)
+    assert found["orderByNumber"]["number"] == d.SEED_CREATED[0]
+    assert len(gateway.calls(P, "/detail/", "GET")) == 2
+    assert gateway.faults(P).fail_next == 0
+    assert len(gateway.sandboxes[P].app[STATE].nonces) == 3  # both attempts' and the first read's
 
 
 async def test_a_5xx_on_a_mutation_is_an_error_not_a_user_error(gateway: Gateway) -> None:

@@ -7,6 +7,8 @@ call counts, then applies the fault knobs before or instead of the real handler:
 - ``latency_s``: added before every answer (the benchmark's L);
 - ``error_rate`` / ``error_status`` / ``retry_after``: that fraction of requests, chosen by a
   seeded RNG so runs repeat, answered with that status;
+- ``fail_next``: the next that many requests answered with ``error_status`` (counted down), so
+  a test can fail a first attempt and let its retry through;
 - ``hang``: never answer (the client's deadline must fire);
 - ``malformed``: a truncated JSON body with status 200;
 - ``wrong_shape``: valid JSON of the wrong shape (``[]``);
@@ -53,6 +55,7 @@ class Faults:
     error_rate: float = 0.0
     error_status: int = 500
     retry_after: int | None = None
+    fail_next: int = 0
     hang: bool = False
     malformed: bool = False
     wrong_shape: bool = False
@@ -88,6 +91,7 @@ _KNOB_OK: dict[str, Callable[[Any], bool]] = {
     "latency_s": _number,
     "error_rate": lambda v: _number(v) and v <= 1,
     "error_status": lambda v: type(v) is int and 100 <= v <= 599,
+    "fail_next": lambda v: type(v) is int and v >= 0,
     "retry_after": lambda v: v is None or (type(v) is int and v >= 0),
     "hang": lambda v: type(v) is bool,
     "malformed": lambda v: type(v) is bool,
@@ -155,7 +159,9 @@ def json_response(
 async def _fault_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     if request.path.startswith(CONTROL_PREFIX):
         return await handler(request)
-    body = await request.text() if request.can_read_body else ""
+    # body_exists, not can_read_body: a sandbox's own middleware may have read it already
+    # (Lipa Later's Sign check), and aiohttp keeps what was read.
+    body = await request.text() if request.body_exists else ""
     request.app[REQUESTS].append(
         RecordedRequest(request.method, request.path, dict(request.query), body)
     )
@@ -179,9 +185,11 @@ async def _faulted(request: web.Request, handler: Handler) -> web.StreamResponse
         if request.transport is not None:
             request.transport.close()
         raise asyncio.CancelledError
+    if faults.fail_next > 0:
+        faults.fail_next -= 1
+        return _error(faults)
     if faults.error_rate and request.app[RNG].random() < faults.error_rate:
-        headers = {"Retry-After": str(faults.retry_after)} if faults.retry_after is not None else {}
-        return json_response({"detail": "sandbox fault"}, faults.error_status, headers)
+        return _error(faults)
     if faults.malformed:
         return web.Response(body=b'{"truncated": [1, 2', content_type="application/json")
     if faults.wrong_shape:
@@ -192,6 +200,11 @@ async def _faulted(request: web.Request, handler: Handler) -> web.StreamResponse
     if faults.drip_s and isinstance(response, web.Response) and response.body:
         return await _drip(request, response, faults.drip_s)
     return response
+
+
+def _error(faults: Faults) -> web.Response:
+    headers = {"Retry-After": str(faults.retry_after)} if faults.retry_after is not None else {}
+    return json_response({"detail": "sandbox fault"}, faults.error_status, headers)
 
 
 async def _drip(request: web.Request, response: web.Response, delay: float) -> web.StreamResponse:

@@ -10,7 +10,7 @@ import calendar
 import random
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"  # UTC; the page only shows "" for times
@@ -77,19 +77,6 @@ _CATALOG = (
 )
 _CANCEL_REASONS = ("Customer changed mind", "Out of stock", "Duplicate order")
 _SEED_EPOCH = datetime(2024, 3, 1, 8, 0, 0)
-
-
-def to_cents(value: object) -> int:
-    """Cents of a number or numeric string; ValueError for anything else."""
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise ValueError(value)
-    try:
-        cents = (Decimal(str(value)) * 100).quantize(Decimal(1), ROUND_HALF_UP)
-    except InvalidOperation as exc:
-        raise ValueError(value) from exc
-    if not cents.is_finite() or cents < 0:
-        raise ValueError(value)
-    return int(cents)
 
 
 def amount(cents: int) -> int | float:

@@ -3,9 +3,10 @@
 OAuth2 client credentials at ``POST /api/v2/oauth/token``; purchases at ``/api/v2/purchases``
 (create, get, update, cancel). Success envelope ``{apiVersion: "2.0", status, order_id, data}``;
 errors ``{type, title, status, detail}``, except validation errors, which carry ``details``
-(field -> messages) instead. Every answer carries ``X-Request-ID``. Statuses are the ones
-PROVIDERS.md lists (400, 401, 402, 403, 404, 429, 5xx): a refused status change or cancel (a
-second cancel included) is a 400 ``invalid-state-transition``, there is no 409.
+(field -> messages) instead. Every answer carries ``X-Request-ID`` (the client's, else one
+made from the seed, so runs repeat). Statuses are the ones PROVIDERS.md lists (400, 401, 402,
+403, 404, 429, 5xx): a refused status change or cancel (a second cancel included) is a 400
+``invalid-state-transition``, there is no 409.
 
 ``app[STATE].expires_in_as_text`` makes the token endpoint answer ``expires_in`` as a numeric
 string ("7198"), as some OAuth servers do.
@@ -19,7 +20,6 @@ import random
 import re
 import secrets
 import time
-import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -71,6 +71,9 @@ class LipaLaterPurchasesState:
 
     rng: random.Random
     token_ttl_s: int
+    # X-Request-IDs of its own, from a source apart from ``rng``'s ids: deterministic, and the
+    # ids of purchases do not depend on how many requests came before.
+    request_ids: random.Random
     purchases: dict[str, Purchase] = field(default_factory=dict)
     applications: dict[str, str] = field(default_factory=dict)
     tokens: dict[str, IssuedToken] = field(default_factory=dict)
@@ -355,7 +358,7 @@ async def cancel_purchase(request: web.Request) -> web.Response:
 async def _add_request_id(request: web.Request, response: web.StreamResponse) -> None:
     incoming = request.headers.get("X-Request-ID", "")
     response.headers["X-Request-ID"] = (
-        incoming if _REQUEST_ID.match(incoming) else str(uuid.uuid4())
+        incoming if _REQUEST_ID.match(incoming) else uuid4(request.app[STATE].request_ids)
     )
 
 
@@ -365,7 +368,11 @@ def create_app(
     """The Lipa Later v2 purchases sandbox, seeded with the page's records and ``seed``."""
     app = sandbox_app(faults, seed)
     rng = random.Random(seed)
-    state = LipaLaterPurchasesState(rng=rng, token_ttl_s=token_ttl_s)
+    state = LipaLaterPurchasesState(
+        rng=rng,
+        token_ttl_s=token_ttl_s,
+        request_ids=random.Random(f"lipalater-purchases-request-ids-{seed}"),
+    )
     state.tokens[STATIC_TOKEN] = IssuedToken(SCOPES, math.inf)
     for purchase in example_purchases() + generated_purchases(rng):
         state.add(purchase)

@@ -285,6 +285,17 @@ def _amount(value: Any, where: str, errors: FieldErrors) -> float:
     return 0.0
 
 
+def _whole(value: Any, where: str, errors: FieldErrors) -> float:
+    """``item_value``, typed integer on the page and sent as "50000" by its example: a whole
+    number, as a number or a string of digits; one with a fraction ("49999.5", 49999.5) is
+    refused, never rounded. Answered as a float (50000.0), as the page's answers show it."""
+    digits = str(value) if type(value) is int else value if isinstance(value, str) else ""
+    if digits.isascii() and digits.isdigit() and math.isfinite(float(digits)):
+        return float(digits)
+    errors.add(where, "must be a non-negative integer")
+    return 0.0
+
+
 def parse_item(raw: Any, where: str, errors: FieldErrors) -> dict[str, Any]:
     """The Purchase fields of one requested item; problems go to ``errors``."""
     if not isinstance(raw, dict):
@@ -311,7 +322,7 @@ def parse_item(raw: Any, where: str, errors: FieldErrors) -> dict[str, Any]:
     if raw.get("item_value") in (None, ""):
         errors.add(f"{where}item_value", "is required")
     else:
-        item_value = _amount(raw["item_value"], f"{where}item_value", errors)
+        item_value = _whole(raw["item_value"], f"{where}item_value", errors)
         if item_value == 0 and f"{where}item_value" not in errors:
             errors.add(f"{where}item_value", "must be greater than 0")
     # item_topup is typed string and sent as "": answered as a number, "" as 0.0.

@@ -231,6 +231,24 @@ async def test_request_id_is_echoed_or_made(client: Client) -> None:
     assert resp.headers["X-Request-ID"] != "short"
 
 
+async def test_request_ids_it_makes_repeat_from_a_fresh_sandbox(
+    aiohttp_client: MakeClient,
+) -> None:
+    """Made from the seeded source (as the open platform sandbox's are), not uuid4: two fresh
+    sandboxes answer the same sequence, and every id of it is new."""
+    sequences = []
+    for _ in range(2):
+        client = await aiohttp_client(create_app(seed=3))
+        answers = [
+            await client.get(f"/api/v2/purchases/{EXAMPLE_PURCHASE_ID}", headers=AUTH),
+            await client.get("/api/v2/nowhere"),
+            await client.post("/api/v2/purchases", json=CURL_BODY, headers=AUTH),
+        ]
+        sequences.append([resp.headers["X-Request-ID"] for resp in answers])
+    assert sequences[0] == sequences[1]
+    assert len(set(sequences[0])) == 3
+
+
 # --- get -----------------------------------------------------------------------------------
 
 
@@ -304,6 +322,24 @@ async def test_create_accepts_table_spellings_and_numbers(client: Client) -> Non
     assert created["delivery_option"] == "store_delivery"
     assert (created["item_value"], created["item_topup"]) == (42000.0, 1500.0)
     assert created["loan_application_detail_id"] != EXAMPLE_APPLICATION_ID
+
+
+@pytest.mark.parametrize("value", ["49999.5", 49999.5, "50000.0", 50000.0, "5e4", -50000])
+async def test_create_refuses_an_item_value_that_is_not_whole(
+    client: Client, value: object
+) -> None:
+    """The page types item_value integer (its example sends "50000"): a fraction is a
+    validation error, never stored as sent nor rounded."""
+    item = page_item("jkiarie", "pick_up", "Walkman") | {"item_value": value}
+    body = {"customer_id": "c-1", "order_id": "9002", "items": [item]}
+    resp = await client.post("/api/v2/purchases", json=body, headers=AUTH)
+    assert resp.status == 400
+    answer = await resp.json()
+    assert (answer["type"], answer["details"]) == (
+        PROBLEMS + "validation-error",
+        {"items[0].item_value": ["must be a non-negative integer"]},
+    )
+    assert len(client.app[STATE].purchases) == 23
 
 
 async def test_create_validation_lists_every_field(client: Client) -> None:

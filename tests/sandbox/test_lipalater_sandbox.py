@@ -7,6 +7,7 @@ import base64
 import hashlib
 import hmac
 import json
+import secrets
 import time
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
@@ -73,10 +74,12 @@ DETAIL_KEYS = {
 def sign_headers(
     method: str, path: str, query: dict[str, str], body: str, *, token: str = STATIC_TOKEN
 ) -> dict[str, str]:
-    """The connector's documented signature, written independently of the sandbox."""
-    timestamp, nonce = str(int(time.time())), "n0nce"
-    canonical = "&".join(f"{k}={query[k]}" for k in sorted(query))
-    text = "\n".join([method, path, canonical, timestamp, nonce, body])
+    """The documented signature, written independently of the sandbox and the connector:
+    method, the target (the path, "?" and the query sorted by name when there is one),
+    timestamp, nonce and body, joined by newlines."""
+    timestamp, nonce = str(int(time.time())), secrets.token_hex(8)
+    target = path + ("?" + "&".join(f"{k}={query[k]}" for k in sorted(query)) if query else "")
+    text = "\n".join([method, target, timestamp, nonce, body])
     mac = hmac.new(CREDENTIALS["app_secret"].encode(), text.encode(), hashlib.sha256).digest()
     return {
         "Authorization": f"Bearer {token}",
@@ -179,6 +182,24 @@ async def test_bad_signatures_are_refused(client: Client) -> None:
     assert await resp.json() == refused("invalid sign")
 
 
+async def test_a_replayed_request_is_refused_and_changes_nothing(client: Client) -> None:
+    """The same signed create sent twice (same Noncestr, Timestamp and Sign) is one order: the
+    second is refused as the page's bad signature, and so is a replayed read."""
+    assert client.app is not None
+    orders = len(client.app[STATE].orders)
+    path, text = f"{ORDER}/100009/create", json.dumps(PHONE_BODY)
+    headers = sign_headers("POST", path, {}, text)
+    first = await (await client.post(path, data=text, headers=headers)).json()
+    assert first["success"] is True
+    again = await (await client.post(path, data=text, headers=headers)).json()
+    assert again == refused("invalid sign")
+    assert len(client.app[STATE].orders) == orders + 1
+    detail = f"{ORDER}/100009/detail/{first['data']['orderNo']}"
+    headers = sign_headers("GET", detail, {}, "")
+    assert (await (await client.get(detail, headers=headers)).json())["success"] is True
+    assert await (await client.get(detail, headers=headers)).json() == refused("invalid sign")
+
+
 async def test_create_with_the_page_example(client: Client) -> None:
     answer = await call(client, "POST", f"{ORDER}/123/create", PAGE_CREATE_BODY)
     assert answer["code"] == 0
@@ -264,6 +285,30 @@ async def test_create_refuses_a_missing_required_field(
         answer = await call(client, "POST", f"{ORDER}/100009/create", body)
         assert answer == refused(f"Parameter error: {name}")
     assert client.app[STATE].orders == orders  # nothing created
+
+
+@pytest.mark.parametrize("value", ["100.555", 100.5, "100.50", 100.0, -100, "1e2"])
+@pytest.mark.parametrize(
+    ("where", "name"),
+    [("product", n) for n in ("price", "salePrice", "actTotalFee", "productNum")]
+    + [("body", "actTotalFee")],
+)
+async def test_create_refuses_an_amount_or_count_that_is_not_whole(
+    client: Client, where: str, name: str, value: object
+) -> None:
+    """The page types them integer: refused by name, never rounded (price "100.555" was stored
+    as 100.56); whole numbers and strings of digits are taken (the other create tests)."""
+    assert client.app is not None
+    orders = dict(client.app[STATE].orders)
+    product = PHONE_BODY["productList"][0]
+    body = (
+        {**PHONE_BODY, name: value}
+        if where == "body"
+        else {**PHONE_BODY, "productList": [{**product, name: value}]}
+    )
+    answer = await call(client, "POST", f"{ORDER}/100009/create", body)
+    assert answer == refused(f"Parameter error: {name}")
+    assert client.app[STATE].orders == orders
 
 
 async def test_create_takes_either_spelling_of_sale_price_and_keeps_act_total_fee(
