@@ -56,7 +56,7 @@ from providers.model import (
 )
 from providers.redact import SECRETS, scrub
 from providers.settings import ProviderSettings
-from providers.values import as_str
+from providers.values import as_str, given_id
 
 API = "/v1"
 PLACE = f"{API}/orders/place-order"
@@ -262,14 +262,14 @@ class Kalixo(BaseProvider):
         """One place-order call; the order from its answer."""
         response = await self._call("POST", PLACE, json=body)
         answer = response.json()
-        if not isinstance(answer, dict) or answer.get("orderId") is None:
+        key = given_id(answer.get("orderId")) if isinstance(answer, dict) else None
+        if key is None:
             raise BadResponse(
                 self.name.value,
                 "place-order answered a body without orderId",
                 request_id=response.request_id,
                 http_status=response.status,
             )
-        key = str(answer["orderId"])
         reference = body["externalOrderCode"]
         self._reference_of.keep(key, reference)
         self._key_of.keep(reference, key)

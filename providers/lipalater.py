@@ -71,7 +71,7 @@ from providers.model import (
     RepaymentSchedule,
 )
 from providers.settings import ProviderSettings, SettingsError
-from providers.values import decimal, exact_in
+from providers.values import decimal, exact_in, given_text
 
 T = TypeVar("T")
 API = "/open/op"
@@ -192,12 +192,13 @@ class LipaLater(BaseProvider):
             "GET", f"{API}/platform/token/", f"Basic {self._basic}", None, None
         )
         data = self._data(response, refusal=False)
-        if not isinstance(data, dict) or not data.get("accessToken"):
+        token = given_text(data.get("accessToken")) if isinstance(data, dict) else None
+        if token is None:
             raise BadResponse(
                 self.name.value, "token answer without accessToken", request_id=response.request_id
             )
         seconds = decimal(data.get("expiresSeconds"))
-        return TokenCache.expiring_in(str(data["accessToken"]), float(seconds or 300))
+        return TokenCache.expiring_in(token, float(seconds or 300))
 
     async def _call(
         self,

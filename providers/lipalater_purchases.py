@@ -51,7 +51,7 @@ from providers.model import (
     ProviderName,
 )
 from providers.settings import ProviderSettings
-from providers.values import decimal
+from providers.values import decimal, given_text
 
 T = TypeVar("T")
 
@@ -147,11 +147,12 @@ class LipaLaterPurchases(BaseProvider):
         if response.status >= 400:
             raise self._error(response)
         body = response.json()
-        if not isinstance(body, dict) or not body.get("access_token"):
+        token = given_text(body.get("access_token")) if isinstance(body, dict) else None
+        if token is None:
             raise BadResponse(self.name.value, "token answer without access_token")
         expires = decimal(body.get("expires_in"))  # 7198, or "7198" as some servers send it
         seconds = float(expires) if expires is not None and expires > 0 else None
-        return TokenCache.expiring_in(str(body["access_token"]), seconds)
+        return TokenCache.expiring_in(token, seconds)
 
     async def _call(self, method: str, path: str, json: Any = None) -> UpstreamResponse:
         # The page's curls send Content-Type: application/json on every call, GETs included.

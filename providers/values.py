@@ -19,6 +19,19 @@ def as_str(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
+def given_text(value: Any) -> str | None:
+    """A string that is there (a token, a key), or None: not the text of a list or an object
+    (a token answered as ``[1]`` was sent as "Bearer [1]")."""
+    return value if isinstance(value, str) and value else None
+
+
+def given_id(value: Any) -> str | None:
+    """An id answered as a number or a string, as text; None for anything else."""
+    if isinstance(value, bool) or not isinstance(value, int | str) or value == "":
+        return None
+    return str(value)
+
+
 def decimal(value: Any) -> Decimal | None:
     """A number or numeric string as a Decimal."""
     if value is None or isinstance(value, bool) or value == "":

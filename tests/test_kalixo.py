@@ -1019,3 +1019,17 @@ async def test_one_failing_order_leaves_the_others_in_the_answer(gateway: Gatewa
     )
     assert answer.data == {"a": {"number": str(EXAMPLE_ORDER_ID)}, "b": None}
     assert answer.codes == ["NOT_FOUND"]
+
+
+async def test_a_place_answer_whose_order_id_is_no_id_is_an_unknown_outcome(
+    gateway: Gateway,
+) -> None:
+    """`{"orderId": {"a": 1}}` was taken as order "{'a': 1}", and its key recorded as placed."""
+    gateway.faults("kalixo").update({"body": {"orderId": {"a": 1}}, "only_paths": ["place-order"]})
+    answer = await gateway.ok(PLACE, order_input("O-NO-ID"))
+    assert answer["placeOrder"]["order"] is None
+    assert [e["code"] for e in answer["placeOrder"]["userErrors"]] == ["OUTCOME_UNKNOWN"]
+    assert (
+        "place-order answered a body without orderId"
+        in (answer["placeOrder"]["userErrors"][0]["message"])
+    )

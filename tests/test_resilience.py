@@ -590,3 +590,45 @@ async def test_a_token_endpoint_refusing_or_redirecting_is_the_gateways_fault(
         assert (error["extensions"]["code"], error["extensions"]["retryable"]) == (code, retryable)
         assert error["extensions"]["httpStatus"] == status
         assert gw.calls("kalixo", "/orders/") == []
+
+
+LIPALATER_PURCHASE = ids.encode(
+    "OrderItem", ProviderName.LIPALATER_PURCHASES, "e87a57de-4fe3-447e-bfdf-89b9a1a6cd4f"
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "token_path", "body", "document", "variables"),
+    [
+        (
+            "lipalater",
+            "/platform/token/",
+            {"code": 0, "msg": "ok", "success": True, "data": {"accessToken": {"x": 1}}},
+            """query($n: String!, $c: String) {
+                orderByNumber(provider: LIPALATER, number: $n, customerId: $c) { number } }""",
+            {"n": lipalater_data.SEED_CONFIRMED[0], "c": lipalater_data.SEED_CONFIRMED[1]},
+        ),
+        (
+            "lipalater_purchases",
+            "/oauth/token",
+            {"access_token": ["a"], "token_type": "Bearer", "expires_in": 7198},
+            "query($id: ID!) { node(id: $id) { id } }",
+            {"id": LIPALATER_PURCHASE},
+        ),
+    ],
+)
+async def test_a_token_that_is_no_string_is_no_token(
+    name: str, token_path: str, body: Any, document: str, variables: dict[str, Any]
+) -> None:
+    """A token answered as a list or an object was cached and sent ("Bearer ['a']"): the
+    provider's 401 then read as the gateway's credentials failing (PROVIDER_ERROR, not
+    retryable), where a token endpoint answering nonsense is PROVIDER_UNAVAILABLE."""
+    async with gateway_with(names=(name,)) as gw:
+        gw.faults(name).update({"body": body, "only_paths": [token_path]})
+        answer = await gw.query(document, variables)
+        assert answer.codes == ["PROVIDER_UNAVAILABLE"]
+        assert (
+            "could not obtain an access token (token answer without"
+            in (answer.errors[0]["message"])
+        )
+        assert [c.path for c in gw.calls(name)] == [c.path for c in gw.calls(name, token_path)]
