@@ -137,6 +137,16 @@ ADDRESSES_BY_ID = _Lookup(
 )
 
 
+# An order's fields that have no typed field, in its ``details`` as Akinon sent them. The
+# free-form ``extra_field`` is left in ``raw``.
+ORDER_DETAILS = (
+    "cancel_status",
+    "tracking_number",
+    "shipping_company",
+    "shipping_refund_amount",
+    "discount_refund_amount",
+)
+
 # The settings Akinon reads besides the common ones (providers/settings.py).
 SETTINGS = frozenset({"username", "password", "page_size"})
 
@@ -503,7 +513,7 @@ class Akinon(BaseProvider):
         key, number = str(r["id"]), str(r.get("number"))
         self._seen.keep(key, _Seen(currency, number))
         total = Money.of(r.get("amount"), currency)
-        refunded = Money.of(r.get("refund_amount"), currency)
+        refunded = _refunded(r, currency)
         return Order(
             provider=self.name,
             key=key,
@@ -520,11 +530,7 @@ class Akinon(BaseProvider):
             shipping_address_key=as_str(r.get("shipping_address")),
             billing_address_key=as_str(r.get("billing_address")),
             invoice_number=as_str(r.get("invoice_number")),
-            extra={
-                "cancel_status": r.get("cancel_status"),
-                "tracking_number": r.get("tracking_number"),
-                "shipping_company": r.get("shipping_company"),
-            },
+            extra=_details(r, ORDER_DETAILS),
             raw=r,
         )
 
@@ -661,8 +667,27 @@ def _order_params(flt: OrderFilter) -> dict[str, str] | None:
     return params
 
 
+def _refunded(r: Record, currency: str) -> Money | None:
+    """The money returned to the customer: Akinon refunds an order's shipping
+    (``shipping_refund_amount``) apart from the rest (``refund_amount``). Its
+    ``discount_refund_amount`` is not added: it is the discount given back off the refund,
+    which ``refund_amount`` is already net of (a fully cancelled order's two refunds add up to
+    its ``amount``)."""
+    rest = Money.of(r.get("refund_amount"), currency)
+    shipping = Money.of(r.get("shipping_refund_amount"), currency)
+    if rest is None or shipping is None or not shipping.amount:
+        return rest or shipping
+    return Money(rest.amount + shipping.amount, rest.currency)
+
+
+def _details(r: Record, names: tuple[str, ...]) -> dict[str, Any]:
+    """The fields ``names`` of a record, as Akinon sent them (decimals stay text)."""
+    return {name: r.get(name) for name in names}
+
+
 def _payment_status(total: Money | None, refunded: Money | None) -> PaymentStatus:
-    """Akinon orders are paid when placed; refunds are the only payment news they carry."""
+    """Akinon orders are paid when placed; refunds (``_refunded``) are the only payment news
+    they carry."""
     if refunded is None or total is None or refunded.amount <= 0:
         return PaymentStatus.PAID
     if refunded.amount >= total.amount:

@@ -76,6 +76,49 @@ async def test_amounts_keep_the_text_akinon_sent_and_equal_texts_share_one_money
     assert Money.of("0.00", "usd") == Money(Decimal("0.00"), "USD")
 
 
+async def test_refunded_is_the_money_returned_shipping_refund_included(gateway: Gateway) -> None:
+    """Akinon refunds an order's shipping apart (``shipping_refund_amount``) from the rest
+    (``refund_amount``): ``refunded`` counted the rest alone, so 23 of the 26 fully cancelled
+    orders read PARTIALLY_REFUNDED (50764032: 6283.98 paid, 6273.99 refunded). The refunds
+    Akinon reports stay in ``details``, as it sent them."""
+    state = gateway.sandboxes["akinon"].app[STATE]
+    by_number = {row.data["number"]: row.data for row in state.orders.values()}
+    shipping_only = next(
+        n for n, o in by_number.items() if o["status"] == 600 and o["shipping_amount"] != "0.00"
+    )
+    by_number[shipping_only]["shipping_refund_amount"] = by_number[shipping_only]["shipping_amount"]
+    cancelled = await gateway.ok(
+        """{ orders(first: 100, filter: {status: [CANCELLED]}) {
+            totalCount nodes { number paymentStatus total { amount } refunded { amount } details }
+        } }"""
+    )
+    nodes = cancelled["orders"]["nodes"]
+    assert cancelled["orders"]["totalCount"] == len(nodes) == 26
+    assert {n["paymentStatus"] for n in nodes} == {"REFUNDED"}
+    assert all(n["refunded"] == n["total"] for n in nodes)
+    [example] = [n for n in nodes if n["number"] == "50764032"]
+    assert example["refunded"] == {"amount": "6283.98"}
+    assert {
+        k: example["details"][k] for k in ("shipping_refund_amount", "discount_refund_amount")
+    } == {
+        "shipping_refund_amount": "9.99",
+        "discount_refund_amount": "0.00",
+    }
+    assert len(gateway.calls("akinon", "/orders/")) == 1
+    partly = await gateway.ok(
+        "query($n: String!) { orderByNumber(provider: AKINON, number: $n) { "
+        "paymentStatus refunded { amount currency } } }",
+        {"n": shipping_only},
+    )
+    assert partly["orderByNumber"] == {
+        "paymentStatus": "PARTIALLY_REFUNDED",
+        "refunded": {
+            "amount": by_number[shipping_only]["shipping_amount"],
+            "currency": by_number[shipping_only]["currency"].upper(),
+        },
+    }
+
+
 async def test_a_record_without_a_currency_is_in_the_configured_one() -> None:
     """An order or item that names no currency is in ``[providers.akinon].currency``; one that
     names it in lower case is read in upper case."""
