@@ -13,6 +13,7 @@ from strawberry.utils.str_converters import to_camel_case
 
 from graph import ids
 from graph.config import Config
+from graph.cursors import cursor_for, scope_of
 from graph.types.order import READS, Order
 from providers.model import Money, ProviderName
 from providers.sandbox import akinon_data as data
@@ -219,6 +220,58 @@ async def test_orders_connection_pages_with_total_count(gateway: Gateway) -> Non
     assert len(set(numbers)) == 14
     pages = [c.query for c in gateway.calls("akinon", "/orders/")]
     assert pages == [{"page": "1", "limit": "7"}, {"page": "2", "limit": "7"}]
+
+
+PAGE_OF_ORDERS = """query($after: String) {
+  orders(first: 60, after: $after) { nodes { number } pageInfo { endCursor } } }"""
+
+
+async def test_a_deployment_capping_its_pages_is_learnt_and_every_page_is_exact(
+    gateway: Gateway,
+) -> None:
+    """A deployment whose DRF ``max_page_size`` is below the ``limit`` asked for answers fewer
+    records without a word: page 2 of 60 was records 50..99, so the second page of
+    ``orders(first: 60)`` repeated ten orders and skipped ten. A page holding fewer than asked
+    for while ``next`` says more follow shows the cap, which later pages are numbered by."""
+    state = gateway.sandboxes["akinon"].app[STATE]
+    state.max_page_size = 50
+    numbers = [row.data["number"] for row in state.data.orders]
+    first = (await gateway.ok(PAGE_OF_ORDERS))["orders"]
+    after = {"after": first["pageInfo"]["endCursor"]}
+    second = (await gateway.ok(PAGE_OF_ORDERS, after))["orders"]
+    assert [n["number"] for n in first["nodes"]] == numbers[:60]
+    assert [n["number"] for n in second["nodes"]] == numbers[60:120]
+    # Page 1 is right whatever the cap; its ``next`` carries on from where it ended.
+    assert [c.query for c in gateway.calls("akinon", "/orders/")] == [
+        {"page": "1", "limit": "60"},
+        {"page": "2", "limit": "60"},
+        {"page": "2", "limit": "50"},
+        {"page": "3", "limit": "50"},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("offset", "pages"),
+    [
+        # Page 2 of 60 held 50 and named a next page: the cap is 50; asked again by it.
+        (60, [("2", "60"), ("2", "50"), ("3", "50")]),
+        # Page 5 of 60 is past the end (240 of 244) but the capped page 5 is the last, 200..243,
+        # with no next: the count says how many the pages before it held.
+        (240, [("5", "60"), ("5", "50")]),
+    ],
+)
+async def test_a_capped_page_past_the_first_is_asked_again_by_the_cap(
+    gateway: Gateway, offset: int, pages: list[tuple[str, str]]
+) -> None:
+    state = gateway.sandboxes["akinon"].app[STATE]
+    state.max_page_size = 50
+    numbers = [row.data["number"] for row in state.data.orders]
+    assert len(numbers) == 244
+    after = {"after": cursor_for(offset - 1, scope_of("orders", {}))}
+    found = (await gateway.ok(PAGE_OF_ORDERS, after))["orders"]["nodes"]
+    assert [n["number"] for n in found] == numbers[offset : offset + 60]
+    calls = gateway.calls("akinon", "/orders/")
+    assert [(c.query["page"], c.query["limit"]) for c in calls] == pages
 
 
 async def test_filters_are_pushed_down_to_akinon(gateway: Gateway) -> None:

@@ -6,10 +6,10 @@ envelopes are: ``{"detail": ...}`` for 401/404/406/415, ``{<field>|non_field_err
 unknown query parameters ignored. Checks run in DRF's order: Accept (406), token (401), then
 Content-Type (415), which the page requires on every request, reads included.
 
-Two knobs on ``app[STATE]`` play other deployments: ``ignore(path, *params)`` answers a list as
-one whose filterset lacks those parameters (DRF skips them: every record comes back), and
+Knobs on ``app[STATE]`` play other deployments: ``ignore(path, *params)`` answers a list as
+one whose filterset lacks those parameters (DRF skips them: every record comes back);
 ``html_errors`` answers a path with a status and an HTML page, as a proxy in front of a service
-that is down does.
+that is down does; ``max_page_size`` is DRF's: a larger ``limit`` is cut to it without a word.
 """
 
 from __future__ import annotations
@@ -51,6 +51,8 @@ class AkinonState:
     ignored: dict[str, set[str]] = field(default_factory=dict)
     # A part of a path ("auth/login/") -> the status a proxy answers it with, in HTML.
     html_errors: dict[str, int] = field(default_factory=dict)
+    # DRF's max_page_size: the most records a page holds, whatever ``limit`` asks for.
+    max_page_size: int = MAX_LIMIT
 
     def __post_init__(self) -> None:
         self.orders = {str(row.data["id"]): row for row in self.data.orders}
@@ -304,17 +306,18 @@ def _filtered(
 # Pagination --------------------------------------------------------------------------------
 
 
-def _limit(raw: str | None) -> int:
-    # DRF's page_size_query_param: anything but a positive integer means the default.
+def _limit(raw: str | None, most: int) -> int:
+    # DRF's page_size_query_param: anything but a positive integer means the default; more
+    # than max_page_size means max_page_size.
     try:
         limit = int(raw or "")
     except ValueError:
         return DEFAULT_LIMIT
-    return min(limit, MAX_LIMIT) if limit > 0 else DEFAULT_LIMIT
+    return min(limit, most) if limit > 0 else DEFAULT_LIMIT
 
 
 def _page(request: web.Request, rows: list[Row]) -> web.Response:
-    limit = _limit(request.query.get("limit"))
+    limit = _limit(request.query.get("limit"), request.app[STATE].max_page_size)
     pages = max(1, -(-len(rows) // limit))
     raw = request.query.get("page", "1")
     try:
