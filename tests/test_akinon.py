@@ -8,6 +8,8 @@ import time
 from decimal import Decimal
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 from strawberry.types.base import get_object_definition
 from strawberry.utils.str_converters import to_camel_case
 
@@ -640,6 +642,37 @@ async def test_a_page_is_read_while_the_next_one_is_on_its_way(gateway: Gateway)
     )
     assert done - read_at[99] > 0.1  # page 1, read before page 2 came back
     assert done - read_at[100] < 0.1  # page 2
+
+
+@pytest.mark.parametrize("links_to", ["another server", "https"])
+async def test_a_next_link_elsewhere_is_asked_at_the_configured_origin(
+    gateway: Gateway, links_to: str
+) -> None:
+    """Akinon's ``next`` links were followed wherever they pointed, with the token: a link to
+    another server got ``Authorization``, and DRF behind a TLS-terminating proxy names the
+    scheme it was forwarded (here, the other way round: https to an http-only sandbox). Only
+    the link's path and query are taken, asked at the configured base_url's origin."""
+    seen: list[str] = []
+
+    async def decoy(request: web.Request) -> web.Response:
+        seen.append(f"{request.method} {request.path_qs} {sorted(request.headers)}")
+        return web.json_response({"count": 0, "next": None, "previous": None, "results": []})
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", decoy)
+    state = gateway.sandboxes["akinon"].app[STATE]
+    async with TestServer(app) as elsewhere:
+        sandbox = gateway.sandboxes["akinon"].base_url
+        state.link_origin = (
+            str(elsewhere.make_url("")) if links_to == "another server" else "https" + sandbox[4:]
+        )
+        answer = await gateway.ok("{ orders(first: 50) { nodes { items { sku } } } }")
+    assert seen == []
+    order_ids = {row.data["id"] for row in state.data.orders[:50]}
+    items = [row for row in state.data.items if row.data["order"] in order_ids]
+    assert sum(len(n["items"]) for n in answer["orders"]["nodes"]) == len(items) > 100
+    calls = gateway.calls("akinon", "/order-items/")
+    assert [c.query.get("page") for c in calls] == [None, "2"]  # the link's page, here
 
 
 async def test_an_ignored_in_filter_falls_back_to_one_call_per_key(

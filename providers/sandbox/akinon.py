@@ -9,7 +9,9 @@ Content-Type (415), which the page requires on every request, reads included.
 Knobs on ``app[STATE]`` play other deployments: ``ignore(path, *params)`` answers a list as
 one whose filterset lacks those parameters (DRF skips them: every record comes back);
 ``html_errors`` answers a path with a status and an HTML page, as a proxy in front of a service
-that is down does; ``max_page_size`` is DRF's: a larger ``limit`` is cut to it without a word.
+that is down does; ``max_page_size`` is DRF's: a larger ``limit`` is cut to it without a word;
+``link_origin`` is the origin its ``next`` and ``previous`` links name, as a service behind a
+proxy builds them from what the proxy forwarded (``http://`` behind TLS, or another host).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -53,6 +56,8 @@ class AkinonState:
     html_errors: dict[str, int] = field(default_factory=dict)
     # DRF's max_page_size: the most records a page holds, whatever ``limit`` asks for.
     max_page_size: int = MAX_LIMIT
+    # The origin ("http://host:port") its links name instead of the one it was asked at.
+    link_origin: str | None = None
 
     def __post_init__(self) -> None:
         self.orders = {str(row.data["id"]): row for row in self.data.orders}
@@ -327,6 +332,9 @@ def _page(request: web.Request, rows: list[Row]) -> web.Response:
     if not 1 <= page <= pages:
         return json_response({"detail": "Invalid page."}, 404)
     url = request.url
+    if origin := request.app[STATE].link_origin:
+        scheme, host = urlsplit(origin)[:2]
+        url = request.clone(scheme=scheme, host=host).url
     following = str(url.update_query(page=str(page + 1))) if page < pages else None
     if page == 1:
         preceding = None
