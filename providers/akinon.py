@@ -139,15 +139,27 @@ ADDRESSES_BY_ID = _Lookup(
 )
 
 
-# An order's fields that have no typed field, in its ``details`` as Akinon sent them. The
-# free-form ``extra_field`` is left in ``raw``.
+# The page's order and item fields that have no typed field, in ``details`` as Akinon sent
+# them (decimals as text). The free-form ``extra_field`` is left in ``raw``.
 ORDER_DETAILS = (
     "cancel_status",
     "tracking_number",
     "shipping_company",
     "shipping_refund_amount",
     "discount_refund_amount",
+    "shipping_tax_rate",
+    "invoice_date",
+    "e_archive_url",
+    "cargo_company",
+    "has_gift_box",
+    "gift_box_note",
+    "language_code",
+    "notes",
+    "delivery_range",
+    "shipping_option_slug",
+    "shipping_interest_amount",
 )
+ITEM_DETAILS = ("cancel_status", "retail_price", "invoice_number", "invoice_date", "e_archive_url")
 
 # The settings Akinon reads besides the common ones (providers/settings.py).
 SETTINGS = frozenset({"username", "password", "page_size"})
@@ -578,6 +590,7 @@ class Akinon(BaseProvider):
                 delivered_at=_datetime(r.get("delivered_date")),
                 estimated_delivery=_datetime(r.get("estimated_delivery_date")),
             ),
+            extra=_details(r, ITEM_DETAILS),
             raw=r,
         )
 

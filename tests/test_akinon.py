@@ -122,6 +122,61 @@ async def test_refunded_is_the_money_returned_shipping_refund_included(gateway: 
     }
 
 
+ORDER_DETAILS = """cancel_status tracking_number shipping_company shipping_refund_amount
+    discount_refund_amount shipping_tax_rate invoice_date e_archive_url cargo_company has_gift_box
+    gift_box_note language_code notes delivery_range shipping_option_slug
+    shipping_interest_amount""".split()
+ITEM_DETAILS = "cancel_status retail_price invoice_number invoice_date e_archive_url".split()
+
+
+async def test_details_hold_the_pages_fields_that_have_no_field_of_their_own(
+    gateway: Gateway,
+) -> None:
+    """The page's order and item fields with no typed home were only in ``raw`` (scope
+    raw:read), and an item's ``details`` was always null though the page gives items a
+    ``cancel_status``. They are in ``details`` as Akinon sent them (decimals as text); the
+    free-form ``extra_field`` stays in ``raw``."""
+    document = """query($n: String!) { orderByNumber(provider: AKINON, number: $n) {
+        details items { details } } }"""
+    example = (await gateway.ok(document, {"n": data.EXAMPLE_ORDER_NUMBER}))["orderByNumber"]
+    assert example == {
+        "details": {
+            "cancel_status": None, "tracking_number": None, "shipping_company": None,
+            "shipping_refund_amount": "0.00", "discount_refund_amount": "0.00",
+            "shipping_tax_rate": None, "invoice_date": None, "e_archive_url": None,
+            "cargo_company": None, "has_gift_box": False, "gift_box_note": None,
+            "language_code": None, "notes": None, "delivery_range": None,
+            "shipping_option_slug": None, "shipping_interest_amount": "0.00",
+        },
+        "items": [
+            {
+                "details": {
+                    "cancel_status": None, "retail_price": None, "invoice_number": None,
+                    "invoice_date": None, "e_archive_url": None,
+                }
+            }
+        ],
+    }  # fmt: skip
+    plan_order = (await gateway.ok(document, {"n": data.PLAN_ORDER_NUMBER}))["orderByNumber"]
+    assert [i["details"]["cancel_status"] for i in plan_order["items"]] == ["waiting"] * 2
+    # A gift-boxed, invoiced order: every value as the sandbox holds it, types and all.
+    state = gateway.sandboxes["akinon"].app[STATE]
+    gifted = next(
+        row.data
+        for row in state.data.orders
+        if row.data["has_gift_box"] and row.data["invoice_number"] and row.data["shipping_tax_rate"]
+    )
+    found = (await gateway.ok(document, {"n": gifted["number"]}))["orderByNumber"]
+    assert found["details"] == {k: gifted[k] for k in ORDER_DETAILS}
+    assert found["details"]["has_gift_box"] is True
+    items = [row.data for row in state.data.items if row.data["order"] == gifted["id"]]
+    assert [i["details"] for i in found["items"]] == [
+        {k: item[k] for k in ITEM_DETAILS} for item in items
+    ]
+    assert all(i["details"]["invoice_number"] == gifted["invoice_number"] for i in found["items"])
+    assert any(i["details"]["retail_price"] for i in found["items"])
+
+
 async def test_a_record_without_a_currency_is_in_the_configured_one() -> None:
     """An order or item that names no currency is in ``[providers.akinon].currency``; one that
     names it in lower case is read in upper case."""
