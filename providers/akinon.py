@@ -6,7 +6,9 @@ Quirks kept here and nowhere else:
   shows (``Authentication: Bearer`` on its reads, ``Authorization: Bearer`` on reject).
 - Every request carries ``Content-Type: application/json``: the page lists 415 for a missing
   one, and its curls send it on GETs too.
-- Lists are ``page`` (from 1) and ``limit``, following ``next``; batches use ``__in`` filters
+- Lists are ``page`` (from 1) and ``limit``, following ``next``. A deployment cuts a ``limit``
+  above its DRF ``max_page_size`` without a word: a short page shows the cap, which is kept and
+  numbers later pages (``_page_at``). Batches use ``__in`` filters
   (seen in the provider's own code, not on this page), so a batch checks that the filter was
   honoured and falls back to one call per key where it was not, with the page's own one-value
   filter where it has one; those answers are checked too (``_where_in``).
@@ -21,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import deque
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -137,6 +139,28 @@ ADDRESSES_BY_ID = _Lookup(
 )
 
 
+# The page's order and item fields that have no typed field, in ``details`` as Akinon sent
+# them (decimals as text). The free-form ``extra_field`` is left in ``raw``.
+ORDER_DETAILS = (
+    "cancel_status",
+    "tracking_number",
+    "shipping_company",
+    "shipping_refund_amount",
+    "discount_refund_amount",
+    "shipping_tax_rate",
+    "invoice_date",
+    "e_archive_url",
+    "cargo_company",
+    "has_gift_box",
+    "gift_box_note",
+    "language_code",
+    "notes",
+    "delivery_range",
+    "shipping_option_slug",
+    "shipping_interest_amount",
+)
+ITEM_DETAILS = ("cancel_status", "retail_price", "invoice_number", "invoice_date", "e_archive_url")
+
 # The settings Akinon reads besides the common ones (providers/settings.py).
 SETTINGS = frozenset({"username", "password", "page_size"})
 
@@ -169,6 +193,9 @@ class Akinon(BaseProvider):
         self._tokens = TokenCache(self._login)
         # (path, ``<field>__in``) the provider was seen to ignore: those keys go one at a time.
         self._no_in: set[tuple[str, str]] = set()
+        # List path -> the most records this deployment was seen to put on a page (its DRF
+        # max_page_size), when that is less than a ``limit`` asked for (``_page_at``).
+        self._page_caps: dict[str, int] = {}
         # Order id -> its currency and number, from every order read. A cancellation plan
         # carries amounts but no currency: it takes its order's; an order's items are asked by
         # its number where ``order__in`` is ignored.
@@ -273,12 +300,6 @@ class Akinon(BaseProvider):
 
         ``check`` sees every record answered (it raises for one the query should not have).
         """
-        size = max(1, min(limit, self.page_size))
-        skip = offset % size
-        query: dict[str, str] | None = params | {
-            "page": str(offset // size + 1),
-            "limit": str(size),
-        }
 
         async def page(url: str, query: dict[str, str] | None) -> Record:
             body = await self._get_page(url, query)
@@ -287,15 +308,12 @@ class Akinon(BaseProvider):
                     check(record)
             return body
 
-        url = path
-        results: list[Record] = []
         try:
-            while True:
-                body = await page(url, query)
+            body, skip = await self._page_at(path, params, offset, limit, page)
+            results: list[Record] = list(body["results"])
+            while len(results) - skip < limit and body.get("next"):
+                body = await page(str(body["next"]), None)
                 results.extend(body["results"])
-                if len(results) - skip >= limit or not body.get("next"):
-                    break
-                url, query = str(body["next"]), None
         except NotFound:
             if offset == 0:
                 raise
@@ -303,6 +321,32 @@ class Akinon(BaseProvider):
             body = await page(path, params | {"page": "1", "limit": "1"})
             return [], int(body.get("count", 0))
         return results[skip : skip + limit], int(body.get("count", len(results)))
+
+    async def _page_at(
+        self,
+        path: str,
+        params: dict[str, str],
+        offset: int,
+        limit: int,
+        page: Callable[[str, dict[str, str] | None], Awaitable[Record]],
+    ) -> tuple[Record, int]:
+        """The page holding record ``offset``, and where in it that record is.
+
+        Pages are numbered by the size asked for, but a deployment answers at most its DRF
+        ``max_page_size`` without a word (``_page_cap``). A page showing a smaller cap teaches
+        it for ``path``, for good; a page past the first, numbered by the size that was not
+        honoured, holds other records and is asked again, numbered by the cap.
+        """
+        while True:
+            size = max(1, min(limit, self.page_size, self._page_caps.get(path, limit)))
+            number = offset // size + 1
+            body = await page(path, params | {"page": str(number), "limit": str(size)})
+            cap = _page_cap(body, number, size)
+            if cap is not None:
+                self._page_caps[path] = cap
+            # Page 1 holds records 0.. whatever its size, and its ``next`` carries on from them.
+            if cap is None or number == 1:
+                return body, offset % size
 
     async def _all(self, path: str, params: dict[str, str], read: Callable[[Record], T]) -> list[T]:
         """Every record matching ``params``, following ``next``, each one through ``read``.
@@ -503,7 +547,7 @@ class Akinon(BaseProvider):
         key, number = str(r["id"]), str(r.get("number"))
         self._seen.keep(key, _Seen(currency, number))
         total = Money.of(r.get("amount"), currency)
-        refunded = Money.of(r.get("refund_amount"), currency)
+        refunded = _refunded(r, currency)
         return Order(
             provider=self.name,
             key=key,
@@ -520,11 +564,7 @@ class Akinon(BaseProvider):
             shipping_address_key=as_str(r.get("shipping_address")),
             billing_address_key=as_str(r.get("billing_address")),
             invoice_number=as_str(r.get("invoice_number")),
-            extra={
-                "cancel_status": r.get("cancel_status"),
-                "tracking_number": r.get("tracking_number"),
-                "shipping_company": r.get("shipping_company"),
-            },
+            extra=_details(r, ORDER_DETAILS),
             raw=r,
         )
 
@@ -550,6 +590,7 @@ class Akinon(BaseProvider):
                 delivered_at=_datetime(r.get("delivered_date")),
                 estimated_delivery=_datetime(r.get("estimated_delivery_date")),
             ),
+            extra=_details(r, ITEM_DETAILS),
             raw=r,
         )
 
@@ -661,8 +702,52 @@ def _order_params(flt: OrderFilter) -> dict[str, str] | None:
     return params
 
 
+def _page_cap(body: Record, number: int, size: int) -> int | None:
+    """The page size this deployment caps at, if page ``number`` (of ``size`` records each)
+    shows one below ``size``; None if the page is as asked for.
+
+    A page with fewer records than asked for is the last one, unless the size was cut: one
+    naming a ``next`` page is full at the cap; the last page (no ``next``) is cut if the
+    pages before it, at ``size`` each, would not leave it ending at ``count``, and then the
+    ``count`` says how many each of those held. Any size up to the cap is honoured, so a
+    ``count`` that does not divide evenly (records added meanwhile) falls back to this page's.
+    """
+    held = len(body["results"])
+    if not 0 < held < size:
+        return None
+    if body.get("next"):
+        return held
+    try:
+        count = int(body["count"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    if number == 1 or (number - 1) * size + held == count:
+        return None
+    cap, rest = divmod(count - held, number - 1)
+    return cap if rest == 0 and held <= cap < size else held
+
+
+def _refunded(r: Record, currency: str) -> Money | None:
+    """The money returned to the customer: Akinon refunds an order's shipping
+    (``shipping_refund_amount``) apart from the rest (``refund_amount``). Its
+    ``discount_refund_amount`` is not added: it is the discount given back off the refund,
+    which ``refund_amount`` is already net of (a fully cancelled order's two refunds add up to
+    its ``amount``)."""
+    rest = Money.of(r.get("refund_amount"), currency)
+    shipping = Money.of(r.get("shipping_refund_amount"), currency)
+    if rest is None or shipping is None or not shipping.amount:
+        return rest or shipping
+    return Money(rest.amount + shipping.amount, rest.currency)
+
+
+def _details(r: Record, names: tuple[str, ...]) -> dict[str, Any]:
+    """The fields ``names`` of a record, as Akinon sent them (decimals stay text)."""
+    return {name: r.get(name) for name in names}
+
+
 def _payment_status(total: Money | None, refunded: Money | None) -> PaymentStatus:
-    """Akinon orders are paid when placed; refunds are the only payment news they carry."""
+    """Akinon orders are paid when placed; refunds (``_refunded``) are the only payment news
+    they carry."""
     if refunded is None or total is None or refunded.amount <= 0:
         return PaymentStatus.PAID
     if refunded.amount >= total.amount:

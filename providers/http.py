@@ -4,9 +4,11 @@ Every connector talks to its provider through an :class:`Upstream` made by :clas
 for it. The client owns what all providers share: the session and its connection pool (no
 cookie jar: what one call's answer sets never reaches the next call), a total
 deadline per call (a dripping body cannot outlive it), a concurrency cap per provider (the
-only bound on connections: a provider that hangs never takes another's), the
-request id sent upstream and the one that comes back, JSON decoding with orjson, and one log
-line per attempt that never holds a header, a body or a query value.
+only bound on connections: a provider that hangs never takes another's), where a request goes
+(below the provider's base URL; a link the provider answered, only at that URL's origin, so
+its credentials go nowhere else), the request id sent upstream and the one that comes back,
+JSON decoding with orjson, and one log line per attempt that never holds a header, a body or
+a query value.
 
 Resilience (``providers/resilience.py``) lives here too, so every connector gets it by calling
 ``self.up.request``: a circuit breaker per provider, retries with jittered backoff under a retry
@@ -28,6 +30,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 import orjson
@@ -250,6 +253,7 @@ class Upstream:
         self.settings = settings
         self.provider = settings.provider
         self._base = settings.base_url.rstrip("/")
+        self._origin = urlsplit(self._base)[:2]  # scheme and host[:port]
         self._cap = asyncio.Semaphore(settings.max_concurrency)
         self.policy = settings.policy
         self.breaker = client.breaker(settings)
@@ -258,7 +262,18 @@ class Upstream:
         )
 
     def url(self, path: str) -> str:
-        return path if path.startswith("http") else f"{self._base}{path}"
+        """Where ``path`` is asked: below the base URL. An absolute URL, which only a provider
+        gives (a ``next`` link), is asked at the base URL's origin, taking only its path and
+        query: the request carries the provider's credentials, which go nowhere else (a link
+        may name another host or port, or ``http://`` from a service behind a TLS-terminating
+        proxy)."""
+        try:
+            link = urlsplit(path)
+        except ValueError:  # "http://[::1/": a link that is no URL; a path always splits
+            raise BadResponse(self.provider, "answered a link that is not a URL") from None
+        if not link.netloc:
+            return f"{self._base}{path}"
+        return urlunsplit((*self._origin, link.path, link.query, ""))
 
     async def request(
         self,
@@ -273,7 +288,8 @@ class Upstream:
     ) -> UpstreamResponse:
         """Send one request; answer whatever status came back, raise only for transport faults.
 
-        ``path`` is appended to the base URL unless it is already absolute (a ``next`` link).
+        ``path`` is appended to the base URL; an absolute one (a ``next`` link) is asked at
+        the base URL's origin (:meth:`url`).
         ``headers`` may be a function, called once per attempt (for per-request signatures).
         The provider's ``timeout_s`` bounds the whole call, retries included. A request safe
         to repeat is tried again after a 429 (waiting ``Retry-After`` when it fits the

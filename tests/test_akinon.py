@@ -9,6 +9,8 @@ import time
 from decimal import Decimal
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 from strawberry.types.base import get_object_definition
 from strawberry.utils.str_converters import to_camel_case
 
@@ -76,6 +78,104 @@ async def test_amounts_keep_the_text_akinon_sent_and_equal_texts_share_one_money
     assert found == {"a": {"total": {"amount": "12.5"}}, "b": {"total": {"amount": "12.50"}}}
     assert Money.of("0.00", "usd") is Money.of("0.00", "usd")
     assert Money.of("0.00", "usd") == Money(Decimal("0.00"), "USD")
+
+
+async def test_refunded_is_the_money_returned_shipping_refund_included(gateway: Gateway) -> None:
+    """Akinon refunds an order's shipping apart (``shipping_refund_amount``) from the rest
+    (``refund_amount``): ``refunded`` counted the rest alone, so 23 of the 26 fully cancelled
+    orders read PARTIALLY_REFUNDED (50764032: 6283.98 paid, 6273.99 refunded). The refunds
+    Akinon reports stay in ``details``, as it sent them."""
+    state = gateway.sandboxes["akinon"].app[STATE]
+    by_number = {row.data["number"]: row.data for row in state.orders.values()}
+    shipping_only = next(
+        n for n, o in by_number.items() if o["status"] == 600 and o["shipping_amount"] != "0.00"
+    )
+    by_number[shipping_only]["shipping_refund_amount"] = by_number[shipping_only]["shipping_amount"]
+    cancelled = await gateway.ok(
+        """{ orders(first: 100, filter: {status: [CANCELLED]}) {
+            totalCount nodes { number paymentStatus total { amount } refunded { amount } details }
+        } }"""
+    )
+    nodes = cancelled["orders"]["nodes"]
+    assert cancelled["orders"]["totalCount"] == len(nodes) == 26
+    assert {n["paymentStatus"] for n in nodes} == {"REFUNDED"}
+    assert all(n["refunded"] == n["total"] for n in nodes)
+    [example] = [n for n in nodes if n["number"] == "50764032"]
+    assert example["refunded"] == {"amount": "6283.98"}
+    assert {
+        k: example["details"][k] for k in ("shipping_refund_amount", "discount_refund_amount")
+    } == {
+        "shipping_refund_amount": "9.99",
+        "discount_refund_amount": "0.00",
+    }
+    assert len(gateway.calls("akinon", "/orders/")) == 1
+    partly = await gateway.ok(
+        "query($n: String!) { orderByNumber(provider: AKINON, number: $n) { "
+        "paymentStatus refunded { amount currency } } }",
+        {"n": shipping_only},
+    )
+    assert partly["orderByNumber"] == {
+        "paymentStatus": "PARTIALLY_REFUNDED",
+        "refunded": {
+            "amount": by_number[shipping_only]["shipping_amount"],
+            "currency": by_number[shipping_only]["currency"].upper(),
+        },
+    }
+
+
+ORDER_DETAILS = """cancel_status tracking_number shipping_company shipping_refund_amount
+    discount_refund_amount shipping_tax_rate invoice_date e_archive_url cargo_company has_gift_box
+    gift_box_note language_code notes delivery_range shipping_option_slug
+    shipping_interest_amount""".split()
+ITEM_DETAILS = "cancel_status retail_price invoice_number invoice_date e_archive_url".split()
+
+
+async def test_details_hold_the_pages_fields_that_have_no_field_of_their_own(
+    gateway: Gateway,
+) -> None:
+    """The page's order and item fields with no typed home were only in ``raw`` (scope
+    raw:read), and an item's ``details`` was always null though the page gives items a
+    ``cancel_status``. They are in ``details`` as Akinon sent them (decimals as text); the
+    free-form ``extra_field`` stays in ``raw``."""
+    document = """query($n: String!) { orderByNumber(provider: AKINON, number: $n) {
+        details items { details } } }"""
+    example = (await gateway.ok(document, {"n": data.EXAMPLE_ORDER_NUMBER}))["orderByNumber"]
+    assert example == {
+        "details": {
+            "cancel_status": None, "tracking_number": None, "shipping_company": None,
+            "shipping_refund_amount": "0.00", "discount_refund_amount": "0.00",
+            "shipping_tax_rate": None, "invoice_date": None, "e_archive_url": None,
+            "cargo_company": None, "has_gift_box": False, "gift_box_note": None,
+            "language_code": None, "notes": None, "delivery_range": None,
+            "shipping_option_slug": None, "shipping_interest_amount": "0.00",
+        },
+        "items": [
+            {
+                "details": {
+                    "cancel_status": None, "retail_price": None, "invoice_number": None,
+                    "invoice_date": None, "e_archive_url": None,
+                }
+            }
+        ],
+    }  # fmt: skip
+    plan_order = (await gateway.ok(document, {"n": data.PLAN_ORDER_NUMBER}))["orderByNumber"]
+    assert [i["details"]["cancel_status"] for i in plan_order["items"]] == ["waiting"] * 2
+    # A gift-boxed, invoiced order: every value as the sandbox holds it, types and all.
+    state = gateway.sandboxes["akinon"].app[STATE]
+    gifted = next(
+        row.data
+        for row in state.data.orders
+        if row.data["has_gift_box"] and row.data["invoice_number"] and row.data["shipping_tax_rate"]
+    )
+    found = (await gateway.ok(document, {"n": gifted["number"]}))["orderByNumber"]
+    assert found["details"] == {k: gifted[k] for k in ORDER_DETAILS}
+    assert found["details"]["has_gift_box"] is True
+    items = [row.data for row in state.data.items if row.data["order"] == gifted["id"]]
+    assert [i["details"] for i in found["items"]] == [
+        {k: item[k] for k in ITEM_DETAILS} for item in items
+    ]
+    assert all(i["details"]["invoice_number"] == gifted["invoice_number"] for i in found["items"])
+    assert any(i["details"]["retail_price"] for i in found["items"])
 
 
 async def test_a_record_without_a_currency_is_in_the_configured_one() -> None:
@@ -178,6 +278,58 @@ async def test_orders_connection_pages_with_total_count(gateway: Gateway) -> Non
     assert len(set(numbers)) == 14
     pages = [c.query for c in gateway.calls("akinon", "/orders/")]
     assert pages == [{"page": "1", "limit": "7"}, {"page": "2", "limit": "7"}]
+
+
+PAGE_OF_ORDERS = """query($after: String) {
+  orders(first: 60, after: $after) { nodes { number } pageInfo { endCursor } } }"""
+
+
+async def test_a_deployment_capping_its_pages_is_learnt_and_every_page_is_exact(
+    gateway: Gateway,
+) -> None:
+    """A deployment whose DRF ``max_page_size`` is below the ``limit`` asked for answers fewer
+    records without a word: page 2 of 60 was records 50..99, so the second page of
+    ``orders(first: 60)`` repeated ten orders and skipped ten. A page holding fewer than asked
+    for while ``next`` says more follow shows the cap, which later pages are numbered by."""
+    state = gateway.sandboxes["akinon"].app[STATE]
+    state.max_page_size = 50
+    numbers = [row.data["number"] for row in state.data.orders]
+    first = (await gateway.ok(PAGE_OF_ORDERS))["orders"]
+    after = {"after": first["pageInfo"]["endCursor"]}
+    second = (await gateway.ok(PAGE_OF_ORDERS, after))["orders"]
+    assert [n["number"] for n in first["nodes"]] == numbers[:60]
+    assert [n["number"] for n in second["nodes"]] == numbers[60:120]
+    # Page 1 is right whatever the cap; its ``next`` carries on from where it ended.
+    assert [c.query for c in gateway.calls("akinon", "/orders/")] == [
+        {"page": "1", "limit": "60"},
+        {"page": "2", "limit": "60"},
+        {"page": "2", "limit": "50"},
+        {"page": "3", "limit": "50"},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("offset", "pages"),
+    [
+        # Page 2 of 60 held 50 and named a next page: the cap is 50; asked again by it.
+        (60, [("2", "60"), ("2", "50"), ("3", "50")]),
+        # Page 5 of 60 is past the end (240 of 244) but the capped page 5 is the last, 200..243,
+        # with no next: the count says how many the pages before it held.
+        (240, [("5", "60"), ("5", "50")]),
+    ],
+)
+async def test_a_capped_page_past_the_first_is_asked_again_by_the_cap(
+    gateway: Gateway, offset: int, pages: list[tuple[str, str]]
+) -> None:
+    state = gateway.sandboxes["akinon"].app[STATE]
+    state.max_page_size = 50
+    numbers = [row.data["number"] for row in state.data.orders]
+    assert len(numbers) == 244
+    after = {"after": cursor_for(offset - 1, scope_of("orders", {}))}
+    found = (await gateway.ok(PAGE_OF_ORDERS, after))["orders"]["nodes"]
+    assert [n["number"] for n in found] == numbers[offset : offset + 60]
+    calls = gateway.calls("akinon", "/orders/")
+    assert [(c.query["page"], c.query["limit"]) for c in calls] == pages
 
 
 async def test_filters_are_pushed_down_to_akinon(gateway: Gateway) -> None:
@@ -546,6 +698,37 @@ async def test_a_page_is_read_while_the_next_one_is_on_its_way(gateway: Gateway)
     )
     assert done - read_at[99] > 0.1  # page 1, read before page 2 came back
     assert done - read_at[100] < 0.1  # page 2
+
+
+@pytest.mark.parametrize("links_to", ["another server", "https"])
+async def test_a_next_link_elsewhere_is_asked_at_the_configured_origin(
+    gateway: Gateway, links_to: str
+) -> None:
+    """Akinon's ``next`` links were followed wherever they pointed, with the token: a link to
+    another server got ``Authorization``, and DRF behind a TLS-terminating proxy names the
+    scheme it was forwarded (here, the other way round: https to an http-only sandbox). Only
+    the link's path and query are taken, asked at the configured base_url's origin."""
+    seen: list[str] = []
+
+    async def decoy(request: web.Request) -> web.Response:
+        seen.append(f"{request.method} {request.path_qs} {sorted(request.headers)}")
+        return web.json_response({"count": 0, "next": None, "previous": None, "results": []})
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", decoy)
+    state = gateway.sandboxes["akinon"].app[STATE]
+    async with TestServer(app) as elsewhere:
+        sandbox = gateway.sandboxes["akinon"].base_url
+        state.link_origin = (
+            str(elsewhere.make_url("")) if links_to == "another server" else "https" + sandbox[4:]
+        )
+        answer = await gateway.ok("{ orders(first: 50) { nodes { items { sku } } } }")
+    assert seen == []
+    order_ids = {row.data["id"] for row in state.data.orders[:50]}
+    items = [row for row in state.data.items if row.data["order"] in order_ids]
+    assert sum(len(n["items"]) for n in answer["orders"]["nodes"]) == len(items) > 100
+    calls = gateway.calls("akinon", "/order-items/")
+    assert [c.query.get("page") for c in calls] == [None, "2"]  # the link's page, here
 
 
 async def test_an_ignored_in_filter_falls_back_to_one_call_per_key(

@@ -10,7 +10,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from providers.errors import CircuitOpen, NotSent, ProviderUnavailable
+from providers.errors import BadResponse, CircuitOpen, NotSent, ProviderUnavailable
 from providers.http import HttpClient, UpstreamSettings, counting
 from providers.resilience import Policy
 
@@ -62,6 +62,47 @@ async def test_an_upstream_cookie_never_rides_along_on_a_later_call() -> None:
     assert first.headers["Set-Cookie"].startswith("sessionid=caller-one")
     assert second.status == 200
     assert cookies == [None, None]
+
+
+async def test_an_absolute_url_is_asked_at_the_base_urls_origin_only() -> None:
+    """A link a provider answered (Akinon's ``next``) may name another host, port or scheme:
+    the credentials sent with it must go to the configured provider and nowhere else, so only
+    its path and query are taken."""
+    seen: dict[str, list[tuple[str, str | None]]] = {"provider": [], "elsewhere": []}
+
+    def recording(name: str) -> web.Application:
+        async def handler(request: web.Request) -> web.Response:
+            seen[name].append((request.path_qs, request.headers.get("Authorization")))
+            return web.Response(text="{}")
+
+        app = web.Application()
+        app.router.add_get("/{tail:.*}", handler)
+        return app
+
+    async with (
+        TestServer(recording("provider")) as provider,
+        TestServer(recording("elsewhere")) as elsewhere,
+    ):
+        client = HttpClient()
+        upstream = client.upstream(UpstreamSettings("test", str(provider.make_url("/base")), 5.0))
+        secret = {"Authorization": "Bearer secret"}
+        for link in (
+            str(elsewhere.make_url("/base/list/?page=2&q=a%20b")),
+            f"https://127.0.0.1:{provider.port}/base/list/?page=3",
+            f"//127.0.0.1:{elsewhere.port}/base/list/?page=4",
+        ):
+            assert (await upstream.request("GET", link, headers=secret)).status == 200
+        with pytest.raises(BadResponse, match="a link that is not a URL"):
+            await upstream.request("GET", "http://[::1/base/list/", headers=secret)
+        await client.close()
+    assert seen == {
+        "provider": [
+            ("/base/list/?page=2&q=a%20b", "Bearer secret"),
+            ("/base/list/?page=3", "Bearer secret"),
+            ("/base/list/?page=4", "Bearer secret"),
+        ],
+        "elsewhere": [],
+    }
 
 
 @pytest.mark.parametrize("status", [503, 504])

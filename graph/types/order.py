@@ -166,7 +166,8 @@ class Order(Node):
     payment_status: PaymentStatus | None = strawberry.field(
         description="Null where the provider says nothing of payment (Kalixo, Lipa Later "
         "purchases). Akinon's orders carry no payment state: PAID, or PARTIALLY_REFUNDED / "
-        "REFUNDED from their refund_amount, whatever their status."
+        "REFUNDED from the money returned (refunded: refund_amount plus "
+        "shipping_refund_amount), whatever their status."
     )
     placed_at: datetime | None
     updated_at: datetime | None

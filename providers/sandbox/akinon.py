@@ -6,10 +6,12 @@ envelopes are: ``{"detail": ...}`` for 401/404/406/415, ``{<field>|non_field_err
 unknown query parameters ignored. Checks run in DRF's order: Accept (406), token (401), then
 Content-Type (415), which the page requires on every request, reads included.
 
-Two knobs on ``app[STATE]`` play other deployments: ``ignore(path, *params)`` answers a list as
-one whose filterset lacks those parameters (DRF skips them: every record comes back), and
+Knobs on ``app[STATE]`` play other deployments: ``ignore(path, *params)`` answers a list as
+one whose filterset lacks those parameters (DRF skips them: every record comes back);
 ``html_errors`` answers a path with a status and an HTML page, as a proxy in front of a service
-that is down does.
+that is down does; ``max_page_size`` is DRF's: a larger ``limit`` is cut to it without a word;
+``link_origin`` is the origin its ``next`` and ``previous`` links name, as a service behind a
+proxy builds them from what the proxy forwarded (``http://`` behind TLS, or another host).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -51,6 +54,10 @@ class AkinonState:
     ignored: dict[str, set[str]] = field(default_factory=dict)
     # A part of a path ("auth/login/") -> the status a proxy answers it with, in HTML.
     html_errors: dict[str, int] = field(default_factory=dict)
+    # DRF's max_page_size: the most records a page holds, whatever ``limit`` asks for.
+    max_page_size: int = MAX_LIMIT
+    # The origin ("http://host:port") its links name instead of the one it was asked at.
+    link_origin: str | None = None
 
     def __post_init__(self) -> None:
         self.orders = {str(row.data["id"]): row for row in self.data.orders}
@@ -304,17 +311,18 @@ def _filtered(
 # Pagination --------------------------------------------------------------------------------
 
 
-def _limit(raw: str | None) -> int:
-    # DRF's page_size_query_param: anything but a positive integer means the default.
+def _limit(raw: str | None, most: int) -> int:
+    # DRF's page_size_query_param: anything but a positive integer means the default; more
+    # than max_page_size means max_page_size.
     try:
         limit = int(raw or "")
     except ValueError:
         return DEFAULT_LIMIT
-    return min(limit, MAX_LIMIT) if limit > 0 else DEFAULT_LIMIT
+    return min(limit, most) if limit > 0 else DEFAULT_LIMIT
 
 
 def _page(request: web.Request, rows: list[Row]) -> web.Response:
-    limit = _limit(request.query.get("limit"))
+    limit = _limit(request.query.get("limit"), request.app[STATE].max_page_size)
     pages = max(1, -(-len(rows) // limit))
     raw = request.query.get("page", "1")
     try:
@@ -324,6 +332,9 @@ def _page(request: web.Request, rows: list[Row]) -> web.Response:
     if not 1 <= page <= pages:
         return json_response({"detail": "Invalid page."}, 404)
     url = request.url
+    if origin := request.app[STATE].link_origin:
+        scheme, host = urlsplit(origin)[:2]
+        url = request.clone(scheme=scheme, host=host).url
     following = str(url.update_query(page=str(page + 1))) if page < pages else None
     if page == 1:
         preceding = None

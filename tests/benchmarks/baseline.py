@@ -169,7 +169,9 @@ async def w3() -> Record:
 
 
 def w5_node(o: Record) -> Record:
-    total, refunded = Decimal(o["amount"]), Decimal(o.get("refund_amount") or 0)
+    amounts = [o.get(k) for k in ("refund_amount", "shipping_refund_amount")]
+    given = [Decimal(a) for a in amounts if a not in (None, "")]
+    total, refunded = Decimal(o["amount"]), sum(given, Decimal())
     paid = "PAID" if refunded <= 0 else "REFUNDED" if refunded >= total else "PARTIALLY_REFUNDED"
     currency = o["currency"].upper()
     return {
@@ -182,9 +184,7 @@ def w5_node(o: Record) -> Record:
         "currency": currency,
         "invoiceNumber": o.get("invoice_number"),
         "total": {"amount": dec(o["amount"]), "currency": currency},
-        "refunded": None
-        if o.get("refund_amount") in (None, "")
-        else {"amount": dec(o["refund_amount"])},
+        "refunded": {"amount": dec(refunded)} if given else None,
     }
 
 

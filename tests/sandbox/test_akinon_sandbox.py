@@ -182,6 +182,16 @@ async def test_orders_page_example_and_pagination(client: Client) -> None:
     assert await get(client, "orders/", page="0") == (404, {"detail": "Invalid page."})
 
 
+async def test_max_page_size_cuts_a_larger_limit_as_drf_does(client: Client) -> None:
+    client.app[STATE].max_page_size = 50
+    _, first = await get(client, "orders/", limit="60")
+    assert len(first["results"]) == 50
+    assert first["next"] == str(client.make_url("/api/i1/orders/?limit=60&page=2"))
+    _, second = await get(client, "orders/", page="2", limit="60")
+    ids = [o["id"] for o in first["results"] + second["results"]]
+    assert ids == [row.data["id"] for row in client.app[STATE].data.orders[:100]]
+
+
 async def test_order_filters(client: Client) -> None:
     usd = await results(client, "orders/", currency="USD", date_placed__lt="2024-01-01")
     assert usd
