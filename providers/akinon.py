@@ -311,8 +311,9 @@ class Akinon(BaseProvider):
         try:
             body, skip = await self._page_at(path, params, offset, limit, page)
             results: list[Record] = list(body["results"])
-            while len(results) - skip < limit and body.get("next"):
-                body = await page(str(body["next"]), None)
+            seen: set[str] = set()
+            while len(results) - skip < limit and (link := self._next(body, seen)):
+                body = await page(link, None)
                 results.extend(body["results"])
         except NotFound:
             if offset == 0:
@@ -348,6 +349,19 @@ class Akinon(BaseProvider):
             if cap is None or number == 1:
                 return body, offset % size
 
+    def _next(self, body: Record, seen: set[str]) -> str | None:
+        """The page's ``next`` link, to follow; a link already followed, or one after a page of
+        no records, is no way on (a ``next`` naming its own page made 14,000 calls for one
+        query, until the provider changed)."""
+        link = body.get("next")
+        if not link:
+            return None
+        link = str(link)
+        if link in seen or not body["results"]:
+            raise BadResponse(self.name.value, f"a next link that goes nowhere from {_short(link)}")
+        seen.add(link)
+        return link
+
     async def _all(self, path: str, params: dict[str, str], read: Callable[[Record], T]) -> list[T]:
         """Every record matching ``params``, following ``next``, each one through ``read``.
 
@@ -366,10 +380,11 @@ class Akinon(BaseProvider):
                     failed.append(exc)
 
         body = await self._get_page(path, params | {"limit": str(self.page_size)})
-        while link := body.get("next"):
+        seen: set[str] = set()
+        while link := self._next(body, seen):
             unread.append(body["results"])
             asyncio.get_running_loop().call_soon(read_unread)
-            body = await self._get_page(str(link), None)
+            body = await self._get_page(link, None)
             if failed:
                 raise failed[0]
         unread.append(body["results"])

@@ -1138,3 +1138,30 @@ async def test_a_cursor_with_an_offset_no_page_has_is_refused(gateway: Gateway) 
     assert (
         await gateway.ok("query($a: String) { orders(after: $a) { nodes { id } } }", {"a": on})
     ) == {"orders": {"nodes": []}}
+
+
+@pytest.mark.parametrize(
+    ("results", "calls"),
+    [
+        ([{"id": "x", "order": data.EXAMPLE_ORDER_ID, "sku": "S"}], 2),  # next names itself
+        ([], 1),  # a page of nothing, and more to come
+    ],
+)
+async def test_a_next_link_that_goes_nowhere_is_not_followed(
+    gateway: Gateway, results: list[dict[str, str]], calls: int
+) -> None:
+    """An order-items page whose `next` named itself made 14,000 calls for one query, until
+    the provider changed: a link already followed, or one after an empty page, is an error."""
+    await gateway.ok('{ orderByNumber(provider: AKINON, number: "45243493") { id } }')
+    gateway.clear_calls()
+    link = f"/api/i1/order-items/?order__in={data.EXAMPLE_ORDER_ID}&limit=100"
+    body = {"count": 3, "next": link, "previous": None, "results": results}
+    gateway.faults("akinon").update({"body": body, "only_paths": ["/order-items/"]})
+    answer = await gateway.query(
+        '{ orderByNumber(provider: AKINON, number: "45243493") { id items { sku } } }'
+    )
+    assert answer.codes == ["PROVIDER_ERROR"]
+    assert answer.errors[0]["message"] == (
+        "akinon: a next link that goes nowhere from /api/i1/order-items/"
+    )
+    assert len(gateway.calls("akinon", "/order-items/")) == calls
