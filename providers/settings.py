@@ -85,8 +85,11 @@ class ProviderSettings:
         return _number(self.values, key, default, kind, f"[providers.{self.name}]")
 
     def secret(self, key: str) -> str | None:
-        """A secret setting; registered so it is masked wherever it might be printed."""
-        value = self.get(key)
+        """A secret setting; registered so it is masked wherever it might be printed. It must
+        be a string: ``password = 1`` read as "1" would mask every "1" in every message."""
+        value = self.values.get(key)
+        if value is not None and not isinstance(value, str):
+            raise SettingsError(f"[providers.{self.name}] {key} must be a string")
         SECRETS.add(value)
         return value
 

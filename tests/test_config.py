@@ -222,6 +222,8 @@ def test_an_unknown_provider_section_is_refused_with_the_name_it_meant() -> None
         ),
         ({"currency": 5}, "[providers.akinon] currency must be a string"),
         ({"token": 12345}, "[providers.akinon] token must be a string"),
+        # Read as "12345", it would have masked that in every message (providers/redact.py).
+        ({"password": 12345}, "[providers.akinon] password must be a string"),
         (
             {"base_url": "127.0.0.1:18805"},
             "[providers.akinon] base_url must start with http:// or https://",
