@@ -119,6 +119,10 @@ class Secrets:
             self.add(encoded)
         return encoded
 
+    def found(self, text: str) -> bool:
+        """Whether ``text`` holds a secret in any of its forms."""
+        return self._pattern is not None and self._pattern.search(text) is not None
+
     def redact(self, text: str) -> str:
         if self._pattern is None or not text:
             return text
