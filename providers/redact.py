@@ -106,9 +106,20 @@ class Secrets:
             return
         self._values.add(value)
         self._forms |= forms(value)
+        self._compile()
+
+    def _compile(self) -> None:
         # Longest first: a secret that contains another is masked whole.
         escaped = sorted((re.escape(f) for f in self._forms), key=len, reverse=True)
-        self._pattern = re.compile("|".join(escaped))
+        self._pattern = re.compile("|".join(escaped)) if escaped else None
+
+    def discard(self, value: str) -> None:
+        """Forget ``value`` (a token that has been replaced): each value registered costs every
+        log line and message a little more to mask."""
+        if value in self._values:
+            self._values.remove(value)
+            self._forms = {f for v in self._values for f in forms(v)}
+            self._compile()
 
     def basic(self, user: str | None, secret: str | None) -> str:
         """The HTTP Basic credentials ``base64(user:secret)``, registered with ``secret``: an

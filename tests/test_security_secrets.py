@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 from typing import Any
 from urllib.parse import quote, quote_plus
 
@@ -14,7 +15,7 @@ from aiohttp.test_utils import TestServer
 
 from graph.config import Config, embedded
 from graph.logs import JsonFormatter
-from providers.redact import MASK
+from providers.redact import MASK, SECRETS
 from providers.sandbox import akinon, kalixo, lipalater, lipalater_purchases
 from providers.sandbox import frontpayment_data as fp
 from providers.sandbox import kalixo_data as kx
@@ -319,3 +320,30 @@ async def test_an_upstream_echoing_credentials_gets_them_masked(
     sent = [v for k, v in ECHOED[name].items() if k not in NOT_SECRET] + echo.seen
     leaked = {f for v in sent if v for f in travelling_forms(v) if any(f in s for s in shown)}
     assert leaked == set()
+
+
+async def test_a_token_cache_keeps_two_tokens_registered_however_many_it_had() -> None:
+    """Every token a cache was issued stayed registered: a gateway up for weeks renews
+    thousands (Lipa Later's live five minutes), and each one made every log line slower to
+    mask. The token in use and the one it replaced are masked; older ones are forgotten."""
+    issued: list[str] = []
+
+    async def revoking(request: web.Request) -> web.Response:
+        if request.path.endswith("/oauth/token"):
+            issued.append(secrets.token_urlsafe(16))
+            return web.json_response({"access_token": issued[-1], "expires_in": 300})
+        return web.json_response({"detail": "token revoked"}, status=401)  # renewed once
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", revoking)
+    section = {"client_id": "lp-client", "client_secret": "lp-client-secret"}
+    async with TestServer(app) as upstream:
+        config = embedded({"lipalater_purchases": (f"http://127.0.0.1:{upstream.port}", section)})
+        async with started(config) as gw:
+            for _ in range(4):
+                answer = await gw.query(
+                    f"{{ orderByNumber{READ_ECHOED['lipalater_purchases']} {{ id }} }}"
+                )
+                assert answer.errors
+    assert len(issued) == 5  # the first query had two, each other one
+    assert [SECRETS.redact(t) == MASK for t in issued] == [False, False, False, True, True]
