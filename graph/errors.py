@@ -86,7 +86,7 @@ def extensions_for(exc: BaseException | None) -> tuple[str, dict[str, Any]] | No
         if exc.request_id:
             extensions["providerRequestId"] = exc.request_id
         if isinstance(exc, pe.StatusError) and exc.code:
-            extensions["providerCode"] = exc.code
+            extensions["providerCode"] = SECRETS.redact(exc.code)  # an upstream may echo into it
         if isinstance(exc, pe.RateLimited) and exc.retry_after is not None:
             extensions["retryAfter"] = exc.retry_after
         return SECRETS.redact(f"{exc.provider}: {exc.message}"), extensions

@@ -36,8 +36,27 @@ class JsonFormatter(logging.Formatter):
         entry.update({k: v for k, v in vars(record).items() if k not in _STANDARD})
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        # The last line of defence: no known secret leaves in a log line.
-        return SECRETS.redact(orjson.dumps(entry, default=str).decode())
+        line = orjson.dumps(entry, default=str).decode()
+        # The last line of defence: no known secret leaves in a log line. A line that holds
+        # one (in any form it was registered in, escaped as JSON too) is written again with
+        # each value masked before encoding: masked after, a secret that is also a number
+        # (a PIN "4242" beside "attempt": 4242) left "attempt": [redacted], no JSON.
+        if SECRETS.found(line):
+            line = orjson.dumps(_masked(entry), default=str).decode()
+        return line
+
+
+def _masked(value: Any) -> Any:
+    """``value`` with every secret masked in each of its strings, keys and numbers."""
+    if isinstance(value, dict):
+        return {_masked(k): _masked(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_masked(v) for v in value]
+    if value is None or isinstance(value, bool):
+        return value
+    text = str(value)  # a number, or anything else as default=str would write it
+    masked = SECRETS.redact(text)
+    return value if masked == text else masked
 
 
 def configure(level: int = logging.INFO) -> None:

@@ -45,6 +45,8 @@ A = TypeVar("A", bound=_Answer)
 _UNOBTAINED = (pe.ProviderTimeout, pe.ProviderUnavailable, pe.BadResponse, pe.ServerError)
 # How long a refused login answers for itself before the credentials are tried again.
 REFUSAL_MEMORY_S = 30.0
+# Tokens a cache keeps registered as secrets: the one in use and the one it replaced.
+KEPT_TOKENS = 2
 
 
 class TokenUnavailable(pe.NotSent):
@@ -69,6 +71,8 @@ class TokenCache:
         # The last refused login, and until when it answers for itself.
         self._refused: tuple[pe.AuthFailed, float] | None = None
         self.fetches = 0
+        # The tokens this cache registered as secrets, oldest first (see ``_register``).
+        self._registered: list[str] = []
 
     def _fresh(self, token: Token | None) -> bool:
         if token is None:
@@ -130,9 +134,21 @@ class TokenCache:
         failed = done.exception()
         if failed is None:
             self._token = done.result()
-            SECRETS.add(self._token.value)
+            self._register(self._token.value)
         elif isinstance(failed, pe.AuthFailed):
             self._refused = (failed, time.monotonic() + REFUSAL_MEMORY_S)
+
+    def _register(self, value: str) -> None:
+        """Register ``value`` as a secret, and forget the token before the one it replaces: a
+        gateway up for weeks renews thousands of tokens, and each one kept made every log line
+        slower to mask (one pattern alternative each). The one it replaces stays registered
+        while requests sent with it may still be answered."""
+        SECRETS.add(value)
+        self._registered.append(value)
+        if len(self._registered) > KEPT_TOKENS:
+            old = self._registered.pop(0)
+            if old not in self._registered:  # some providers issue the same token again
+                SECRETS.discard(old)
 
     async def send(self, attempt: Callable[[str], Awaitable[A]], *, static: str | None = None) -> A:
         """``attempt`` with the static token, or with a cached one that a 401 renews once.

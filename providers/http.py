@@ -27,7 +27,7 @@ import contextlib
 import contextvars
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -47,7 +47,7 @@ from providers.errors import (
     StatusError,
     error_for_status,
 )
-from providers.redact import SECRETS
+from providers.redact import SECRETS, without
 from providers.resilience import Circuit, CircuitBreaker, Policy, RetryBudget, backoff, retry_after
 
 log = logging.getLogger("commerce_graph.upstream")
@@ -285,6 +285,7 @@ class Upstream:
         data: Any = None,
         headers: Mapping[str, str] | HeaderFactory | None = None,
         safe: bool | None = None,
+        masked: Collection[str] = (),
     ) -> UpstreamResponse:
         """Send one request; answer whatever status came back, raise only for transport faults.
 
@@ -296,10 +297,13 @@ class Upstream:
         deadline), a 500/502/503/504 or a broken connection; any request after a connect that
         sent nothing. ``safe`` says whether repeating it is harmless: ``None`` (the default)
         decides by method (GET and HEAD are safe), ``False`` marks a GET that changes state,
-        which is then treated exactly like a write. The last answer is returned as it came, so
-        the connector still picks the error class. A retry that fails in transit returns the
-        answer it retried; one that runs into the deadline after a broken connection raises
-        that connection's failure.
+        which is then treated exactly like a write. ``masked`` names headers whose values are
+        made anew for each request (a signature): one a request is too many to register as
+        secrets (providers/redact.py), so an upstream that echoes them finds them masked in the
+        answer to the request that carried them, before anything reads it. The last answer is
+        otherwise returned as it came, so the connector still picks the error class. A retry
+        that fails in transit returns the answer it retried; one that runs into the deadline
+        after a broken connection raises that connection's failure.
 
         A call whose deadline passes while it waits for one of the provider's
         ``max_concurrency`` slots sent nothing: ``QueueTimeout`` (a ``NotSent``), not held
@@ -325,9 +329,10 @@ class Upstream:
         answered: UpstreamResponse | None = None
         broke: ProviderUnavailable | None = None
         while True:
+            sent = headers_for_attempt()
             try:
                 response = await self._attempt(
-                    method, path, params, body, headers_for_attempt(), deadline, attempt, repeatable
+                    method, path, params, body, sent, deadline, attempt, repeatable
                 )
             except (ProviderTimeout, ProviderUnavailable) as failed:
                 # A retried request lost in transit says less than the answer it retried: that
@@ -356,6 +361,7 @@ class Upstream:
                 if delay is None:
                     raise
             else:
+                response.body = without(response.body, (sent[h] for h in masked if h in sent))
                 if not repeatable or response.status not in _RETRY_STATUSES:
                     return response
                 delay = self._retry_delay(attempt, response.retry_after, deadline)

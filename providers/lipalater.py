@@ -31,7 +31,6 @@ Quirks kept here and nowhere else:
 from __future__ import annotations
 
 import asyncio
-import base64
 import re
 import secrets
 import time
@@ -70,6 +69,7 @@ from providers.model import (
     ProviderName,
     RepaymentSchedule,
 )
+from providers.redact import SECRETS
 from providers.settings import ProviderSettings, SettingsError
 from providers.values import decimal, exact_in, given_text
 
@@ -140,8 +140,8 @@ class LipaLater(BaseProvider):
         self.zone: tzinfo = _zone(settings)
         self._static = settings.token
         self._app_secret = settings.secret("app_secret") or ""
-        api_key, api_secret = settings.get("api_key"), settings.secret("api_secret")
-        self._basic = base64.b64encode(f"{api_key}:{api_secret}".encode()).decode()
+        api_key, api_secret = settings.secret("api_key"), settings.secret("api_secret")
+        self._basic = SECRETS.basic(api_key, api_secret)
         self._tokens = TokenCache(
             self._fetch_token, margin_s=settings.number("token_margin_s", 30, float)
         )
@@ -184,7 +184,7 @@ class LipaLater(BaseProvider):
             }
 
         return await self.up.request(
-            method, path, params=params, data=body, headers=signed, safe=safe
+            method, path, params=params, data=body, headers=signed, safe=safe, masked=("Sign",)
         )
 
     async def _fetch_token(self) -> Any:

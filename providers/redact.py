@@ -1,18 +1,26 @@
 """Keeping secrets out of logs, errors and ``raw`` payloads.
 
-Two tools: :data:`SECRETS`, a registry of the secret values this process knows (passwords,
-client secrets, tokens as they are issued), whose :meth:`Secrets.redact` masks them in any
-text; and :func:`scrub`, which drops secret-bearing keys (PINs, tokens, passwords) from a
-provider payload before it is shown as ``raw``, and masks personal numbers in it: ``raw``
-needs raw:read, a personal number pii:read, so ``raw`` never holds one, whatever the key's
-scopes (the typed fields ``identityNumber``, ``taxNumber`` and ``personalNumber`` serve them
-under pii:read).
+Three tools: :data:`SECRETS`, a registry of the secret values this process knows (passwords,
+client secrets, Basic credentials, tokens as they are issued), whose :meth:`Secrets.redact`
+masks them in any text, as they are and in the forms they travel in (:func:`forms`:
+URL-encoded, JSON-escaped); :func:`without`, which masks a value made for one request (a
+signature) in the answer to that request; and :func:`scrub`, which drops secret-bearing keys
+(PINs, tokens, passwords) from a provider payload before it is shown as ``raw``, and masks
+personal numbers in it: ``raw`` needs raw:read, a personal number pii:read, so ``raw`` never
+holds one, whatever the key's scopes (the typed fields ``identityNumber``, ``taxNumber`` and
+``personalNumber`` serve them under pii:read).
 """
 
 from __future__ import annotations
 
+import base64
+import json
 import re
+from collections.abc import Iterable
 from typing import Any
+from urllib.parse import quote, quote_plus
+
+import orjson
 
 MASK = "[redacted]"
 
@@ -55,19 +63,76 @@ PII_KEYS = frozenset(
 _SEPARATORS = re.compile(r"[_\-\s]")
 
 
+def forms(value: str) -> set[str]:
+    """``value`` as it may travel and come back: as itself, URL-encoded (a query by ``quote``,
+    "/" kept; a form body by ``quote_plus``; either with nothing kept), and each of those
+    JSON-escaped (a body, or an upstream's error that quotes one) as orjson writes it, as
+    Python's json writes it (non-ASCII as \\uXXXX) and with "/" as "\\/" (PHP's way)."""
+    url = {value, quote(value), quote(value, safe=""), quote_plus(value), quote_plus(value, "/")}
+    escaped = set()
+    for form in url:
+        ascii_escaped = json.dumps(form)[1:-1]
+        php = ascii_escaped.replace("/", "\\/")
+        escaped |= {orjson.dumps(form).decode()[1:-1], ascii_escaped, php}
+    return url | escaped
+
+
+def without(body: bytes, values: Iterable[str]) -> bytes:
+    """``body`` with every form of each of ``values`` masked."""
+    for value in filter(None, values):
+        for form in forms(value):
+            body = body.replace(form.encode(), MASK.encode())
+    return body
+
+
 class Secrets:
-    """The secret values this process holds; any text can be masked against them."""
+    """The secret values this process holds; any text can be masked against them, in every
+    form (:func:`forms`) each can take on the way out and back.
+
+    Every value is masked whatever its length: a five-character token is still a credential,
+    and masking an innocent "1" in a line is the cheap mistake, leaking a secret the costly
+    one. Only an empty value (or ``None``: a setting not given) is not registered. That no tiny
+    value comes in by accident is the sources' part: a setting read as a secret must be a
+    string (``password = 1`` is refused, not read as "1"; providers/settings.py), and a Basic
+    pair is registered only with its secret (:meth:`basic`)."""
 
     def __init__(self) -> None:
         self._values: set[str] = set()
+        self._forms: set[str] = set()
         self._pattern: re.Pattern[str] | None = None
 
     def add(self, value: str | None) -> None:
-        # Short values would mask innocent text ("1", "ok"); secrets are never that short.
-        if value and len(value) >= 6 and value not in self._values:
-            self._values.add(value)
-            escaped = sorted((re.escape(v) for v in self._values), key=len, reverse=True)
-            self._pattern = re.compile("|".join(escaped))
+        if not value or value in self._values:
+            return
+        self._values.add(value)
+        self._forms |= forms(value)
+        self._compile()
+
+    def _compile(self) -> None:
+        # Longest first: a secret that contains another is masked whole.
+        escaped = sorted((re.escape(f) for f in self._forms), key=len, reverse=True)
+        self._pattern = re.compile("|".join(escaped)) if escaped else None
+
+    def discard(self, value: str) -> None:
+        """Forget ``value`` (a token that has been replaced): each value registered costs every
+        log line and message a little more to mask."""
+        if value in self._values:
+            self._values.remove(value)
+            self._forms = {f for v in self._values for f in forms(v)}
+            self._compile()
+
+    def basic(self, user: str | None, secret: str | None) -> str:
+        """The HTTP Basic credentials ``base64(user:secret)``, registered with ``secret``: an
+        upstream that echoes the Authorization header would show both in one string."""
+        encoded = base64.b64encode(f"{user or ''}:{secret or ''}".encode()).decode()
+        if secret:
+            self.add(secret)
+            self.add(encoded)
+        return encoded
+
+    def found(self, text: str) -> bool:
+        """Whether ``text`` holds a secret in any of its forms."""
+        return self._pattern is not None and self._pattern.search(text) is not None
 
     def redact(self, text: str) -> str:
         if self._pattern is None or not text:

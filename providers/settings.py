@@ -7,6 +7,7 @@ import difflib
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from providers.http import MAX_CONCURRENCY, UpstreamSettings
 from providers.redact import SECRETS
@@ -43,8 +44,9 @@ class ProviderSettings:
         base_url = section.get("base_url")
         if not isinstance(base_url, str) or not base_url:
             raise SettingsError(f"{where} needs base_url")
-        if not base_url.startswith(("http://", "https://")):
-            raise SettingsError(f"{where} base_url must start with http:// or https://")
+        refusal = _url_refusal(base_url)
+        if refusal:
+            raise SettingsError(f"{where} base_url {refusal}")
         if known is not None:
             refused = unknown_keys(where, section, COMMON_KEYS | set(known))
             if refused:
@@ -85,8 +87,11 @@ class ProviderSettings:
         return _number(self.values, key, default, kind, f"[providers.{self.name}]")
 
     def secret(self, key: str) -> str | None:
-        """A secret setting; registered so it is masked wherever it might be printed."""
-        value = self.get(key)
+        """A secret setting; registered so it is masked wherever it might be printed. It must
+        be a string: ``password = 1`` read as "1" would mask every "1" in every message."""
+        value = self.values.get(key)
+        if value is not None and not isinstance(value, str):
+            raise SettingsError(f"[providers.{self.name}] {key} must be a string")
         SECRETS.add(value)
         return value
 
@@ -113,6 +118,27 @@ class ProviderSettings:
 
     def public(self) -> dict[str, Any]:
         return {"base_url": self.base_url, "timeout_s": self.timeout_s, "currency": self.currency}
+
+
+def _url_refusal(base_url: str) -> str | None:
+    """Why ``base_url`` cannot serve, in words that repeat none of it (a user, password or
+    query may be a secret); ``None`` when it can. Anything in it is shown to every key with
+    orders:read (``providers { settings }``), and the connectors send their own credentials
+    and queries: a password in it also made every call fail ("Cannot combine AUTHORIZATION
+    header with AUTH argument or credentials encoded in URL")."""
+    if not base_url.startswith(("http://", "https://")):
+        return "must start with http:// or https://"
+    if "@" in urlsplit(base_url).netloc:
+        return (
+            "must not hold a user or password (user:password@host): it is shown to clients; "
+            "credentials go in the section's own keys"
+        )
+    if "?" in base_url or "#" in base_url:
+        return (
+            "must not have a query or a fragment (?... or #...): it is shown to clients, and "
+            "the calls add their own query; credentials go in the section's own keys"
+        )
+    return None
 
 
 def _number(section: dict[str, Any], key: str, default: Any, kind: type[Any], where: str) -> Any:

@@ -75,7 +75,7 @@ def user_error(
         field=exc.field or field,
         message=SECRETS.redact(f"{exc.provider}: {exc.message}"),
         code=code,
-        provider_code=exc.code,
+        provider_code=exc.code and SECRETS.redact(exc.code),  # an upstream may echo into it
     )
 
 
@@ -210,7 +210,7 @@ async def on_order(info: Info, order_id: str, act: Action) -> OrderPayload:
                 f"item {ids.encode('OrderItem', gid.provider, o.item_key)}: "
                 f"{o.message or 'the provider did not do this for the item'}"
             ),
-            code=o.code or "REJECTED_BY_PROVIDER",
+            code=SECRETS.redact(o.code or "REJECTED_BY_PROVIDER"),
         )
         for o in outcomes
         if isinstance(o, model.ItemOutcome) and not o.ok

@@ -222,6 +222,8 @@ def test_an_unknown_provider_section_is_refused_with_the_name_it_meant() -> None
         ),
         ({"currency": 5}, "[providers.akinon] currency must be a string"),
         ({"token": 12345}, "[providers.akinon] token must be a string"),
+        # Read as "12345", it would have masked that in every message (providers/redact.py).
+        ({"password": 12345}, "[providers.akinon] password must be a string"),
         (
             {"base_url": "127.0.0.1:18805"},
             "[providers.akinon] base_url must start with http:// or https://",
@@ -236,6 +238,50 @@ def test_a_provider_setting_mistake_is_refused_naming_its_key(
     assert refusal.startswith(message)
     assert "12345" not in refusal
     assert "static-akinon-token" not in refusal
+
+
+USERINFO = "must not hold a user or password (user:password@host): it is shown to clients; "
+QUERY = "must not have a query or a fragment (?... or #...): it is shown to clients, and "
+
+
+@pytest.mark.parametrize(
+    ("base_url", "refusal"),
+    [
+        ("http://svc:BASEURL-PASSWORD-1@127.0.0.1:18931/", USERINFO),
+        ("https://BASEURL-TOKEN-1@seller.example.com", USERINFO),
+        ("http://127.0.0.1:18931/?api_key=QS-SECRET-2", QUERY),
+        ("http://svc:BASEURL-PASSWORD-1@127.0.0.1:18931/?api_key=QS-SECRET-2", USERINFO),
+        ("https://seller.example.com/shop#QS-SECRET-2", QUERY),
+        ("https://seller.example.com/?", QUERY),
+    ],
+    ids=["password", "user", "query", "both", "fragment", "empty-query"],
+)
+def test_a_base_url_carrying_credentials_is_refused_without_them(
+    base_url: str, refusal: str
+) -> None:
+    """Any orders:read key saw the base_url, password and query key included, in
+    ``providers { settings }``, and every call failed as INTERNAL_SERVER_ERROR: aiohttp will
+    not send credentials in the URL beside an Authorization header."""
+    message = provider_refusal(AKINON | {"base_url": base_url})
+    assert message.startswith(f"[providers.akinon] base_url {refusal}")
+    assert "SECRET" not in message
+    assert "BASEURL" not in message
+    assert "\n" not in message
+
+
+def test_a_base_url_with_a_password_stops_serve_in_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        '[server]\napi_keys = { "k1" = ["orders:read"] }\nidempotency_db = ":memory:"\n'
+        '[providers.frontpayment]\ntoken = "fp-token-1"\n'
+        'base_url = "http://svc:BASEURL-PASSWORD-1@127.0.0.1:18931/?api_key=QS-SECRET-2"\n'
+    )
+    result = serve(bad)
+    assert result.returncode == 2, result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"commerce-graph: [providers.frontpayment] base_url {USERINFO}")
+    assert "BASEURL-PASSWORD-1" not in result.stderr
+    assert "QS-SECRET-2" not in result.stderr
 
 
 def test_every_setting_a_connector_reads_is_known_to_it() -> None:

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import secrets
 from typing import Any
+from urllib.parse import quote, quote_plus
 
+import orjson
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 
-from graph.config import Config
+from graph.config import Config, embedded
+from graph.logs import JsonFormatter
+from providers.redact import MASK, SECRETS
 from providers.sandbox import akinon, kalixo, lipalater, lipalater_purchases
 from providers.sandbox import frontpayment_data as fp
 from providers.sandbox import kalixo_data as kx
 from providers.sandbox import lipalater_data as ll
 from providers.sandbox import lipalater_purchases_data as lp
-from tests.conftest import gateway_with
+from tests.conftest import gateway_with, started
 from tests.harness import Gateway
 
 AKINON_ORDER = '{ orderByNumber(provider: AKINON, number: "45243493") { id items { id } } }'
@@ -173,7 +181,6 @@ async def test_raw_never_holds_a_personal_number() -> None:
     """raw:read without pii:read once showed Akinon's identity_number and tax_no in ``raw``:
     the raw scrubber masks every personal number, for every key; pii:read reads them from the
     typed fields."""
-    from providers.redact import MASK
 
     def add_keys(config: Config) -> None:
         config.server.api_keys["raw-only"] = ["orders:read", "raw:read"]
@@ -204,3 +211,146 @@ async def test_raw_never_holds_a_personal_number() -> None:
         refused = await gw.query(document, key="raw-only")
         assert {e["extensions"]["code"] for e in refused.errors} == {"FORBIDDEN"}
         assert {e["path"][-1] for e in refused.errors} == {"identityNumber", "taxNumber"}
+
+
+# -- an upstream that hands back what it was sent ----------------------------------------
+
+ISSUED = "Iss+ued/T0ken=="  # what Echo's token endpoints issue: base64's + / = need encoding
+TOKEN_PATHS = ("/platform/token/", "/oauth/token", "/auth/login", "/auth/login/", "/auth/refresh")
+# The headers that carry a credential: their values must never come back to a client.
+CREDENTIAL_HEADERS = ("authorization", "authentication", "sign")
+
+
+class Echo:
+    """A misbehaving upstream: each error answer echoes the request's headers, query and body,
+    in every field a provider's error envelope reads its message or code from. With ``issue``
+    its token endpoints first answer a token (``ISSUED``) in every provider's shape, so the
+    call that carries the token is the one echoed."""
+
+    def __init__(self, *, issue: bool) -> None:
+        self.issue = issue
+        self.seen: list[str] = []  # every credential header value it was sent
+        self.app = web.Application()
+        self.app.router.add_route("*", "/{tail:.*}", self.answer)
+
+    async def answer(self, request: web.Request) -> web.Response:
+        for name, value in request.headers.items():
+            if name.lower() in CREDENTIAL_HEADERS:
+                self.seen += [value, value.partition(" ")[2]]  # "Basic X": X alone too
+        if self.issue and request.path.endswith(TOKEN_PATHS):
+            issued = {"accessToken": ISSUED, "expiresSeconds": 300}
+            token = {"access_token": ISSUED, "expires_in": 300, "key": ISSUED, "token": ISSUED}
+            return web.json_response({"success": True, "code": 0, "data": issued} | token)
+        headers = "; ".join(f"{k}: {v}" for k, v in request.headers.items())
+        echo = f"refused {request.path_qs} with {headers} and {await request.text()}"
+        fields = ("msg", "message", "detail", "error", "error_description", "code", "statusCode")
+        return web.json_response({"success": False} | dict.fromkeys(fields, echo), status=400)
+
+
+FP = "frontpayment"  # a static token only: nothing is issued
+# Each provider's credentials, with the characters that change when encoded: quote and
+# quote_plus (a form or a query), JSON (a body), and a secret short of six characters.
+ECHOED: dict[str, dict[str, str]] = {
+    "lipalater": {
+        "api_key": "LL-API-KEY-abcdef",
+        "api_secret": "LL-API-SECRET-xyz",
+        "app_secret": "a+p/p=",
+    },
+    "lipalater_purchases": {"client_id": "lp-client", "client_secret": "Zm9v+YmFy/c2VjcmV0=="},
+    "kalixo": {"email": "ops@shop.example", "password": 's3cr"et\\pass wörd'},
+    "akinon": {"username": "seller", "password": "ak pass&word=/+1"},
+    FP: {"token": "tok42"},
+}
+NOT_SECRET = ("client_id", "email", "username")  # names, not credentials
+PLACE_ECHOED = """mutation($in: PlaceOrderInput!) { placeOrder(input: $in) {
+    order { id } userErrors { message code providerCode } } }"""
+READ_ECHOED = {
+    "lipalater": '(provider: LIPALATER, number: "8800000001", customerId: "100001")',
+    "lipalater_purchases": f'(provider: LIPALATER_PURCHASES, number: "{lp.EXAMPLE_ORDER_ID}")',
+    "kalixo": '(provider: KALIXO, number: "59400")',
+    "akinon": '(provider: AKINON, number: "45243493")',
+    FP: f'(provider: FRONTPAYMENT, number: "{fp.EXAMPLE_UUID}")',
+}
+
+
+def echoed_documents(name: str) -> list[tuple[str, dict[str, Any] | None]]:
+    """What the test asks of ``name``: an order, and for Kalixo a placement as well (a refusal
+    is then a userError with the provider's code)."""
+    read = (f"{{ orderByNumber{READ_ECHOED[name]} {{ id }} }}", None)
+    if name != "kalixo":
+        return [read]
+    item = {"productId": "2", "sku": "S", "unitPrice": "32.99", "quantity": 1}
+    place = {"provider": "KALIXO", "externalReference": "O-ECHO", "currency": "GBP"}
+    return [read, (PLACE_ECHOED, {"in": place | {"items": [item]}})]
+
+
+def travelling_forms(value: str) -> set[str]:
+    """``value`` as it may come back: itself, URL-encoded, JSON-escaped."""
+    url = {value, quote(value), quote(value, safe=""), quote_plus(value)}
+    return url | {json.dumps(v, ensure_ascii=a)[1:-1] for v in url for a in (True, False)}
+
+
+def strings(data: Any) -> list[str]:
+    """Every string in a JSON value, keys included."""
+    if isinstance(data, dict):
+        return [s for k, v in data.items() for s in [str(k), *strings(v)]]
+    if isinstance(data, list):
+        return [s for v in data for s in strings(v)]
+    return [str(data)] if data is not None else []
+
+
+@pytest.mark.parametrize(
+    ("name", "issue"),
+    [(name, False) for name in ECHOED] + [(name, True) for name in ECHOED if name != FP],
+    ids=lambda v: {False: "first-call-echoed", True: "token-echoed"}.get(v, v),
+)
+async def test_an_upstream_echoing_credentials_gets_them_masked(
+    name: str, issue: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Lipa Later's error once showed ``bad auth Basic TEwt...`` (api_key:api_secret) and the
+    Sign; Lipa Later purchases the URL-encoded client_secret, Kalixo the JSON-escaped
+    password, and a five-character token was never masked: only the raw value was."""
+    echo = Echo(issue=issue)
+    async with TestServer(echo.app) as upstream:
+        config = embedded({name: (f"http://127.0.0.1:{upstream.port}", ECHOED[name])})
+        with caplog.at_level(logging.DEBUG):
+            async with started(config) as gw:
+                answers = [await gw.query(*document) for document in echoed_documents(name)]
+    shown = [s for answer in answers for s in strings(answer.body)]
+    for answer in answers:  # the echo came back (in an error or a userError), masked
+        assert any(MASK in s for s in strings(answer.body)), answer.body
+    if issue:
+        assert ISSUED in echo.seen  # the call carried the issued token, and had it echoed
+    formatter = JsonFormatter()
+    lines = [formatter.format(r) for r in caplog.records]
+    shown += lines + [s for line in lines for s in strings(orjson.loads(line))]
+    sent = [v for k, v in ECHOED[name].items() if k not in NOT_SECRET] + echo.seen
+    leaked = {f for v in sent if v for f in travelling_forms(v) if any(f in s for s in shown)}
+    assert leaked == set()
+
+
+async def test_a_token_cache_keeps_two_tokens_registered_however_many_it_had() -> None:
+    """Every token a cache was issued stayed registered: a gateway up for weeks renews
+    thousands (Lipa Later's live five minutes), and each one made every log line slower to
+    mask. The token in use and the one it replaced are masked; older ones are forgotten."""
+    issued: list[str] = []
+
+    async def revoking(request: web.Request) -> web.Response:
+        if request.path.endswith("/oauth/token"):
+            issued.append(secrets.token_urlsafe(16))
+            return web.json_response({"access_token": issued[-1], "expires_in": 300})
+        return web.json_response({"detail": "token revoked"}, status=401)  # renewed once
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", revoking)
+    section = {"client_id": "lp-client", "client_secret": "lp-client-secret"}
+    async with TestServer(app) as upstream:
+        config = embedded({"lipalater_purchases": (f"http://127.0.0.1:{upstream.port}", section)})
+        async with started(config) as gw:
+            for _ in range(4):
+                answer = await gw.query(
+                    f"{{ orderByNumber{READ_ECHOED['lipalater_purchases']} {{ id }} }}"
+                )
+                assert answer.errors
+    assert len(issued) == 5  # the first query had two, each other one
+    assert [SECRETS.redact(t) == MASK for t in issued] == [False, False, False, True, True]
