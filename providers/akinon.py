@@ -284,9 +284,28 @@ class Akinon(BaseProvider):
 
     async def _get_page(self, path: str, params: dict[str, str] | None) -> Record:
         body = (await self._call("GET", path, params)).json()
-        if not isinstance(body, dict) or not isinstance(body.get("results"), list):
+        if (
+            not isinstance(body, dict)
+            or not isinstance(body.get("results"), list)
+            or not all(isinstance(r, dict) for r in body["results"])
+            or not isinstance(body.get("count", 0), int)
+        ):
             raise BadResponse(self.name.value, f"unexpected list body from {_short(path)}")
         return body
+
+    def _reading(self, read: Callable[[Record], T]) -> Callable[[Record], T]:
+        """``read``, with a record it cannot read (an amount of "x", no id) a provider's bad
+        answer (PROVIDER_ERROR) rather than an internal error."""
+
+        def reading(record: Record) -> T:
+            try:
+                return read(record)
+            except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
+                raise BadResponse(
+                    self.name.value, f"a record it could not read ({type(exc).__name__})"
+                ) from None
+
+        return reading
 
     async def _list(
         self,
@@ -410,6 +429,7 @@ class Akinon(BaseProvider):
         """
         canonical = [lookup.canonical(k) for k in keys]
         found: dict[str, list[T]] = {c: [] for c in canonical if c is not None}
+        read = self._reading(read)
 
         def among(wanted: Collection[str]) -> Callable[[Record], tuple[str, T]]:
             def matching(record: Record) -> tuple[str, T]:
@@ -482,7 +502,7 @@ class Akinon(BaseProvider):
         if "status__in" in params:  # an inference: the page lists only ``status``
             check = _statuses_in(set(params["status__in"].split(",")))
         records, count = await self._list(f"{API}/orders/", params, offset, limit, check)
-        orders = [self._order(r) for r in records]
+        orders = list(map(self._reading(self._order), records))
         return Page(orders, count, offset, offset + len(orders) < count)
 
     async def items_by_order(self, order_keys: Sequence[str]) -> Batch[list[OrderItem]]:
@@ -508,7 +528,7 @@ class Akinon(BaseProvider):
     async def _plans(self, records: list[Record]) -> list[CancellationPlan]:
         """Plans in their orders' currencies; orders not read yet are read in one call."""
         await self._read_orders({str(r.get("order")) for r in records})
-        return [self._plan(r) for r in records]
+        return list(map(self._reading(self._plan), records))
 
     async def list_cancellation_plans(
         self, flt: CancellationPlanFilter, offset: int, limit: int
@@ -537,7 +557,7 @@ class Akinon(BaseProvider):
             }
         )
         records, count = await self._list(f"{API}/customer-addresses/", params, offset, limit)
-        addresses = [self._address(r) for r in records]
+        addresses = list(map(self._reading(self._address), records))
         return Page(addresses, count, offset, offset + len(addresses) < count)
 
     # -- writes ------------------------------------------------------------------------

@@ -1165,3 +1165,30 @@ async def test_a_next_link_that_goes_nowhere_is_not_followed(
         "akinon: a next link that goes nowhere from /api/i1/order-items/"
     )
     assert len(gateway.calls("akinon", "/order-items/")) == calls
+
+
+def example_order(**over: object) -> dict[str, object]:
+    order = {"id": data.EXAMPLE_ORDER_ID, "number": "45243493", "status": 100, "amount": "629.00"}
+    return {"count": 1, "next": None, "previous": None, "results": [order | over]}
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (example_order(amount="x"), "akinon: a record it could not read (InvalidOperation)"),
+        (example_order() | {"results": [{"number": "45243493"}]}, "akinon: a record"),
+        ({"count": None, "next": None, "results": []}, "akinon: unexpected list body"),
+        ({"count": 1, "next": None, "results": [1]}, "akinon: unexpected list body"),
+    ],
+)
+async def test_a_record_of_the_wrong_types_is_a_provider_error(
+    gateway: Gateway, body: dict[str, object], message: str
+) -> None:
+    """An amount of "x", a record without its id, a count of null or a record that is no
+    object were internal errors (and a failing list took `data` with it)."""
+    gateway.faults("akinon").update({"body": body, "only_paths": ["/orders/"]})
+    answer = await gateway.query(
+        '{ o: orderByNumber(provider: AKINON, number: "45243493") { id total { amount } } }'
+    )
+    assert answer.codes == ["PROVIDER_ERROR"]
+    assert answer.errors[0]["message"].startswith(message)
