@@ -293,19 +293,16 @@ class Akinon(BaseProvider):
             raise BadResponse(self.name.value, f"unexpected list body from {_short(path)}")
         return body
 
-    def _reading(self, read: Callable[[Record], T]) -> Callable[[Record], T]:
-        """``read``, with a record it cannot read (an amount of "x", no id) a provider's bad
-        answer (PROVIDER_ERROR) rather than an internal error."""
-
-        def reading(record: Record) -> T:
-            try:
-                return read(record)
-            except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
-                raise BadResponse(
-                    self.name.value, f"a record it could not read ({type(exc).__name__})"
-                ) from None
-
-        return reading
+    def _read_all(self, read: Callable[[Record], T], records: list[Record]) -> list[T]:
+        """``records`` through ``read``; a record it cannot read (an amount of "x", no id) is
+        the provider's bad answer (PROVIDER_ERROR) rather than an internal error. Every read of
+        records goes through here (``_all`` for the batches, the lists directly)."""
+        try:
+            return list(map(read, records))
+        except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
+            raise BadResponse(
+                self.name.value, f"a record it could not read ({type(exc).__name__})"
+            ) from None
 
     async def _list(
         self,
@@ -394,7 +391,7 @@ class Akinon(BaseProvider):
         def read_unread() -> None:
             while unread and not failed:
                 try:
-                    results.extend(map(read, unread.popleft()))
+                    results.extend(self._read_all(read, unread.popleft()))
                 except Exception as exc:  # noqa: BLE001 - raised below, in this task
                     failed.append(exc)
 
@@ -429,7 +426,6 @@ class Akinon(BaseProvider):
         """
         canonical = [lookup.canonical(k) for k in keys]
         found: dict[str, list[T]] = {c: [] for c in canonical if c is not None}
-        read = self._reading(read)
 
         def among(wanted: Collection[str]) -> Callable[[Record], tuple[str, T]]:
             def matching(record: Record) -> tuple[str, T]:
@@ -502,7 +498,7 @@ class Akinon(BaseProvider):
         if "status__in" in params:  # an inference: the page lists only ``status``
             check = _statuses_in(set(params["status__in"].split(",")))
         records, count = await self._list(f"{API}/orders/", params, offset, limit, check)
-        orders = list(map(self._reading(self._order), records))
+        orders = self._read_all(self._order, records)
         return Page(orders, count, offset, offset + len(orders) < count)
 
     async def items_by_order(self, order_keys: Sequence[str]) -> Batch[list[OrderItem]]:
@@ -528,7 +524,7 @@ class Akinon(BaseProvider):
     async def _plans(self, records: list[Record]) -> list[CancellationPlan]:
         """Plans in their orders' currencies; orders not read yet are read in one call."""
         await self._read_orders({str(r.get("order")) for r in records})
-        return list(map(self._reading(self._plan), records))
+        return self._read_all(self._plan, records)
 
     async def list_cancellation_plans(
         self, flt: CancellationPlanFilter, offset: int, limit: int
@@ -557,7 +553,7 @@ class Akinon(BaseProvider):
             }
         )
         records, count = await self._list(f"{API}/customer-addresses/", params, offset, limit)
-        addresses = list(map(self._reading(self._address), records))
+        addresses = self._read_all(self._address, records)
         return Page(addresses, count, offset, offset + len(addresses) < count)
 
     # -- writes ------------------------------------------------------------------------
@@ -752,9 +748,8 @@ def _page_cap(body: Record, number: int, size: int) -> int | None:
         return None
     if body.get("next"):
         return held
-    try:
-        count = int(body["count"])
-    except (KeyError, TypeError, ValueError):
+    count = body.get("count")  # an int when given (``_get_page``)
+    if count is None:
         return None
     if number == 1 or (number - 1) * size + held == count:
         return None

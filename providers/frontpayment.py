@@ -106,12 +106,7 @@ class FrontPayment(BaseProvider):
             raise self._error(response, refusal)
         envelope = response.json()  # BadResponse for a success body that is not JSON
         if not isinstance(envelope, dict):
-            raise BadResponse(
-                self.name.value,
-                f"unexpected body from {path.split('/', 1)[0]}: not an envelope",
-                request_id=response.request_id,
-                http_status=response.status,
-            )
+            raise self._unexpected(response, path, "not an envelope")
         if envelope.get("is_error") or _failure_code(envelope.get("status_code")):
             raise self._error(response, envelope)  # an error envelope under a 2xx status
         # ``is_data: false`` is a success without data (the page shows it on a refund's 202
@@ -119,13 +114,16 @@ class FrontPayment(BaseProvider):
         if envelope.get("is_data") is False:
             return None
         if reads and envelope.get("data") is None:  # `{}` read as "no such order"
-            raise BadResponse(
-                self.name.value,
-                f"unexpected body from {path.split('/', 1)[0]}: no data",
-                request_id=response.request_id,
-                http_status=response.status,
-            )
+            raise self._unexpected(response, path, "no data")
         return envelope.get("data")
+
+    def _unexpected(self, response: UpstreamResponse, path: str, what: str) -> BadResponse:
+        return BadResponse(
+            self.name.value,
+            f"unexpected body from {path.split('/', 1)[0]}: {what}",
+            request_id=response.request_id,
+            http_status=response.status,
+        )
 
     def _error(self, response: UpstreamResponse, body: Any) -> StatusError:
         """Front Payment's error envelopes (and anything else) as the error tree."""

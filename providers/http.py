@@ -361,7 +361,8 @@ class Upstream:
                 if delay is None:
                     raise
             else:
-                response.body = without(response.body, (sent[h] for h in masked if h in sent))
+                if masked:  # only for the few requests that carry a per-request secret
+                    response.body = without(response.body, (sent[h] for h in masked if h in sent))
                 if not repeatable or response.status not in _RETRY_STATUSES:
                     return response
                 delay = self._retry_delay(attempt, response.retry_after, deadline)

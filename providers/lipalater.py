@@ -484,8 +484,11 @@ def _integer_if_plain(number: str) -> int | str:
     """cancelOrder's ``orderNo``, which its table types integer and no request example shows:
     a JSON integer. A number an integer would change or cannot hold (a letter, a leading zero,
     past a Java long) goes as the text it was read as."""
-    plain = number.isascii() and number.isdigit() and str(int(number)) == number
-    return int(number) if plain and int(number) < 2**63 else number
+    if number.isascii() and number.isdigit():
+        value = int(number)  # at most 64 digits (``_split``)
+        if str(value) == number and value < 2**63:
+            return value
+    return number
 
 
 def _record(provider: LipaLater, data: Any, what: str) -> dict[str, Any]:

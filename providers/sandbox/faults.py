@@ -83,6 +83,10 @@ def _number(value: Any) -> bool:
     return type(value) in (int, float) and value >= 0
 
 
+def _flag(value: Any) -> bool:
+    return type(value) is bool
+
+
 def _any(value: Any) -> bool:
     return True
 
@@ -93,10 +97,10 @@ _KNOB_OK: dict[str, Callable[[Any], bool]] = {
     "error_status": lambda v: type(v) is int and 100 <= v <= 599,
     "fail_next": lambda v: type(v) is int and v >= 0,
     "retry_after": lambda v: v is None or (type(v) is int and v >= 0),
-    "hang": lambda v: type(v) is bool,
-    "malformed": lambda v: type(v) is bool,
-    "wrong_shape": lambda v: type(v) is bool,
-    "reset": lambda v: type(v) is bool,
+    "hang": _flag,
+    "malformed": _flag,
+    "wrong_shape": _flag,
+    "reset": _flag,
     "drip_s": _number,
     # A string would match character by character ("/" matches every path).
     "only_paths": lambda v: type(v) is list and all(type(p) is str for p in v),
