@@ -127,7 +127,7 @@ class Kalixo(BaseProvider):
                 return self._issued(response)
             if response.status not in (400, 401, 403):
                 raise self._error(response)
-            self._refresh = None  # refused: a new login below
+            self._keep_refresh(None)  # refused: a new login below
         response = await self.up.request(
             "POST", f"{API}/auth/login", json={"email": self._email, "password": self._password}
         )
@@ -143,11 +143,21 @@ class Kalixo(BaseProvider):
             raise BadResponse(self.name.value, "auth answer without an access token")
         refresh = _first(body, "refreshToken", "refresh_token")
         if isinstance(refresh, str) and refresh:
-            SECRETS.add(refresh)
             ttl = _ttl(_first(body, "refreshExpiresIn", "refresh_expires_in"), refresh)
-            self._refresh = TokenCache.expiring_in(refresh, ttl or REFRESH_TTL_S)
+            self._keep_refresh(TokenCache.expiring_in(refresh, ttl or REFRESH_TTL_S))
         ttl = _ttl(_first(body, "expiresIn", "expires_in"), access)
         return TokenCache.expiring_in(access, ttl or ACCESS_TTL_S)
+
+    def _keep_refresh(self, refresh: Token | None) -> None:
+        """The refresh token to renew with next (``None``: log in), registered as a secret;
+        the one it replaces is used up (each refresh answers a new one) and forgotten, as a
+        token cache forgets old access tokens: every value registered costs every log line
+        and message a little more to mask, and a gateway up for months renews thousands."""
+        old, self._refresh = self._refresh, refresh
+        if refresh is not None:
+            SECRETS.add(refresh.value)
+        if old is not None and (refresh is None or old.value != refresh.value):
+            SECRETS.discard(old.value)
 
     # -- transport ---------------------------------------------------------------------
 

@@ -15,7 +15,8 @@ import pytest
 from graph import ids
 from graph.embedded import start_sandboxes
 from providers.model import ProviderName
-from providers.sandbox.kalixo import STATE, STATIC_TOKEN, KalixoState
+from providers.redact import MASK, SECRETS
+from providers.sandbox.kalixo import REFRESH, STATE, STATIC_TOKEN, KalixoState
 from providers.sandbox.kalixo_data import (
     ERROR_PRODUCT_ID,
     EXAMPLE_ORDER_ID,
@@ -578,10 +579,10 @@ async def test_a_placed_order_reads_back_by_number_id_and_node(gateway: Gateway)
         "item": {"id": item_id, "productId": "6", "order": {"number": number}},
     }
     # retrieve-order answers the number as a number (place-order gave a string): same id.
-    # One read for orderByNumber, one shared by order/node/item.order (one loader per request),
-    # one for the item node (an item is read through its order: lines have no endpoint).
+    # One read for all of it: orderByNumber, order, node, the item node (an item is read through
+    # its order: lines have no endpoint) and its order share the operation's one GET.
     calls = gateway.calls("kalixo", "retrieve-order")
-    assert [c.query for c in calls] == [{"id": number}] * 3
+    assert [c.query for c in calls] == [{"id": number}]
 
 
 async def test_an_orders_external_reference_is_only_what_the_gateway_knows() -> None:
@@ -943,6 +944,23 @@ async def test_a_refused_refresh_falls_back_to_login(gateway: Gateway) -> None:
     await gateway.ok(READ, {"n": str(EXAMPLE_ORDER_ID)})
     assert len(gateway.calls("kalixo", "/auth/login")) == 2
     assert len(gateway.calls("kalixo", "/auth/refresh")) == 1
+
+
+async def test_only_the_refresh_token_in_use_stays_registered_as_a_secret(
+    gateway: Gateway,
+) -> None:
+    """Each refresh answers a new refresh token, and every one stayed registered: months of
+    renewals made every log line slower to mask. The one in use is masked; used ones are not."""
+    sandbox = state(gateway)
+    now = [time.time()]
+    sandbox.clock = lambda: now[0]
+    await gateway.ok(READ, {"n": str(EXAMPLE_ORDER_ID)})
+    for _ in range(3):
+        now[0] += sandbox.access_ttl_s + 1
+        await gateway.ok(READ, {"n": str(EXAMPLE_ORDER_ID)})
+    assert len(gateway.calls("kalixo", "/auth/refresh")) == 3
+    issued = [token for token, grant in sandbox.grants.items() if grant.kind == REFRESH]
+    assert [SECRETS.redact(t) == MASK for t in issued] == [False, False, False, True]
 
 
 # -- provider failures ---------------------------------------------------------------------
