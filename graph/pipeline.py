@@ -40,7 +40,7 @@ from strawberry.utils.await_maybe import await_maybe
 from graph.admission import CostBudget
 from graph.limits import Limits, Measured, lexically_checked
 from graph.memo import MEMO_SIZE
-from providers.http import OPERATION
+from providers.http import OPERATION, sharing_reads
 
 if TYPE_CHECKING:
     import strawberry
@@ -117,11 +117,12 @@ class Pipeline:
     async def executing(self, ctx: ExecutionContext, cost: int) -> AsyncIterator[None]:
         token = OPERATION.set(ctx.operation_name)
         try:
-            if self.budget is None:
-                yield
-            else:
-                async with self.budget.hold(cost):
+            with sharing_reads():  # a GET the operation asks twice goes upstream once
+                if self.budget is None:
                     yield
+                else:
+                    async with self.budget.hold(cost):
+                        yield
         finally:
             OPERATION.reset(token)
 

@@ -441,7 +441,8 @@ class Akinon(BaseProvider):
         if (lookup.path, lookup.batch) not in self._no_in:
             alone = [k for k in found if "," in k]  # a comma-separated list cannot carry these
         skip = set(alone)
-        listed = [k for k in found if k not in skip]
+        # in one order whoever asks: the same keys are the same URL, a read the operation shares
+        listed = sorted(k for k in found if k not in skip)
         if listed:
             query = {lookup.batch: ",".join(listed)}
             try:

@@ -7,8 +7,9 @@ deadline per call (a dripping body cannot outlive it), a concurrency cap per pro
 only bound on connections: a provider that hangs never takes another's), where a request goes
 (below the provider's base URL; a link the provider answered, only at that URL's origin, so
 its credentials go nowhere else), the request id sent upstream and the one that comes back,
-JSON decoding with orjson, and one log line per attempt that never holds a header, a body or
-a query value.
+JSON decoding with orjson, one log line per attempt that never holds a header, a body or
+a query value, and the reads one GraphQL operation shares (:class:`Reads`): a GET it asks
+twice, from any resolver or connector, goes upstream once.
 
 Resilience (``providers/resilience.py``) lives here too, so every connector gets it by calling
 ``self.up.request``: a circuit breaker per provider, retries with jittered backoff under a retry
@@ -27,7 +28,7 @@ import contextlib
 import contextvars
 import logging
 import time
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -96,6 +97,84 @@ def counting(sent: Sent | None = None) -> Iterator[Sent]:
         SENT.reset(token)
 
 
+class Reads:
+    """The GETs one GraphQL operation has sent (see :func:`sharing_reads`), by provider and URL.
+
+    The same read asked again in the same operation, while it is on its way or after it was
+    answered, is answered by the first one's answer, from any resolver or connector: an order
+    item's order is the order its provider already read to find the item (Front Payment,
+    Kalixo, Lipa Later hold items inside their orders), and two aliases of one list are one
+    page. Only a 2xx answer is kept once it is in, until a connector finds a refusal under it
+    (:meth:`UpstreamResponse.refused`): a refusal (a token that expired meanwhile) is asked
+    again. Any request that may change something (a write, a GET marked
+    ``safe=False``) forgets every kept answer, before it is sent and once it is answered, so
+    a mutation's re-read sees what the mutation did.
+    """
+
+    __slots__ = ("_answers",)
+
+    def __init__(self) -> None:
+        self._answers: dict[tuple[str, str, tuple[tuple[str, str], ...]], asyncio.Future[Any]] = {}
+
+    def forget(self) -> None:
+        self._answers.clear()
+
+    async def shared(
+        self,
+        key: tuple[str, str, tuple[tuple[str, str], ...]],
+        send: Callable[[], Awaitable[UpstreamResponse]],
+    ) -> UpstreamResponse:
+        while (pending := self._answers.get(key)) is not None:
+            try:
+                # shield: a waiter that gives up does not cancel the read the others wait for
+                answer: UpstreamResponse = await asyncio.shield(pending)
+                return answer
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if not pending.cancelled() or (task is not None and task.cancelling()):
+                    raise
+                # the sender was cancelled (its client went away), not this waiter: send anew
+        future: asyncio.Future[UpstreamResponse] = asyncio.get_running_loop().create_future()
+        self._answers[key] = future
+        try:
+            response = await send()
+        except BaseException as exc:
+            self._drop(key, future)
+            if isinstance(exc, asyncio.CancelledError):
+                future.cancel()
+            else:
+                future.set_exception(exc)
+                future.exception()  # retrieved: a read no one else waited for logs nothing
+            raise
+        future.set_result(response)
+        if 200 <= response.status < 300:
+            response.unshare = lambda: self._drop(key, future)  # a refusal under a 2xx
+        else:
+            self._drop(key, future)
+        return response
+
+    def _drop(self, key: tuple[str, str, tuple[tuple[str, str], ...]], future: Any) -> None:
+        if self._answers.get(key) is future:
+            del self._answers[key]
+
+
+# The reads shared in this context, if an operation shares them (see :func:`sharing_reads`).
+READS: contextvars.ContextVar[Reads | None] = contextvars.ContextVar("reads", default=None)
+
+
+@contextlib.contextmanager
+def sharing_reads() -> Iterator[Reads]:
+    """Share the GETs made within the block (:class:`Reads`); the graph layer opens one per
+    operation. Tasks started within share them; one that is no part of the operation it was
+    started for (a token fetch, ``providers/auth.py``) sets ``READS`` to ``None`` first."""
+    reads = Reads()
+    token = READS.set(reads)
+    try:
+        yield reads
+    finally:
+        READS.reset(token)
+
+
 # Headers made anew for each attempt: a provider that signs a timestamp and a nonce (Lipa
 # Later) must not have a retry resend the first attempt's signature.
 HeaderFactory = Callable[[], Mapping[str, str]]
@@ -133,15 +212,22 @@ class UpstreamResponse:
     provider: str = field(repr=False)
     # The count this answer added to, as a write that may have been applied (``Sent``).
     counted_in: Sent | None = field(default=None, repr=False)
+    # Forgets this answer where an operation keeps it for its next asker (``Reads``).
+    unshare: Callable[[], None] | None = field(default=None, repr=False)
 
     def refused(self) -> None:
         """This answer, whatever its status, is the provider refusing the request (an
         envelope's ``success: false`` under a 200): nothing was applied, so it no longer counts
         as a write that may have been (a Lipa Later write refused "invalid token", then sent
-        again with a new token, made every later failure of the step not retryable)."""
+        again with a new token, made every later failure of the step not retryable). Nor is
+        it kept for the operation's next read of the same URL (``Reads``): that one is asked
+        again, with the token renewed."""
         if self.counted_in is not None:
             self.counted_in.applied -= 1
             self.counted_in = None
+        if self.unshare is not None:
+            self.unshare()
+            self.unshare = None
 
     def json(self) -> Any:
         """The body as JSON; a body that is not JSON is the provider's fault."""
@@ -309,7 +395,41 @@ class Upstream:
         ``max_concurrency`` slots sent nothing: ``QueueTimeout`` (a ``NotSent``), not held
         against the provider's breaker. A request not safe to repeat whose attempt timed out
         or broke after it may have been sent raises with ``retryable`` false.
+
+        Within an operation that shares its reads (:class:`Reads`), a GET already asked is
+        answered by that answer, and any other request forgets them.
         """
+        repeatable = method.upper() in _READS if safe is None else safe
+
+        def send() -> Awaitable[UpstreamResponse]:
+            return self._send(method, path, params, json, data, headers, repeatable, masked)
+
+        reads = READS.get()
+        if reads is None:
+            return await send()
+        if not repeatable:
+            reads.forget()
+            try:
+                return await send()
+            finally:
+                reads.forget()
+        if method.upper() != "GET":
+            return await send()
+        query = tuple(params.items()) if params else ()
+        return await reads.shared((self.provider, self.url(path), query), send)
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str] | None,
+        json: Any,
+        data: Any,
+        headers: Mapping[str, str] | HeaderFactory | None,
+        repeatable: bool,
+        masked: Collection[str],
+    ) -> UpstreamResponse:
+        """:meth:`request`'s call, its attempts and their retries."""
         request_id = REQUEST_ID.get()
         body = orjson.dumps(json) if json is not None else data
 
@@ -322,7 +442,6 @@ class Upstream:
             return send
 
         deadline = asyncio.get_running_loop().time() + self.settings.timeout_s
-        repeatable = method.upper() in _READS if safe is None else safe
         self.budget.request()
         attempt = 0
         # What a retry is trying to better: an answer, or a failure in transit.

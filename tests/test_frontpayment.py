@@ -189,8 +189,9 @@ async def test_order_node_and_by_number_are_the_same_read(gateway: Gateway) -> N
     assert found["node"] == {"id": gid, "number": "ODR986760186", "providerStatus": "INVOICED"}
     assert found["item"] == {"productId": "R_1", "order": {"number": "ODR986760186"}}
     assert found["address"] == {"line": "Luramyrveien 65", "city": "Sandnes"}
-    # order and node share one loader (one GET); the item and address reads fetch the order again.
-    assert len(gateway.calls(FP, "/orders/details/ODR986760186", "GET")) == 3
+    # order and node share one loader; the item and address, read through the order, share its
+    # GET (providers.http.Reads): one call.
+    assert len(gateway.calls(FP, "/orders/details/ODR986760186", "GET")) == 1
 
 
 async def test_several_orders_in_one_query_are_one_call_each(gateway: Gateway) -> None:

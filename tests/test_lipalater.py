@@ -608,8 +608,8 @@ async def test_item_ids_round_trip_through_node(gateway: Gateway) -> None:
     assert nodes["nodes"] == [
         {"id": i["id"], "sku": i["sku"], "order": {"number": number}} for i in items
     ]
-    # Both items come from one detail call; their order { } is the order loader's one more.
-    assert len(gateway.calls(P, f"/detail/{number}")) == 2
+    # Both items come from one detail call, and their order { } shares it.
+    assert len(gateway.calls(P, f"/detail/{number}")) == 1
 
 
 async def test_schedule_passes_the_country_and_refusals_surface(gateway: Gateway) -> None:
