@@ -41,7 +41,7 @@ from providers.auth import Token, TokenCache
 from providers.base import BaseProvider, Batch, Capability
 from providers.errors import BadResponse, NotFound, ProviderError
 from providers.http import HttpClient, Upstream, UpstreamResponse
-from providers.kalixo_place import exponent, place
+from providers.kalixo_place import MAX_ID_DIGITS, exponent, place
 from providers.lru import Lru
 from providers.model import (
     DigitalCode,
@@ -225,7 +225,7 @@ class Kalixo(BaseProvider):
 
     async def order_by_id(self, key: str) -> Order | None:
         """The order Kalixo holds under ``key``; ``None`` when there is none."""
-        if not (key.isascii() and key.isdigit() and len(key) <= 18):
+        if not (key.isascii() and key.isdigit() and len(key) <= MAX_ID_DIGITS):
             # Kalixo ids are numbers: nothing else can name an order, and a 5,000-digit one
             # was a 500 from Kalixo, retried until the breaker opened for every caller.
             return None

@@ -45,6 +45,8 @@ EXPONENTS = {
     **dict.fromkeys(("BIF", "CLP", "ISK", "JPY", "KRW", "PYG", "UGX", "VND", "XAF", "XOF"), 0),
     **dict.fromkeys(("BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"), 3),
 }
+# Kalixo's ids (orders, products) are integers: at most 18 digits always fit in 64 bits.
+MAX_ID_DIGITS = 18
 # Said whenever the gateway cannot name the order a code holds.
 NO_LOOKUP = "Kalixo cannot be asked for an order by its externalOrderCode"
 
@@ -227,9 +229,13 @@ def order_body(k: Kalixo, new: NewOrder) -> Record:
     for i, item in enumerate(new.items):
         where = ["items", str(i)]
         product_id = (item.product_id or "").strip()
-        if not (product_id.isascii() and product_id.isdigit()):
+        # An id is a 64-bit integer on the wire: 30 nines could not be encoded, and was said
+        # to be an amount too large.
+        if not (product_id.isascii() and product_id.isdigit()) or len(product_id) > MAX_ID_DIGITS:
             raise InvalidRequest(
-                name, "Kalixo needs a numeric productId", field=[*where, "productId"]
+                name,
+                f"Kalixo needs a numeric productId of at most {MAX_ID_DIGITS} digits",
+                field=[*where, "productId"],
             )
         if not item.sku:
             raise InvalidRequest(name, "Kalixo needs each item's sku", field=[*where, "sku"])

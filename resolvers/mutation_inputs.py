@@ -28,6 +28,9 @@ MAX_AMOUNT = Decimal(10) ** 12
 # With at most 13 digits before the point, 25 in all: within a Decimal context's 28, so the
 # connectors' exactness checks (``exact_in``) and encodings never round.
 MAX_PLACES = 12
+# Units of one line: a line of a million Kalixo codes stalled the embedded sandbox for seconds
+# (a PIN a unit); no provider's page sells more to one order line.
+MAX_QUANTITY = 10_000
 
 
 def amount_errors(amounts: Iterable[tuple[list[str], Decimal | None]]) -> list[UserError]:
@@ -155,7 +158,9 @@ class RefundOrderInput:
         "items, everything left to refund on the order is refunded.",
     )
     items: list[RefundItemInput] | None = strawberry.field(
-        default=None, description="Refund these items' amounts (Front Payment's per product)."
+        default=None,
+        description="Refund these items' amounts (Front Payment's per product); an empty list "
+        "is refused, never read as everything.",
     )
     reason: str | None = strawberry.field(
         default=None,
@@ -245,11 +250,20 @@ def check_new_order(new: PlaceOrderInput) -> list[UserError]:
                     code="BAD_USER_INPUT",
                 )
             )
-        if item.quantity < 1:
+        if not 1 <= item.quantity <= MAX_QUANTITY:
             problems.append(
                 UserError(
                     field=["input", "items", str(i), "quantity"],
-                    message="quantity must be at least 1",
+                    message=f"quantity must be from 1 to {MAX_QUANTITY:,}",
+                    code="BAD_USER_INPUT",
+                )
+            )
+        elif item.unit_price is not None and item.unit_price * item.quantity > MAX_AMOUNT:
+            # Each amount is bounded; a line of the largest price times 10,000 units is not.
+            problems.append(
+                UserError(
+                    field=["input", "items", str(i)],
+                    message=f"unitPrice times quantity must be at most {MAX_AMOUNT:,}",
                     code="BAD_USER_INPUT",
                 )
             )

@@ -39,6 +39,7 @@ from resolvers.mutation_inputs import (
     ConfirmOrderInput,
     OrderIdInput,
     PlaceOrderInput,
+    RefundItemInput,
     RefundOrderInput,
     RejectOrderItemInput,
     UpdateOrderItemStatusInput,
@@ -118,6 +119,24 @@ def forget_order(ctx: Context, name: ProviderName, key: str) -> None:
     status."""
     for kind in ORDER_READS:
         ctx.loaders.forget(name, kind, key)
+
+
+def _line_key(line: RefundItemInput, i: int, provider: ProviderName) -> str:
+    """The key of a refund line's item, which must be an item of the order's provider: only
+    the key goes to the connector, which cannot tell whose id it came in."""
+    gid = decode(line.item_id, "OrderItem", "items")
+    if gid.provider is not provider:
+        raise MutationFailed(
+            [
+                UserError(
+                    field=["input", "items", str(i), "itemId"],
+                    message=f"item {i} is a {gid.provider.name} item, not one of this "
+                    f"{provider.name} order",
+                    code="BAD_USER_INPUT",
+                )
+            ]
+        )
+    return gid.key
 
 
 # -- payloads ----------------------------------------------------------------------------
@@ -300,6 +319,15 @@ class OrderMutations:
 
     @strawberry.mutation(permission_classes=[CanWriteOrders])
     async def refund_order(self, info: Info, input: RefundOrderInput) -> OrderPayload | None:
+        if input.items is not None and not input.items:
+            # Not "no items": a client whose selection came out empty refunded everything.
+            empty = UserError(
+                field=["input", "items"],
+                message="items, when given, must name at least one item: leave it out to "
+                "refund an amount, or everything left to refund",
+                code="BAD_USER_INPUT",
+            )
+            return OrderPayload(user_errors=[empty])
         lines = list(enumerate(input.items or ()))
         bad = amount_errors(
             [(["input", "amount"], input.amount)]
@@ -308,9 +336,8 @@ class OrderMutations:
         if bad:
             return OrderPayload(user_errors=bad)
         try:
-            keyed = [
-                (decode(line.item_id, "OrderItem", "items").key, line.amount) for _, line in lines
-            ]
+            order = decode(input.order_id, "Order", "orderId")
+            keyed = [(_line_key(line, i, order.provider), line.amount) for i, line in lines]
         except MutationFailed as failed:
             return OrderPayload(user_errors=failed.errors)
         refund = model.RefundRequest(amount=input.amount, items=keyed, reason=input.reason)

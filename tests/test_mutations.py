@@ -328,12 +328,12 @@ async def test_an_extra_that_is_not_an_object_is_bad_input_not_an_internal_error
 
 
 async def test_the_largest_amounts_are_added_up_exactly() -> None:
-    price, quantity = "999999999999.999999999999", 2**31 - 1  # the bounds: 25 digits, Int
+    # The bounds: 25 digits a price, 10,000 units, 10^12 a line.
+    big, small = "999999999999.999999999999", "0.000000000001"
     with localcontext(prec=60):
-        lines = Decimal(price) * quantity
-    order = kalixo_order(price, total="1") | {
-        "items": [kalixo_order(price)["items"][0] | {"quantity": quantity}]
-    }
+        lines = Decimal(big) + Decimal(small) * 9_999
+    items = kalixo_order(big)["items"] + [kalixo_order(small)["items"][0] | {"quantity": 9_999}]
+    order = kalixo_order(big, total="1") | {"items": items}
     async with gateway_with(names=("kalixo",)) as gw:
         found = await gw.ok(PLACE, {"in": order})
         assert found["placeOrder"]["userErrors"] == [
@@ -343,8 +343,81 @@ async def test_the_largest_amounts_are_added_up_exactly() -> None:
                 "code": "TOTAL_MISMATCH",
             }
         ]
-        assert str(lines) == "2147483646999999999999.997852516353"
+        assert str(lines) == "1000000000000.000000009998"
         assert gw.calls("kalixo") == []
+
+
+@pytest.mark.parametrize(
+    ("quantity", "price", "field", "message"),
+    [
+        # A line of a million Kalixo codes stalled the embedded sandbox for seconds.
+        (10_001, "1", ["input", "items", "0", "quantity"], "quantity must be from 1 to 10,000"),
+        (0, "1", ["input", "items", "0", "quantity"], "quantity must be from 1 to 10,000"),
+        (
+            2,
+            "999999999999",
+            ["input", "items", "0"],
+            "unitPrice times quantity must be at most 1,000,000,000,000",
+        ),
+    ],
+)
+async def test_place_order_refuses_a_line_too_large_before_sending(
+    quantity: int, price: str, field: list[str], message: str
+) -> None:
+    order = kalixo_order(price)
+    order["items"][0]["quantity"] = quantity
+    async with gateway_with(names=("kalixo",)) as gw:
+        found = await gw.ok(PLACE, {"in": order})
+        assert found["placeOrder"]["userErrors"] == [
+            {"field": field, "message": message, "code": "BAD_USER_INPUT"}
+        ]
+        assert gw.calls("kalixo") == []
+
+
+async def test_a_kalixo_product_id_longer_than_an_id_is_bad_input_at_that_field() -> None:
+    # 30 nines could not be encoded, and was said to be an amount too large, at ["input"].
+    order = kalixo_order("1")
+    order["items"][0]["productId"] = "9" * 30
+    async with gateway_with(names=("kalixo",)) as gw:
+        found = await gw.ok(PLACE, {"in": order})
+        assert found["placeOrder"]["userErrors"] == [
+            {
+                "field": ["input", "items", "0", "productId"],
+                "message": "Kalixo needs a numeric productId of at most 18 digits",
+                "code": "BAD_USER_INPUT",
+            }
+        ]
+        assert gw.calls("kalixo") == []
+
+
+async def test_a_refund_of_no_items_is_bad_input_not_a_refund_of_everything(fp: Gateway) -> None:
+    # `items: []` sent {"grandTotal": <everything left>, "products": []}.
+    oid = order_gid(ProviderName.FRONTPAYMENT, fp_data.PAID_UUID)
+    found = await fp.ok(REFUND, {"in": {"orderId": oid, "items": []}})
+    [error] = found["refundOrder"]["userErrors"]
+    assert (error["field"], error["code"]) == (["input", "items"], "BAD_USER_INPUT")
+    assert error["message"].startswith("items, when given, must name at least one item")
+    assert found["refundOrder"]["order"] is None
+    assert fp.calls(FP) == []
+
+
+async def test_a_refund_line_naming_another_providers_item_is_bad_input(fp: Gateway) -> None:
+    # An Akinon item id whose key had the Front Payment form refunded 1.00.
+    oid = order_gid(ProviderName.FRONTPAYMENT, fp_data.PAID_UUID)
+    foreign = item_gid(ProviderName.AKINON, f"{fp_data.PAID_UUID}/FI_3")
+    lines = [{"itemId": foreign, "amount": "1"}]
+    found = await fp.ok(REFUND, {"in": {"orderId": oid, "items": lines}})
+    assert found["refundOrder"] == {
+        "order": None,
+        "userErrors": [
+            {
+                "field": ["input", "items", "0", "itemId"],
+                "message": "item 0 is a AKINON item, not one of this FRONTPAYMENT order",
+                "code": "BAD_USER_INPUT",
+            }
+        ],
+    }
+    assert fp.calls(FP) == []
 
 
 @pytest.mark.parametrize(
