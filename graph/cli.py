@@ -85,6 +85,17 @@ def _serve_workers(args: argparse.Namespace) -> None:
         uvicorn.run(workers.FACTORY, **run)
 
 
+def _at_least_one(text: str) -> int:
+    """``--workers``: a whole number of processes, 1 or more (0 and -1 served as one)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, not {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="commerce-graph", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -97,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=None)
     serve.add_argument(
         "--workers",
-        type=int,
+        type=_at_least_one,
         default=1,
         help="gateway processes sharing the port (default 1); see README, Running several",
     )

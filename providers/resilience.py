@@ -18,6 +18,7 @@ The shared client (``providers/http.py``) applies these per provider:
 from __future__ import annotations
 
 import enum
+import math
 import random
 import time
 from collections import deque
@@ -61,14 +62,18 @@ class Policy:
 
 
 def setting_number(key: str, raw: Any, kind: type[Any]) -> Any:
-    """The setting ``key``'s ``raw`` value as a ``kind`` (int or float), never a bool; else a
-    ValueError naming the key (what every numeric setting of a provider section is read by)."""
-    try:
-        if isinstance(raw, bool):
-            raise TypeError
-        return kind(raw)
-    except (TypeError, ValueError):
-        raise ValueError(f"{key} must be a number, not {raw!r}") from None
+    """The setting ``key``'s ``raw`` value as a ``kind`` (int or float); else a ValueError
+    naming the key (what every numeric setting of a provider section is read by). Only a
+    number written as one is taken, as ``[server]``'s are: not a bool, not a string ("3"), not
+    NaN or infinity (``timeout_s = nan`` let a hanging provider hold a request forever), and
+    for an int not a fraction (``max_concurrency = 2.7`` was read as 2)."""
+    if isinstance(raw, bool) or not isinstance(raw, int | float):
+        raise ValueError(f"{key} must be a number, not {raw!r}")
+    if not math.isfinite(raw):
+        raise ValueError(f"{key} must be a finite number, not {raw!r}")
+    if kind is int and not isinstance(raw, int):
+        raise ValueError(f"{key} must be a whole number, not {raw!r}")
+    return kind(raw)
 
 
 class Circuit(enum.Enum):

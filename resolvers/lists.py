@@ -8,6 +8,7 @@ from graph import ids
 from graph.auth import CanReadOrders
 from graph.context import Info
 from graph.cursors import scope_of
+from graph.errors import BadUserInput
 from graph.types.address import CustomerAddress
 from graph.types.common import Connection, Provider, connection
 from graph.types.plan import CancellationPlan
@@ -54,6 +55,13 @@ class CancellationPlansQuery:
         order_key = None
         if flt.order_id is not None:
             gid = ids.decode(flt.order_id, "Order")
+            if name is not None and name is not gid.provider:
+                # Not one silently over the other: the answer would not be what was asked.
+                raise BadUserInput(
+                    f"filter.orderId names a {gid.provider.name} order, and filter.provider "
+                    f"is {name.name}: give one, or both alike",
+                    argument="filter",
+                )
             name, order_key = gid.provider, gid.key
         provider = provider_for(
             info.context, Capability.CANCELLATION_PLANS, name, "cancellation plans"

@@ -973,6 +973,30 @@ async def test_an_order_filter_akinon_cannot_answer_is_refused_before_any_call(
     assert gateway.calls("akinon", "/orders/") == []
 
 
+async def test_a_plans_filter_naming_two_providers_is_refused(gateway: Gateway) -> None:
+    """An Akinon orderId with provider: KALIXO answered Akinon's plans, provider ignored."""
+    order = ids.encode("Order", ProviderName.AKINON, data.EXAMPLE_PLAN_ORDER_ID)
+    gateway.clear_calls()
+    answer = await gateway.query(
+        "query($o: ID!) { cancellationPlans(filter: {orderId: $o, provider: KALIXO}) "
+        "{ totalCount } }",
+        {"o": order},
+    )
+    assert answer.codes == ["BAD_USER_INPUT"]
+    assert answer.errors[0]["extensions"]["argument"] == "filter"
+    assert answer.errors[0]["message"] == (
+        "filter.orderId names a AKINON order, and filter.provider is KALIXO: give one, or "
+        "both alike"
+    )
+    assert gateway.calls("akinon") == []
+    both = await gateway.ok(
+        "query($o: ID!) { cancellationPlans(filter: {orderId: $o, provider: AKINON}) "
+        "{ totalCount } }",
+        {"o": order},
+    )
+    assert both["cancellationPlans"]["totalCount"] == 1
+
+
 @pytest.mark.parametrize(
     ("document", "argument"),
     [

@@ -215,6 +215,25 @@ def test_an_unknown_provider_section_is_refused_with_the_name_it_meant() -> None
             "[providers.akinon]: unknown key timeout_secs (did you mean timeout_s?); ",
         ),
         ({"timeout_s": "fast"}, "[providers.akinon] timeout_s must be a number, not 'fast'"),
+        # Each of these served: a string read as a number, NaN as a timeout (a hanging
+        # provider then held its requests forever), a fraction cut to a whole number.
+        ({"timeout_s": "3"}, "[providers.akinon] timeout_s must be a number, not '3'"),
+        (
+            {"timeout_s": float("nan")},
+            "[providers.akinon] timeout_s must be a finite number, not nan",
+        ),
+        (
+            {"timeout_s": float("inf")},
+            "[providers.akinon] timeout_s must be a finite number, not inf",
+        ),
+        (
+            {"max_concurrency": 2.7},
+            "[providers.akinon] max_concurrency must be a whole number, not 2.7",
+        ),
+        (
+            {"circuit_reset_s": float("nan")},
+            "[providers.akinon] circuit_reset_s must be a finite number, not nan",
+        ),
         ({"timeout_s": -5}, "[providers.akinon] timeout_s must be more than 0"),
         (
             {"circuit_failures": "three"},
@@ -319,6 +338,17 @@ def test_a_bad_provider_config_exits_at_once_with_workers_too(tmp_path: Path) ->
         )
         assert "Traceback" not in result.stderr
         assert "s3cret-api" not in result.stderr
+
+
+@pytest.mark.parametrize("workers", ["0", "-1", "two"])
+def test_workers_must_be_a_whole_number_of_at_least_one(tmp_path: Path, workers: str) -> None:
+    """0 and -1 served as one process."""
+    config = tmp_path / "ok.toml"
+    config.write_text('[server]\napi_keys = { "k1" = ["orders:read"] }\n')
+    result = serve(config, "--workers", workers)
+    assert result.returncode == 2, result.stderr
+    assert "argument --workers: must be " in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_an_idempotency_db_that_cannot_be_opened_is_a_message(tmp_path: Path) -> None:
