@@ -85,6 +85,9 @@ class Limits:
     batch_limit: int = 10
     # Estimated cost executing at once in this process; more waits its turn (graph/admission.py)
     max_inflight_cost: int = 100_000
+    # Seconds a query's upstream calls have in all, however many follow one another (each
+    # provider's timeout_s still bounds each call): a chain of five 10 s calls took 50 s.
+    query_timeout_s: int = 30
 
     @classmethod
     def pop_from(cls, server: dict[str, Any]) -> Limits:

@@ -19,6 +19,7 @@ streaming).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from functools import lru_cache, partial
@@ -35,12 +36,13 @@ from strawberry.schema._graphql_core import execute, execution_context_class_kwa
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.schema.schema import validate_document
 from strawberry.types import ExecutionContext, ExecutionResult
+from strawberry.types.graphql import OperationType
 from strawberry.utils.await_maybe import await_maybe
 
 from graph.admission import CostBudget
 from graph.limits import Limits, Measured, lexically_checked
 from graph.memo import MEMO_SIZE
-from providers.http import OPERATION, sharing_reads
+from providers.http import DEADLINE, OPERATION, sharing_reads
 
 if TYPE_CHECKING:
     import strawberry
@@ -116,6 +118,14 @@ class Pipeline:
     @asynccontextmanager
     async def executing(self, ctx: ExecutionContext, cost: int) -> AsyncIterator[None]:
         token = OPERATION.set(ctx.operation_name)
+        # A query's upstream calls end by its deadline; a mutation's are not cut short by one
+        # (a write cut off mid-way is worse than a slow answer).
+        seconds = self.limits.query_timeout_s
+        deadline = DEADLINE.set(
+            (asyncio.get_running_loop().time() + seconds, seconds)
+            if ctx.operation_type is OperationType.QUERY
+            else None
+        )
         try:
             with sharing_reads():  # a GET the operation asks twice goes upstream once
                 if self.budget is None:
@@ -124,6 +134,7 @@ class Pipeline:
                     async with self.budget.hold(cost):
                         yield
         finally:
+            DEADLINE.reset(deadline)
             OPERATION.reset(token)
 
     async def run(self, schema: strawberry.Schema, ctx: ExecutionContext) -> ExecutionResult:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 from providers import errors as pe
-from providers.http import MAY_HAVE_APPLIED, READS, SENT
+from providers.http import DEADLINE, MAY_HAVE_APPLIED, READS, SENT
 from providers.redact import SECRETS
 
 
@@ -100,9 +100,11 @@ class TokenCache:
     async def _obtain(self) -> Token:
         # The fetch's own task (its context a copy): its calls are no attempt of the request
         # that wants the token, whoever counts those (providers/http.py, ``counting``), and
-        # share none of its reads: a token asked anew must be a new one.
+        # share none of its reads: a token asked anew must be a new one. Nor is it bound by
+        # that request's deadline: the others that wait for it have their own.
         SENT.set(None)
         READS.set(None)
+        DEADLINE.set(None)
         try:
             return await self._fetch()
         except (pe.Rejected, pe.NotFound) as exc:

@@ -57,6 +57,14 @@ log = logging.getLogger("commerce_graph.upstream")
 REQUEST_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 # The client's name for the operation it runs (GraphQL operationName), for the same log lines.
 OPERATION: contextvars.ContextVar[str | None] = contextvars.ContextVar("operation", default=None)
+# When the query this call serves must be answered (event loop time) and its whole budget in
+# seconds: set per query by the graph layer (``[server] query_timeout_s``). Every call of the
+# query ends by then, whichever comes first of it and the provider's own ``timeout_s``: a
+# chain of reads (plans, their orders, their items, ...) is bounded as a whole, not by the sum
+# of its calls' deadlines.
+DEADLINE: contextvars.ContextVar[tuple[float, float] | None] = contextvars.ContextVar(
+    "deadline", default=None
+)
 # Told of every attempt: provider, method, path, status (or timeout/...), seconds. Metrics use it.
 UpstreamObserver = Callable[[str, str, str, "int | str", float], None]
 
@@ -442,6 +450,9 @@ class Upstream:
             return send
 
         deadline = asyncio.get_running_loop().time() + self.settings.timeout_s
+        shared = DEADLINE.get()
+        if shared is not None and shared[0] < deadline:
+            deadline = shared[0]
         self.budget.request()
         attempt = 0
         # What a retry is trying to better: an answer, or a failure in transit.
@@ -584,7 +595,7 @@ class Upstream:
                 raise QueueTimeout(
                     self.provider,
                     f"all {self.settings.max_concurrency} of {self.provider}'s request slots "
-                    f"(max_concurrency) stayed in use for {self.settings.timeout_s:g} s; "
+                    f"(max_concurrency) stayed in use for {self._span(deadline)}; "
                     "nothing was sent",
                 ) from None
             status, verdict = "timeout", False
@@ -593,7 +604,7 @@ class Upstream:
             raise _reached(
                 ProviderTimeout,
                 self.provider,
-                f"{self.provider} did not answer within {self.settings.timeout_s:g} s",
+                f"{self.provider} did not answer within {self._span(deadline)}",
                 repeatable,
             ) from None
         except aiohttp.ClientConnectorError as exc:
@@ -619,6 +630,13 @@ class Upstream:
             else:
                 self.breaker.release()
             self._log(method, path, status, started, attempt)
+
+    def _span(self, deadline: float) -> str:
+        """The time a call ending at ``deadline`` had, as its error says it."""
+        shared = DEADLINE.get()
+        if shared is not None and shared[0] == deadline:
+            return f"the query's {shared[1]:g} s (query_timeout_s)"
+        return f"{self.settings.timeout_s:g} s"
 
     def _log(self, method: str, path: str, status: int | str, started: float, attempt: int) -> None:
         seconds = time.perf_counter() - started

@@ -202,6 +202,29 @@ def health_of(data: Any, provider: str) -> dict[str, Any]:
     return next(p["health"] for p in data["providers"] if p["name"] == provider)
 
 
+async def test_a_querys_calls_end_by_its_deadline_however_many_follow_one_another() -> None:
+    """Each call had its provider's timeout_s and no more: a chain of reads, each answered in
+    time, took their sum (five 0.9 s calls under timeout_s = 1: 5.4 s)."""
+    chain = "{ cancellationPlans(first: 2) { nodes { id items { order { items { sku } } } } } }"
+    async with gateway_with(
+        {"akinon": {"timeout_s": 1}}, names=("akinon",), server={"query_timeout_s": 2}
+    ) as gw:
+        await gw.ok("{ customerAddresses(first: 1) { totalCount } }")  # logged in already
+        gw.faults("akinon").latency_s = 0.6  # each call in time; plans, orders, items, items
+        started = time.perf_counter()
+        answer = await gw.query(chain)
+        took = time.perf_counter() - started
+    assert 2.0 <= took < 2.6
+    assert answer.codes == ["PROVIDER_TIMEOUT"] * len(answer.errors)
+    assert answer.errors[0]["message"] == (
+        "akinon: akinon did not answer within the query's 2 s (query_timeout_s)"
+    )
+    assert answer.errors[0]["path"][-1] == "items"  # the deepest read: the rest is answered
+    plans = answer.data["cancellationPlans"]["nodes"]
+    assert [p["id"] is not None for p in plans] == [True, True]
+    assert all(p["items"][0]["order"]["items"] is None for p in plans)
+
+
 async def test_circuit_opens_fails_fast_and_a_probe_closes_it() -> None:
     settings = {
         "akinon": {"timeout_s": 2, "retries": 0, "circuit_failures": 3, "circuit_reset_s": 0.5}
