@@ -57,6 +57,7 @@ class Provider(Protocol):
 
     name: ProviderName
     capabilities: frozenset[Capability]
+    creates_idempotent_by_reference: bool
 
     async def orders_by_key(self, keys: Sequence[str]) -> Batch[Order]: ...
     async def orders_by_ref(self, refs: Sequence[OrderRef]) -> Batch[Order]: ...
@@ -77,6 +78,7 @@ class Provider(Protocol):
     ) -> RepaymentSchedule: ...
     async def credit_status(self, order_key: str) -> CreditStatus: ...
     async def place_order(self, order: NewOrder) -> Order: ...
+    async def place_order_again(self, order: NewOrder) -> Order: ...
     async def find_order_by_reference(self, reference: str) -> Order | None: ...
     async def confirm_order(self, order_key: str, install_plan_id: str) -> Order: ...
     async def cancel_order(self, order_key: str, reason: str | None) -> list[ItemOutcome]: ...
@@ -94,6 +96,13 @@ class BaseProvider:
 
     name: ClassVar[ProviderName]
     capabilities: ClassVar[frozenset[Capability]] = frozenset()
+    # Whether the provider refuses a second order under one external reference (Kalixo keeps
+    # externalOrderCode unique), so that sending a create again as it was cannot place it twice:
+    # it places the order if the first send never landed, and is refused as a duplicate if it
+    # did. Where the order cannot be looked up by its reference, PlaceOnce then sends a create
+    # whose outcome is unknown again (``place_order_again``) instead of answering
+    # OUTCOME_UNKNOWN for as long as it keeps the key.
+    creates_idempotent_by_reference: ClassVar[bool] = False
 
     def _unsupported(self, operation: str) -> UnsupportedOperation:
         return UnsupportedOperation(self.name.value, operation)
@@ -140,6 +149,12 @@ class BaseProvider:
 
     async def place_order(self, order: NewOrder) -> Order:
         raise self._unsupported("placing orders")
+
+    async def place_order_again(self, order: NewOrder) -> Order:
+        """Send again a create whose outcome is unknown (an earlier send of it may have landed):
+        the order it places, the order the earlier send placed, or ``OutcomeUnknown``. Only a
+        provider whose ``creates_idempotent_by_reference`` can."""
+        raise self._unsupported("placing an order again")
 
     async def find_order_by_reference(self, reference: str) -> Order | None:
         raise self._unsupported("finding orders by reference")

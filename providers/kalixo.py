@@ -15,8 +15,9 @@ Quirks kept here and nowhere else:
 - Neither answer carries ``externalOrderCode`` and the page has no lookup by it. An order's
   ``externalReference`` is what this gateway knows: the code it sent in the place-order whose
   answer named that order (kept in memory), else null. ``externalOrderCode`` is unique per
-  order (the natural idempotency key), so a create whose answer was lost is sent once more
-  under the same code: placed, or refused as a duplicate, which says the first one landed
+  order (the natural idempotency key), so a create whose answer was lost (a 5xx too) is sent
+  once more under the same code: placed, or refused as a duplicate, which says the first one
+  landed; and one whose outcome stayed unknown is sent again when asked for again under its key
   (:mod:`providers.kalixo_place`).
 - place-order answers no status: an order whose every unit already has its PIN is completed
   (PINs are issued only then; ``providerStatus`` stays null, as Kalixo said none). Any other
@@ -41,7 +42,7 @@ from providers.auth import Token, TokenCache
 from providers.base import BaseProvider, Batch, Capability
 from providers.errors import BadResponse, NotFound, ProviderError
 from providers.http import HttpClient, Upstream, UpstreamResponse
-from providers.kalixo_place import MAX_ID_DIGITS, exponent, place
+from providers.kalixo_place import EARLIER, MAX_ID_DIGITS, exponent, place
 from providers.lru import Lru
 from providers.model import (
     DigitalCode,
@@ -95,6 +96,8 @@ def from_settings(settings: ProviderSettings, http: HttpClient) -> Kalixo:
 class Kalixo(BaseProvider):
     name = ProviderName.KALIXO
     capabilities = frozenset({Capability.READ_ORDER, Capability.PLACE_ORDER})
+    # externalOrderCode is unique: a second create under one code is refused, never placed.
+    creates_idempotent_by_reference = True
 
     def __init__(self, settings: ProviderSettings, upstream: Upstream) -> None:
         self.settings = settings
@@ -267,6 +270,9 @@ class Kalixo(BaseProvider):
 
     async def place_order(self, order: NewOrder) -> Order:
         return await place(self, order)
+
+    async def place_order_again(self, order: NewOrder) -> Order:
+        return await place(self, order, earlier=EARLIER)
 
     async def create(self, body: Record) -> Order:
         """One place-order call; the order from its answer."""

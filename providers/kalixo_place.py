@@ -7,10 +7,14 @@ key), but answers it nowhere and cannot be asked for an order by it. So:
   placed under the code (its id learnt from that place-order's answer) when it holds the same
   products; another order under the code is the caller's conflict, and a code the gateway never
   saw answered is Kalixo's refusal, said as such;
-- a create whose answer was lost (a timeout, a connection dropped after sending) may have
-  landed: the same body is sent once more, which cannot buy twice. Placed: that is the order
-  (the first never landed). Refused as a duplicate: the first landed, but its id was in the
-  lost answer, so :class:`OutcomeUnknown` says so; lost again, :class:`OutcomeUnknown` too.
+- a create whose answer was lost (a timeout, a connection dropped after sending, a 5xx) may
+  have landed: the same body is sent once more, which cannot buy twice. Placed: that is the
+  order (the first never landed). Refused as a duplicate: the first landed, but its id was in
+  the lost answer, so :class:`OutcomeUnknown` says so; lost or refused again,
+  :class:`OutcomeUnknown` too;
+- a create whose outcome stayed unknown is sent again when it is asked for again under the same
+  key (``Kalixo.place_order_again``, from :mod:`providers.place_once`): every send of it is
+  then one more, answered as above, so the order is placed if no send landed and never twice.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from providers.errors import (
     ProviderTimeout,
     ProviderUnavailable,
     Rejected,
+    ServerError,
 )
 from providers.model import NewOrder, Order, OrderStatus
 from providers.values import exact_in
@@ -49,6 +54,8 @@ EXPONENTS = {
 MAX_ID_DIGITS = 18
 # Said whenever the gateway cannot name the order a code holds.
 NO_LOOKUP = "Kalixo cannot be asked for an order by its externalOrderCode"
+# Why a create sent again under a key whose outcome is unknown may already have landed.
+EARLIER = "an earlier placeOrder under this key sent it and its outcome is unknown"
 
 
 def exponent(currency: str) -> int:
@@ -56,9 +63,11 @@ def exponent(currency: str) -> int:
     return EXPONENTS.get(currency.upper(), 2)
 
 
-async def place(k: Kalixo, new: NewOrder) -> Order:
+async def place(k: Kalixo, new: NewOrder, earlier: str | None = None) -> Order:
+    """Place ``new``; ``earlier``: why a send of it before this call may have landed (a
+    placeOrder whose outcome is unknown, asked for again), so that this send is one more."""
     body = order_body(k, new)  # the reference is read (and trimmed) here, once
-    return await _settled(k, await _placed(k, body))
+    return await _settled(k, await _placed(k, body, earlier))
 
 
 async def _settled(k: Kalixo, placed: Order) -> Order:
@@ -88,26 +97,32 @@ async def _settled(k: Kalixo, placed: Order) -> Order:
     return placed
 
 
-async def _placed(k: Kalixo, body: Record) -> Order:
-    """The order place-order answers, sent once more if that answer was lost."""
+async def _placed(k: Kalixo, body: Record, earlier: str | None = None) -> Order:
+    """The order place-order answers, sent once more if that answer was lost.
+
+    A 5xx counts as a lost answer: Kalixo may have placed the order before failing, and only
+    sending the same body again (its code kept unique) can tell whether it did. ``earlier``: a
+    send before this call may have landed, so this one is already the send once more.
+    """
+    if earlier is None:
+        try:
+            return await _create(k, body)
+        except (ProviderTimeout, ProviderUnavailable, ServerError) as lost:
+            if not _maybe_sent(lost):
+                raise
+            earlier = f"its answer was lost ({lost.message})"
+        log.warning(
+            "kalixo create answer lost; sending it once more under its externalOrderCode",
+            extra=_where(k),
+        )
     try:
-        return await _create(k, body)
-    except (ProviderTimeout, ProviderUnavailable) as lost:
-        if not _maybe_sent(lost):
-            raise
-        cause = lost.message
-    log.warning(
-        "kalixo create answer lost; sending it once more under its externalOrderCode",
-        extra=_where(k),
-    )
-    try:
-        return await _create(k, body, lost=cause)
+        return await _create(k, body, lost=earlier)
     except OutcomeUnknown:
         raise
     except ProviderError as again:
         # A refusal too: the first send may have landed and taken what the second needed
         # ("Insufficient stock"), so a refusal now says nothing of the first.
-        raise _unknown(k, body["externalOrderCode"], cause, again) from None
+        raise _unknown(k, body["externalOrderCode"], earlier, again) from None
 
 
 def _maybe_sent(exc: ProviderError) -> bool:
@@ -119,8 +134,9 @@ def _maybe_sent(exc: ProviderError) -> bool:
 async def _create(k: Kalixo, body: Record, lost: str | None = None) -> Order:
     """One place-order; a duplicate code answers the order the gateway knows under it.
 
-    ``lost``: why an earlier send of ``body`` may have landed; a duplicate code then most
-    likely is that send's order, which nothing can name (:class:`OutcomeUnknown`).
+    ``lost``: why an earlier send of ``body`` may have landed ("its answer was lost (...)"); a
+    duplicate code then most likely is that send's order, which nothing can name
+    (:class:`OutcomeUnknown`).
     """
     ref: str = body["externalOrderCode"]
     try:
@@ -142,26 +158,32 @@ async def _create(k: Kalixo, body: Record, lost: str | None = None) -> Order:
 
 
 def _unknown(k: Kalixo, ref: str, cause: str, again: ProviderError) -> OutcomeUnknown:
-    second = (
-        f"sent once more under externalOrderCode {ref!r}, it was refused ({again.message})"
-        if isinstance(again, Rejected)
-        else f"so was the answer to sending it once more under externalOrderCode {ref!r} "
-        f"({again.message})"
-    )
+    if isinstance(again, Rejected):
+        second = f"sent once more under externalOrderCode {ref!r}, it was refused ({again.message})"
+    elif isinstance(again, pe.NotSent):
+        second = (
+            f"sending it once more under externalOrderCode {ref!r} failed before anything was "
+            f"sent ({again.message})"
+        )
+    else:
+        second = (
+            f"so was the answer to sending it once more under externalOrderCode {ref!r} "
+            f"({again.message})"
+        )
     return OutcomeUnknown(
         k.name.value,
-        f"its answer was lost ({cause}), and {second}: it may have been placed. {NO_LOOKUP}: "
-        "find it in Kalixo before placing it again (with the same externalReference, under a "
-        "new idempotencyKey, it cannot be bought twice)",
+        f"{cause}, and {second}: it may have been placed. Ask again with the same "
+        "idempotencyKey (or externalReference): it is sent again under the same "
+        "externalOrderCode, which Kalixo never places twice",
     )
 
 
 def _landed(k: Kalixo, ref: str, cause: str) -> OutcomeUnknown:
     return OutcomeUnknown(
         k.name.value,
-        f"its answer was lost ({cause}); sent once more, Kalixo answers that externalOrderCode "
-        f"{ref!r} already exists: an order under it was placed, most likely this one, but its "
-        f"id was in the lost answer. {NO_LOOKUP}: find it in Kalixo",
+        f"{cause}; sent once more, Kalixo answers that externalOrderCode {ref!r} already "
+        "exists: an order under it was placed, most likely this one, but its id was in the "
+        f"lost answer. {NO_LOOKUP}: find it in Kalixo",
     )
 
 

@@ -14,7 +14,8 @@ Quirks kept here and nowhere else:
   number (50000.0) and ``facility_plan`` as 0.
 - Update is ``PUT /api/v2/purchases`` with ``items[{id, facility_status}]`` in the body, as
   the page's example sends it (its heading puts the id in the path). Cancel is a DELETE per
-  purchase: an order's cancel can partly fail.
+  purchase: an order's cancel can partly fail, so it reads the purchases first and sends a
+  DELETE only to those not cancelled yet, and asking again finishes what was left.
 - Errors are ``{type, title, status, detail}``; validation errors carry ``details`` (field ->
   messages) instead. The token endpoint answers OAuth's ``{error, error_description}``.
 - No currency is sent or answered: the API serves Kenya, so KES unless configured.
@@ -338,41 +339,65 @@ class LipaLaterPurchases(BaseProvider):
         return m.item(record, self._item_order_key(order_id, item_key), self.currency)
 
     async def cancel_order(self, order_key: str, reason: str | None) -> list[ItemOutcome]:
-        """DELETE every purchase of the order at once; say per purchase what was refused.
+        """DELETE every purchase of the order still open, at once; say per purchase what failed.
 
-        ``reason`` is not sent: the DELETE takes no body. If every DELETE failed for a reason
-        other than a refusal (auth, 5xx, transport), that error is raised instead.
+        A cancel can partly fail (a DELETE each), so the purchases are read first: one already
+        cancelled (by an earlier cancel of the order) counts as done and is sent nothing, and
+        asking again after a partial failure finishes the order instead of answering a refusal
+        ("already cancelled") for every purchase the first call did cancel. Reading is what the
+        page supports: its GET shows each purchase's ``facility_status``, and it shows no answer
+        of the DELETE but success, so nothing documents how a second DELETE is refused. A read
+        that fails fails the cancel before anything is sent.
+
+        ``reason`` is not sent: the DELETE takes no body. If every DELETE sent failed for a
+        reason other than a refusal (auth, 5xx, transport), that error is raised instead.
         """
         parsed = _parse_order_key(order_key)
         if parsed is None:
             raise NotFound(self.name.value, "no such order", http_status=404)
         ids = parsed[1]
-        results = await _gather(self._call("DELETE", f"{PURCHASES}/{p}") for p in ids)
-        outcomes: list[ItemOutcome] = []
-        for pid, result in zip(ids, results, strict=True):
-            if not isinstance(result, Exception):
-                outcomes.append(ItemOutcome(pid, ok=True))
-                continue
-            code = (
-                "NOT_FOUND"
-                if isinstance(result, NotFound)
-                else "REJECTED_BY_PROVIDER"
-                if isinstance(result, Rejected)
-                else "PROVIDER_ERROR"
-            )
-            text = str(result.message if isinstance(result, ProviderError) else result)
-            if isinstance(result, ServerError | BadResponse) and result.retryable:
-                # answered, so maybe applied (a redirect, not retryable, applied nothing)
-                text += MAY_HAVE_APPLIED
-            outcomes.append(
-                ItemOutcome(pid, ok=False, code=code, message=f"{self.name.value}: {text}")
-            )
-        failures = [r for r in results if isinstance(r, Exception)]
-        if len(failures) == len(ids) and not any(
-            isinstance(f, NotFound | Rejected) for f in failures
+        fetched = await self._get_many(ids)
+        unread = next((f for f in fetched.values() if isinstance(f, Exception)), None)
+        if unread is not None:
+            raise unread
+        open_ids = [p for p in ids if not _is_cancelled(fetched[p])]
+        sent = await _gather(self._call("DELETE", f"{PURCHASES}/{p}") for p in open_ids)
+        results = dict(zip(open_ids, sent, strict=True))
+        failures = [r for r in sent if isinstance(r, Exception)]
+        if (
+            failures
+            and len(failures) == len(open_ids)
+            and not any(isinstance(f, NotFound | Rejected) for f in failures)
         ):
             raise failures[0]
-        return outcomes
+        return [self._cancelled(p, results.get(p)) for p in ids]
+
+    def _cancelled(self, purchase_id: str, result: object) -> ItemOutcome:
+        """What one purchase's cancel came to (``None``: it was cancelled already). A failure
+        that is no refusal may have left it open or cancelled it: asked again, the cancel reads
+        it and sends a DELETE only if it is still open, so its code says to ask again."""
+        if not isinstance(result, Exception):
+            return ItemOutcome(purchase_id, ok=True)
+        code = (
+            "NOT_FOUND"
+            if isinstance(result, NotFound)
+            else "REJECTED_BY_PROVIDER"
+            if isinstance(result, Rejected)
+            else "OUTCOME_UNKNOWN"
+        )
+        text = str(result.message if isinstance(result, ProviderError) else result)
+        if isinstance(result, ServerError | BadResponse) and result.retryable:
+            # answered, so maybe applied (a redirect, not retryable, applied nothing)
+            text += MAY_HAVE_APPLIED
+        if code == "OUTCOME_UNKNOWN":
+            text += "; cancelling the order again cancels this purchase if it is still open"
+        return ItemOutcome(purchase_id, ok=False, code=code, message=f"{self.name.value}: {text}")
+
+
+def _is_cancelled(fetched: Fetched | Exception) -> bool:
+    """Whether a purchase read before a cancel is cancelled already; one the provider does not
+    know is sent its DELETE, whose 404 says so."""
+    return isinstance(fetched, tuple) and m.cancelled(fetched[0])
 
 
 def _is_purchase_id(value: str) -> bool:

@@ -144,6 +144,12 @@ def order(
     )
 
 
+def cancelled(r: Record) -> bool:
+    """Whether a purchase is cancelled already: a cancel has nothing left to do for it."""
+    status = map_enum(FACILITY_STATUS, as_str(r.get("facility_status")), OrderStatus.UNKNOWN)
+    return status is OrderStatus.CANCELLED
+
+
 def order_status(statuses: Sequence[OrderStatus]) -> OrderStatus:
     """An order's status from its purchases'.
 

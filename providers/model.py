@@ -373,7 +373,12 @@ class RefundRequest:
 
 @dataclass(slots=True)
 class ItemOutcome:
-    """What happened to one item in a mutation that acts on several (cancel every purchase)."""
+    """What happened to one item in a mutation that acts on several (cancel every purchase).
+
+    ``code`` is a userErrors code the README documents (``NOT_FOUND``,
+    ``REJECTED_BY_PROVIDER``, ``OUTCOME_UNKNOWN``), never a provider's own or a GraphQL
+    error's: a client switches on it.
+    """
 
     item_key: str
     ok: bool

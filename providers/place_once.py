@@ -10,10 +10,16 @@
   looked up by its reference (``find_order_by_reference``, the reference trimmed as connectors
   send it) before anything is sent again. Found: that is the answer. Not found or cannot tell:
   ``OUTCOME_UNKNOWN``, and the key stays ``UNKNOWN``; the next attempt with it looks the order
-  up again first, and sends the create only when the provider says there is no such order. A
-  provider that cannot be asked keeps answering ``OUTCOME_UNKNOWN`` for that key, and says
-  so: never a blind second create. A connector that raises ``OutcomeUnknown`` itself has done
-  its own recovery, and its message says what was tried and what is left to do.
+  up again first, and sends the create only when the provider says there is no such order.
+  A provider whose creates are idempotent by reference (``creates_idempotent_by_reference``:
+  a second order under one reference is refused, as Kalixo's unique externalOrderCode is)
+  needs no lookup to be safe: where it cannot tell, the next attempt sends the create again
+  (``place_order_again``), which places the order only if no earlier send landed, and the
+  connector answers that order, the one that landed, or ``OutcomeUnknown``; whatever fails,
+  the key stays ``UNKNOWN`` until a send places the order. Any other provider that cannot be
+  asked keeps answering ``OUTCOME_UNKNOWN`` for that key, and says so: never a blind second
+  create. A connector that raises ``OutcomeUnknown`` itself has done its own recovery, and its
+  message says what was tried and what is left to do.
 - a definite failure (a 4xx refusal, bad input, nothing sent): the record is dropped, so the
   same key may be tried again. Nothing was sent when no attempt of the create left the
   gateway (the shared client counts them, ``providers/http.py``): whatever failed before,
@@ -134,6 +140,7 @@ class PlaceOnce:
     async def _owned(self, provider: Provider, key: str, new: NewOrder, reconcile: bool) -> Placed:
         """Run the create this key now owns; the record ends DONE, UNKNOWN or dropped."""
         sent: Sent | None = None  # the create's attempts; none: nothing sent, whatever failed
+        again = False  # sending again a create that may have landed earlier
         try:
             if reconcile:
                 # A create under this key may have landed earlier: ask before sending again.
@@ -141,28 +148,41 @@ class PlaceOnce:
                 if isinstance(found, Order):
                     await self.store.complete(key, found.key)
                     return Placed(found.key, found, replayed=True)
-                if found is not _NOT_FOUND:
+                # A provider that refuses a second order under the reference needs no answer.
+                again = found is not _NOT_FOUND and provider.creates_idempotent_by_reference
+                if found is not _NOT_FOUND and not again:
                     raise _unknown(provider, new, askable=found is not _CANNOT_ASK)
             sent = Sent()
-            placed = await self._create(provider, key, new, sent)
+            placed = await self._create(provider, key, new, sent, again=again)
         except PlaceOnceError as exc:
             await self.store.fail(key, unknown=exc.code == OUTCOME_UNKNOWN)
             raise
         except BaseException as exc:
-            # Failing in the lookup keeps what an earlier create left (UNKNOWN); failing
-            # before any attempt of this create left the gateway placed nothing.
-            unknown = _may_have_landed(exc) and (sent is None or sent.attempts > 0)
+            # Failing in the lookup keeps what an earlier create left (UNKNOWN), as does any
+            # failure of sending it again; failing before any attempt of this create left the
+            # gateway placed nothing.
+            unknown = again or (_may_have_landed(exc) and (sent is None or sent.attempts > 0))
             await asyncio.shield(self.store.fail(key, unknown=unknown))
             raise
         await self.store.complete(key, placed.order_key)
         return placed
 
     async def _create(
-        self, provider: Provider, key: str | None, new: NewOrder, sent: Sent | None = None
+        self,
+        provider: Provider,
+        key: str | None,
+        new: NewOrder,
+        sent: Sent | None = None,
+        *,
+        again: bool = False,
     ) -> Placed:
+        """Send the create (``again``: one that may have landed before, see ``_owned``)."""
         try:
             with counting(sent) as counted:
-                order = await provider.place_order(new)
+                if again:
+                    order = await provider.place_order_again(new)
+                else:
+                    order = await provider.place_order(new)
         except pe.OutcomeUnknown as exc:
             raise _unknown(provider, new, exc) from None  # the connector has looked it up
         except Exception as exc:
@@ -249,6 +269,11 @@ def _unknown(
         then = (
             "; ask again with the same idempotencyKey or externalReference: the order is "
             "looked up before anything is sent again"
+        )
+    elif provider.creates_idempotent_by_reference:
+        then = (
+            "; ask again with the same idempotencyKey or externalReference: the create is sent "
+            f"again under the same reference, which {provider.name.value} never places twice"
         )
     else:
         then = (

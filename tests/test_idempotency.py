@@ -1,8 +1,9 @@
 """placeOrder never creates two upstream orders for one idempotency key (or reference).
 
 Kalixo is the provider here: it places orders, refuses a second order under one
-externalOrderCode (so a create sent again cannot buy twice) but cannot be asked for an order by
-it, and its sandbox keeps every order it placed, so the tests count orders where they land.
+externalOrderCode (so a create sent again cannot buy twice, and a key whose outcome is unknown
+sends it again) but cannot be asked for an order by it, and its sandbox keeps every order it
+placed, so the tests count orders where they land.
 """
 
 from __future__ import annotations
@@ -92,7 +93,9 @@ async def test_the_same_key_with_another_input_is_a_conflict() -> None:
 async def test_many_concurrent_identical_calls_with_create_timeouts_make_one_order_per_key() -> (
     None
 ):
-    async with kalixo(timeout_s=0.4) as gw:
+    # The breaker left closed: six lost answers would open it, and the keys asked again below
+    # would send nothing.
+    async with kalixo(timeout_s=0.4, circuit_failures=100) as gw:
         faults = gw.faults("kalixo")
         # Every create lands, but only after the gateway stopped waiting for its answer.
         faults.latency_s, faults.only_paths = 0.6, ["place-order"]
@@ -110,19 +113,21 @@ async def test_many_concurrent_identical_calls_with_create_timeouts_make_one_ord
         faults.latency_s = 0.0
         await asyncio.sleep(0.7)  # the delayed creates land
         creates = len(gw.calls("kalixo", "place-order"))
+        sent_again = 0
         for key, (first, _) in zip(keys, answers[::8], strict=True):
             order, errors = payload(await gw.ok(PLACE, new_order(f"REF-{key}", key)))
-            if first is None:  # unknown: Kalixo cannot be asked by reference, nothing is sent
+            if first is None:  # unknown: sent again, and refused as the duplicate it is
                 assert errors == ["OUTCOME_UNKNOWN"]
+                sent_again += 1
             else:
                 assert errors == []
                 assert order["externalReference"] == f"REF-{key}"
-        assert len(gw.calls("kalixo", "place-order")) == creates
+        assert len(gw.calls("kalixo", "place-order")) == creates + sent_again
         refs = placed_refs(gw)
         assert [refs[f"REF-{key}"] for key in keys] == [1, 1, 1]
 
 
-async def test_an_unknown_outcome_is_never_sent_again_blindly() -> None:
+async def test_an_unknown_outcome_that_landed_is_sent_again_and_never_placed_twice() -> None:
     async with kalixo(timeout_s=0.3) as gw:
         faults = gw.faults("kalixo")
         faults.latency_s, faults.only_paths = 0.5, ["/v1/orders/"]  # create and lookup slow
@@ -135,10 +140,11 @@ async def test_an_unknown_outcome_is_never_sent_again_blindly() -> None:
         await asyncio.sleep(0.4)
         gw.clear_calls()
         order, errors = payload(await gw.ok(PLACE, new_order("I-LIMBO", "key-limbo")))
-        # Kalixo cannot be asked for an order by its reference: still unknown, nothing sent.
+        # Kalixo cannot be asked for an order by its reference, but refuses a second one under
+        # it: the create is sent again, refused as a duplicate, and the outcome stays unknown.
         assert order is None
         assert errors == ["OUTCOME_UNKNOWN"]
-        assert gw.calls("kalixo") == []
+        assert [c.path for c in gw.calls("kalixo")] == ["/v1/orders/place-order"]
         assert creates >= 1
         assert placed_refs(gw)["I-LIMBO"] == 1
 
@@ -306,17 +312,64 @@ async def test_an_order_that_cannot_be_encoded_sends_nothing_and_leaves_the_key_
         assert placed_refs(gw)["I-HUGE"] == 1
 
 
-async def test_a_create_that_fails_after_sending_still_stays_unknown() -> None:
-    """The other side of the count: a create that was sent and failed in a way that may have
-    landed (a 503 on place-order) keeps its key UNKNOWN, as before."""
+async def test_a_same_key_retry_after_an_unknown_outcome_places_what_never_landed() -> None:
+    """Every place-order answered 503 (nothing placed): OUTCOME_UNKNOWN after the connector's
+    one more send, and the key stays UNKNOWN. Asked again with the same key once Kalixo is
+    back, the create is sent again (Kalixo refuses a second order under one code, so it cannot
+    buy twice) and places the order, where it answered OUTCOME_UNKNOWN, sending nothing, for
+    the key's whole retention."""
     async with kalixo() as gw:
         faults = gw.faults("kalixo")
         faults.update({"only_paths": ["place-order"], "error_rate": 1.0, "error_status": 503})
         order, errors = payload(await gw.ok(PLACE, new_order("I-SENT", "key-sent")))
         assert (order, errors) == (None, ["OUTCOME_UNKNOWN"])
-        sent = len(gw.calls("kalixo", "place-order"))
-        assert sent >= 1
+        assert len(gw.calls("kalixo", "place-order")) == 2
         faults.error_rate = 0.0
         order, errors = payload(await gw.ok(PLACE, new_order("I-SENT", "key-sent")))
+        assert errors == []
+        assert order["externalReference"] == "I-SENT"
+        assert len(gw.calls("kalixo", "place-order")) == 3
+        # Placed now: the key's record answers it, nothing is sent.
+        again, errors = payload(await gw.ok(PLACE, new_order("I-SENT", "key-sent")))
+        assert (again["id"], errors) == (order["id"], [])
+        assert len(gw.calls("kalixo", "place-order")) == 3
+        assert placed_refs(gw)["I-SENT"] == 1
+
+
+async def test_a_same_key_retry_after_an_unknown_outcome_answers_the_order_placed_since() -> None:
+    """The first key's create stayed unknown; the same reference was placed meanwhile under
+    another key. The first key's retry sends the create again, Kalixo refuses the code as
+    taken, and the answer is the order the gateway saw placed under it: one order."""
+    async with kalixo() as gw:
+        faults = gw.faults("kalixo")
+        faults.update({"only_paths": ["place-order"], "error_rate": 1.0, "error_status": 503})
+        order, errors = payload(await gw.ok(PLACE, new_order("I-BOTH", "key-first")))
         assert (order, errors) == (None, ["OUTCOME_UNKNOWN"])
-        assert len(gw.calls("kalixo", "place-order")) == sent
+        faults.error_rate = 0.0
+        placed, errors = payload(await gw.ok(PLACE, new_order("I-BOTH", "key-second")))
+        assert errors == []
+        order, errors = payload(await gw.ok(PLACE, new_order("I-BOTH", "key-first")))
+        assert errors == []
+        assert (order["id"], order["externalReference"]) == (placed["id"], "I-BOTH")
+        # The first key's two sends, the second key's create, the first key's send again.
+        assert len(gw.calls("kalixo", "place-order")) == 4
+        assert placed_refs(gw)["I-BOTH"] == 1
+
+
+@pytest.mark.skipif(
+    not connector_built(ProviderName.LIPALATER), reason="the Lipa Later connector is not built"
+)
+async def test_a_create_that_can_be_neither_looked_up_nor_sent_again_stays_unknown() -> None:
+    """Lipa Later cannot be asked for an order by its reference, and nothing says a second
+    create under one reference is refused: a create that was sent and failed in a way that may
+    have landed (a 503) keeps its key UNKNOWN, and the same key sends nothing again."""
+    order_in = LIPALATER | {"externalReference": "LL-SENT", "idempotencyKey": "key-ll-sent"}
+    async with gateway_with(names=("lipalater",)) as gw:
+        faults = gw.faults("lipalater")
+        faults.update({"only_paths": ["/create"], "error_rate": 1.0, "error_status": 503})
+        order, errors = payload(await gw.ok(PLACE, {"in": order_in}))
+        assert (order, errors) == (None, ["OUTCOME_UNKNOWN"])
+        faults.error_rate = 0.0
+        order, errors = payload(await gw.ok(PLACE, {"in": order_in}))
+        assert (order, errors) == (None, ["OUTCOME_UNKNOWN"])
+        assert len(gw.calls("lipalater", "/create")) == 1

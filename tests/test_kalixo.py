@@ -406,13 +406,14 @@ async def test_a_reference_is_trimmed_once_and_every_use_sees_the_same_text(
     assert again["placeOrder"]["order"]["id"] == order["id"]
     assert again["placeOrder"]["order"]["externalReference"] == "O-TRIM"
     assert held(gateway, "O-TRIM") == [order["number"]]
-    # A create that may have landed (a 5xx) is neither looked up nor sent as given.
+    # A create that may have landed (a 5xx) is sent once more as trimmed, never as given, and
+    # never looked up.
     faults = gateway.faults("kalixo")
     faults.error_rate, faults.only_paths = 1.0, ["place-order"]
     unknown = await gateway.ok(PLACE, order_input(" O-TRIM-500\t"))
     assert [e["code"] for e in unknown["placeOrder"]["userErrors"]] == ["OUTCOME_UNKNOWN"]
     sent = [b["externalOrderCode"] for b in bodies(gateway, "place-order")]
-    assert sent == ["O-TRIM", "O-TRIM-500"]
+    assert sent == ["O-TRIM", "O-TRIM-500", "O-TRIM-500"]
     assert [c.query for c in gateway.calls("kalixo", "retrieve-order")] == [
         {"id": order["number"]}
     ] * 2  # the read and the known order; never a reference
@@ -487,17 +488,20 @@ async def test_a_create_that_landed_but_whose_answer_was_lost_is_an_unknown_outc
         assert paths(gw) == ["place-order", "place-order"]
         assert len(held(gw, "O-LOST")) == 1
 
-        # Asked again with the same key: the provider cannot be asked, nothing is sent.
+        # Asked again with the same key: Kalixo cannot be asked, so the create is sent again,
+        # and refused as a duplicate again: still unknown, and still one order.
         gw.clear_calls()
         again = await gw.ok(PLACE, order_input("O-LOST"))
         [error] = again["placeOrder"]["userErrors"]
         assert error["code"] == "OUTCOME_UNKNOWN"
         assert error["message"] == (
-            "kalixo: the order was sent but its outcome is unknown; the provider cannot be "
-            "asked for an order by its reference, so asking again with this key answers this "
-            "again: read the provider's orders before placing it again"
+            "kalixo: the order was sent but its outcome is unknown (an earlier placeOrder under "
+            "this key sent it and its outcome is unknown; sent once more, Kalixo answers that "
+            "externalOrderCode 'O-LOST' already exists: an order under it was placed, most "
+            "likely this one, but its id was in the lost answer. Kalixo cannot be asked for an "
+            "order by its externalOrderCode: find it in Kalixo)"
         )
-        assert gw.calls("kalixo") == []
+        assert paths(gw) == ["place-order"]
         assert len(held(gw, "O-LOST")) == 1
 
 
@@ -525,13 +529,16 @@ async def test_a_refusal_of_the_second_send_leaves_the_outcome_unknown() -> None
         assert paths(gw) == ["place-order", "place-order"]
         gw.clear_calls()
         faults.error_rate = 0.0
+        # Asked again: sent again, and refused as the duplicate it is; never a second order.
         again = await gw.ok(PLACE, order_input("O-STOCK"))
-        assert [e["code"] for e in again["placeOrder"]["userErrors"]] == ["OUTCOME_UNKNOWN"]
-        assert gw.calls("kalixo") == []
+        [error] = again["placeOrder"]["userErrors"]
+        assert error["code"] == "OUTCOME_UNKNOWN"
+        assert "externalOrderCode 'O-STOCK' already exists" in error["message"]
+        assert paths(gw) == ["place-order"]
         assert len(held(gw, "O-STOCK")) == 1
 
 
-async def test_when_the_second_send_is_lost_too_the_outcome_is_unknown_and_not_retried() -> None:
+async def test_when_the_second_send_is_lost_too_the_outcome_stays_unknown_and_one_order() -> None:
     async with kalixo(timeout_s=0.3) as gw:
         await gw.ok(READ, {"n": "59400"})
         gw.clear_calls()
@@ -549,9 +556,14 @@ async def test_when_the_second_send_is_lost_too_the_outcome_is_unknown_and_not_r
         await asyncio.sleep(0.4)
         assert len(held(gw, "O-LIMBO")) == 1
         gw.clear_calls()
+        # Asked again with the same key: sent again, refused as a duplicate (the first landed):
+        # still unknown, and still one order.
         again = await gw.ok(PLACE, order_input("O-LIMBO"))
-        assert [e["code"] for e in again["placeOrder"]["userErrors"]] == ["OUTCOME_UNKNOWN"]
-        assert gw.calls("kalixo") == []  # never a blind create: the key stays unknown
+        [error] = again["placeOrder"]["userErrors"]
+        assert error["code"] == "OUTCOME_UNKNOWN"
+        assert "externalOrderCode 'O-LIMBO' already exists" in error["message"]
+        assert paths(gw) == ["place-order"]
+        assert len(held(gw, "O-LIMBO")) == 1
 
 
 # -- read ----------------------------------------------------------------------------------
@@ -993,18 +1005,23 @@ async def test_a_provider_5xx_is_a_retryable_provider_error(gateway: Gateway) ->
     assert read.data == {"orderByNumber": None}
 
 
-async def test_a_create_answered_5xx_is_not_sent_again() -> None:
+async def test_a_create_answered_5xx_twice_is_an_unknown_outcome_sent_once_more() -> None:
     async with kalixo(retries=0) as gw:  # retries: the shared client's own GET retries, off
         faults = gw.faults("kalixo")
         faults.error_rate, faults.error_status, faults.only_paths = 1.0, 500, ["/v1/orders/"]
         placed = await gw.ok(PLACE, order_input("O-500"))
-        # A 5xx create may have landed; Kalixo cannot be asked for it by reference: unknown.
+        # A 5xx create may have landed: sent once more under the same code (which Kalixo never
+        # places twice), and answered 5xx again: unknown, and the same key sends it again.
         [error] = placed["placeOrder"]["userErrors"]
         assert error["code"] == "OUTCOME_UNKNOWN"
-        assert "cannot be asked for an order by its reference" in error["message"]
+        assert "so was the answer to sending it once more" in error["message"]
+        assert error["message"].endswith(
+            "Ask again with the same idempotencyKey (or externalReference): it is sent again "
+            "under the same externalOrderCode, which Kalixo never places twice)"
+        )
         read = await gw.query(READ, {"n": str(EXAMPLE_ORDER_ID)})
         assert read.codes == ["PROVIDER_ERROR"]
-        assert len(gw.calls("kalixo", "place-order")) == 1
+        assert len(gw.calls("kalixo", "place-order")) == 2
         assert len(gw.calls("kalixo", "retrieve-order")) == 1  # the read; no lookup
 
 
@@ -1028,6 +1045,30 @@ async def test_a_create_whose_connection_dropped_is_sent_once_more_then_unknown(
         order = placed["placeOrder"]["order"]
         assert placed["placeOrder"]["userErrors"] == []
         assert held(gw, "O-RESET") == [order["number"]]
+
+
+async def test_a_create_answered_503_is_sent_once_more_and_placed_once() -> None:
+    """A 503 on place-order may have placed the order: the same body is sent once more under its
+    externalOrderCode (which Kalixo never places twice). Placed: that is the answer, where it
+    was OUTCOME_UNKNOWN, telling the caller to read orders that neither Kalixo nor the gateway
+    can look up, for as long as the key was kept."""
+    async with kalixo() as gw:
+        await gw.ok(READ, {"n": "59400"})  # log in before the fault
+        gw.clear_calls()
+        gw.faults("kalixo").update(
+            {"fail_next": 1, "error_status": 503, "only_paths": ["place-order"]}
+        )
+        placed = await gw.ok(PLACE, order_input("O-503", idempotencyKey="key-503"))
+        order = placed["placeOrder"]["order"]
+        assert placed["placeOrder"]["userErrors"] == []
+        assert (order["externalReference"], order["status"]) == ("O-503", "COMPLETED")
+        first, second = bodies(gw, "place-order")
+        assert first == second
+        assert held(gw, "O-503") == [order["number"]]
+        # The key's record holds the order: asked again, it is answered and nothing is sent.
+        again = await gw.ok(PLACE, order_input("O-503", idempotencyKey="key-503"))
+        assert again["placeOrder"]["order"]["id"] == order["id"]
+        assert len(gw.calls("kalixo", "place-order")) == 2
 
 
 async def test_one_failing_order_leaves_the_others_in_the_answer(gateway: Gateway) -> None:

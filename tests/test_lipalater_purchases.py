@@ -414,24 +414,63 @@ async def test_cancel_order_deletes_every_purchase(lp: Gateway) -> None:
     assert sorted(d.path for d in deletes) == sorted(
         f"{PURCHASES}/{p}" for p in placed["details"]["purchase_ids"]
     )
-    assert len(lp.calls(LP, PURCHASES, "GET")) == 3  # the order re-read, each purchase once
+    # Each purchase read before the cancel (one cancelled already is sent no DELETE), and once
+    # more when the order is re-read after it.
+    assert len(lp.calls(LP, PURCHASES, "GET")) == 6
 
 
-async def test_a_second_cancel_is_the_providers_400_as_user_errors(lp: Gateway) -> None:
+async def test_a_second_cancel_answers_the_cancelled_order_and_sends_no_delete(
+    lp: Gateway,
+) -> None:
+    """Every purchase is cancelled already: nothing is left to do, so the cancel is done. It
+    answered a refusal ("already cancelled") for each purchase, although the order was
+    CANCELLED."""
     placed = await place(lp, page_item(), page_item(sku="A1"))
     assert (await lp.ok(CANCEL, {"id": placed["id"]}))["cancelOrder"]["userErrors"] == []
     lp.clear_calls()
     payload = (await lp.ok(CANCEL, {"id": placed["id"]}))["cancelOrder"]
-    errors = payload["userErrors"]
-    assert [(e["code"], e["field"]) for e in errors] == [
-        ("REJECTED_BY_PROVIDER", ["input", "orderId"]) for _ in placed["items"]
-    ]
-    assert [e["message"].split(":")[0] for e in errors] == [
-        f"item {i['id']}" for i in placed["items"]
-    ]
-    assert all("is already cancelled" in e["message"] for e in errors)
+    assert payload["userErrors"] == []
     assert payload["order"]["status"] == "CANCELLED"
-    assert len(lp.calls(LP, PURCHASES, "DELETE")) == 2
+    assert lp.calls(LP, PURCHASES, "DELETE") == []
+    # Nothing was written, so the payload's re-read is the cancel's own reads.
+    assert len(lp.calls(LP, PURCHASES, "GET")) == 2
+
+
+async def test_a_cancel_asked_again_after_a_partial_failure_cancels_what_was_left(
+    lp: Gateway,
+) -> None:
+    """One DELETE of three answered 500, the other two cancelled their purchases. Asked again,
+    the cancel answered REJECTED_BY_PROVIDER ("already cancelled") for those two, so a client
+    reading empty userErrors as done never saw the order cancelled; and the first answer's code
+    was PROVIDER_ERROR, which is no userErrors code."""
+    placed = await place(lp, page_item(), page_item(sku="A1"), page_item(sku="B2"))
+    failing = placed["details"]["purchase_ids"][1]
+    lp.faults(LP).update(
+        {"fail_next": 1, "error_status": 500, "only_paths": [failing], "only_methods": ["DELETE"]}
+    )
+    first = (await lp.ok(CANCEL, {"id": placed["id"]}))["cancelOrder"]
+    [error] = first["userErrors"]
+    assert (error["code"], error["field"]) == ("OUTCOME_UNKNOWN", ["input", "orderId"])
+    assert error["message"].startswith(f"item {item_gid(failing)}: lipalater_purchases: ")
+    assert error["message"].endswith(
+        "; the request may have been applied; cancelling the order again cancels this "
+        "purchase if it is still open"
+    )
+    assert [i["providerStatus"] for i in first["order"]["items"]] == [
+        "cancelled",
+        "pending_collection_customer",
+        "cancelled",
+    ]
+
+    lp.clear_calls()
+    retry = (await lp.ok(CANCEL, {"id": placed["id"]}))["cancelOrder"]
+    assert retry["userErrors"] == []
+    assert (retry["order"]["status"], retry["order"]["providerStatus"]) == (
+        "CANCELLED",
+        "cancelled",
+    )
+    # Only the purchase still open is sent a DELETE.
+    assert [d.path for d in lp.calls(LP, PURCHASES, "DELETE")] == [f"{PURCHASES}/{failing}"]
 
 
 async def test_a_partly_failing_cancel_names_the_item_it_could_not_cancel(lp: Gateway) -> None:
@@ -459,11 +498,18 @@ async def test_a_purchase_whose_delete_answered_a_5xx_may_have_been_cancelled(
     in the same place said that the cancel may have been applied."""
     placed = await place(lp, page_item(), page_item(sku="A1"), page_item(sku="B2"))
     failing = placed["details"]["purchase_ids"][1]
-    lp.faults(LP).update({"error_rate": 1.0, "error_status": 500, "only_paths": [failing]})
-    answer = await lp.query(CANCEL, {"id": placed["id"]})  # the re-read fails too: same path
-    [error] = answer.data["cancelOrder"]["userErrors"]
-    assert error["code"] == "PROVIDER_ERROR"
-    assert error["message"].endswith("; the request may have been applied")
+    lp.faults(LP).update(
+        {
+            "error_rate": 1.0,
+            "error_status": 500,
+            "only_paths": [failing],
+            "only_methods": ["DELETE"],
+        }
+    )
+    answer = await lp.ok(CANCEL, {"id": placed["id"]})
+    [error] = answer["cancelOrder"]["userErrors"]
+    assert error["code"] == "OUTCOME_UNKNOWN"
+    assert "; the request may have been applied;" in error["message"]
     assert len(lp.calls(LP, f"{PURCHASES}/{failing}", "DELETE")) == 1
 
 
@@ -598,10 +644,34 @@ async def test_a_cancel_the_provider_cannot_answer_is_an_error_not_user_errors(
 ) -> None:
     placed = await place(lp, page_item(), page_item(sku="A1"))
     faults = lp.faults(LP)
-    faults.error_rate, faults.error_status, faults.only_paths = 1.0, 500, [PURCHASES]
+    faults.update(
+        {
+            "error_rate": 1.0,
+            "error_status": 500,
+            "only_paths": [PURCHASES],
+            "only_methods": ["DELETE"],
+        }
+    )
     answer = await lp.query(CANCEL, {"id": placed["id"]})
     assert answer.codes == ["PROVIDER_ERROR"]
     assert len(lp.calls(LP, PURCHASES, "DELETE")) == 2
+
+
+async def test_a_cancel_whose_reads_fail_sends_no_delete_and_stays_retryable(
+    lp: Gateway,
+) -> None:
+    """The cancel reads the purchases first, to spare those cancelled already: a read that
+    fails fails the cancel before anything is written, so trying again is safe."""
+    placed = await place(lp, page_item(), page_item(sku="A1"))
+    lp.faults(LP).update(
+        {"error_rate": 1.0, "error_status": 503, "only_paths": [PURCHASES], "only_methods": ["GET"]}
+    )
+    answer = await lp.query(CANCEL, {"id": placed["id"]})
+    assert answer.data == {"cancelOrder": None}
+    assert answer.codes == ["PROVIDER_ERROR"]
+    assert answer.errors[0]["extensions"]["retryable"] is True
+    assert "may have been applied" not in answer.errors[0]["message"]
+    assert lp.calls(LP, PURCHASES, "DELETE") == []
 
 
 async def test_the_provider_lists_its_capabilities(lp: Gateway) -> None:

@@ -17,7 +17,9 @@ call counts, then applies the fault knobs before or instead of the real handler:
 - ``reset``: close the connection without an answer;
 - ``drip_s``: send the real body one byte at a time, ``drip_s`` apart.
 
-``only_paths`` limits the faults to paths that contain one of its strings.
+``only_paths`` limits the faults to paths that contain one of its strings, and
+``only_methods`` to requests of one of its methods (a DELETE failing where the GET before it
+on the same path does not).
 
 It also counts the provider requests in flight and the most there have been at once
 (``app[IN_FLIGHT]``), so tests can see how many calls a client lets through at a time.
@@ -63,8 +65,11 @@ class Faults:
     drip_s: float = 0.0
     body: Any = None
     only_paths: list[str] = field(default_factory=list)
+    only_methods: list[str] = field(default_factory=list)
 
-    def applies_to(self, path: str) -> bool:
+    def applies_to(self, method: str, path: str) -> bool:
+        if self.only_methods and method.upper() not in map(str.upper, self.only_methods):
+            return False
         return not self.only_paths or any(p in path for p in self.only_paths)
 
     def update(self, values: dict[str, Any]) -> None:
@@ -104,6 +109,7 @@ _KNOB_OK: dict[str, Callable[[Any], bool]] = {
     "drip_s": _number,
     # A string would match character by character ("/" matches every path).
     "only_paths": lambda v: type(v) is list and all(type(p) is str for p in v),
+    "only_methods": lambda v: type(v) is list and all(type(m) is str for m in v),
 }
 
 
@@ -179,7 +185,7 @@ async def _fault_middleware(request: web.Request, handler: Handler) -> web.Strea
 
 async def _faulted(request: web.Request, handler: Handler) -> web.StreamResponse:
     faults = request.app[FAULTS]
-    if not faults.applies_to(request.path):
+    if not faults.applies_to(request.method, request.path):
         return await handler(request)
     if faults.latency_s:
         await asyncio.sleep(faults.latency_s)
