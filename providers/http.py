@@ -119,12 +119,20 @@ class Reads:
     a mutation's re-read sees what the mutation did.
     """
 
-    __slots__ = ("_answers",)
+    __slots__ = ("_answers", "_open")
 
     def __init__(self) -> None:
         self._answers: dict[tuple[str, str, tuple[tuple[str, str], ...]], asyncio.Future[Any]] = {}
+        self._open = True
 
     def forget(self) -> None:
+        self._answers.clear()
+
+    def close(self) -> None:
+        """Keep nothing from now on: the operation is over. A context outlives its operation
+        wherever a callback was scheduled in it (a pooled connection's timer): the answers it
+        kept, whole bodies, pinned 260 MB at c = 64 (tests/benchmarks/HISTORY.md)."""
+        self._open = False
         self._answers.clear()
 
     async def shared(
@@ -132,6 +140,8 @@ class Reads:
         key: tuple[str, str, tuple[tuple[str, str], ...]],
         send: Callable[[], Awaitable[UpstreamResponse]],
     ) -> UpstreamResponse:
+        if not self._open:
+            return await send()
         while (pending := self._answers.get(key)) is not None:
             try:
                 # shield: a waiter that gives up does not cancel the read the others wait for
@@ -147,22 +157,26 @@ class Reads:
         try:
             response = await send()
         except BaseException as exc:
-            self._drop(key, future)
+            if self._answers.get(key) is future:
+                del self._answers[key]
             if isinstance(exc, asyncio.CancelledError):
                 future.cancel()
             else:
                 future.set_exception(exc)
                 future.exception()  # retrieved: a read no one else waited for logs nothing
+            del future  # the traceback holds this frame: not the future that holds exc
             raise
         future.set_result(response)
-        if 200 <= response.status < 300:
-            response.unshare = lambda: self._drop(key, future)  # a refusal under a 2xx
-        else:
-            self._drop(key, future)
+        if 200 <= response.status < 300 and self._open:
+            response.shared_as = key  # until a connector finds a refusal under it
+        elif self._answers.get(key) is future:
+            del self._answers[key]
         return response
 
-    def _drop(self, key: tuple[str, str, tuple[tuple[str, str], ...]], future: Any) -> None:
-        if self._answers.get(key) is future:
+    def unshare(self, key: tuple[str, str, tuple[tuple[str, str], ...]], answer: Any) -> None:
+        """Keep ``answer`` for no later asker (:meth:`UpstreamResponse.refused`)."""
+        kept = self._answers.get(key)
+        if kept is not None and kept.done() and not kept.cancelled() and kept.result() is answer:
             del self._answers[key]
 
 
@@ -181,6 +195,7 @@ def sharing_reads() -> Iterator[Reads]:
         yield reads
     finally:
         READS.reset(token)
+        reads.close()
 
 
 # Headers made anew for each attempt: a provider that signs a timestamp and a nonce (Lipa
@@ -220,8 +235,10 @@ class UpstreamResponse:
     provider: str = field(repr=False)
     # The count this answer added to, as a write that may have been applied (``Sent``).
     counted_in: Sent | None = field(default=None, repr=False)
-    # Forgets this answer where an operation keeps it for its next asker (``Reads``).
-    unshare: Callable[[], None] | None = field(default=None, repr=False)
+    # Where the operation keeps this answer for its next asker, if it does (``Reads``): a key,
+    # not a function of the Reads, which would make the answer and its future a cycle that
+    # only the cyclic collector frees (graph/heap.py: a request must leave none).
+    shared_as: tuple[str, str, tuple[tuple[str, str], ...]] | None = field(default=None, repr=False)
 
     def refused(self) -> None:
         """This answer, whatever its status, is the provider refusing the request (an
@@ -233,9 +250,10 @@ class UpstreamResponse:
         if self.counted_in is not None:
             self.counted_in.applied -= 1
             self.counted_in = None
-        if self.unshare is not None:
-            self.unshare()
-            self.unshare = None
+        reads = READS.get()
+        if self.shared_as is not None and reads is not None:
+            reads.unshare(self.shared_as, self)
+            self.shared_as = None
 
     def json(self) -> Any:
         """The body as JSON; a body that is not JSON is the provider's fault."""

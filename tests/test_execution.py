@@ -387,7 +387,9 @@ async def test_a_request_leaves_no_cyclic_garbage(gateway: Gateway) -> None:
         ours = Counter(
             type(o).__qualname__
             for o in gc.garbage
-            if type(o).__module__.startswith(("graph.", "resolvers.", "providers.model"))
+            if type(o).__module__.startswith(
+                ("graph.", "resolvers.", "providers.model", "providers.http")
+            )
         )
     finally:
         gc.set_debug(0)
