@@ -105,6 +105,10 @@ def counting(sent: Sent | None = None) -> Iterator[Sent]:
         SENT.reset(token)
 
 
+# What a shared read is known by: the provider, the URL and the query parameters.
+ReadKey = tuple[str, str, tuple[tuple[str, str], ...]]
+
+
 class Reads:
     """The GETs one GraphQL operation has sent (see :func:`sharing_reads`), by provider and URL.
 
@@ -122,7 +126,7 @@ class Reads:
     __slots__ = ("_answers", "_open")
 
     def __init__(self) -> None:
-        self._answers: dict[tuple[str, str, tuple[tuple[str, str], ...]], asyncio.Future[Any]] = {}
+        self._answers: dict[ReadKey, asyncio.Future[UpstreamResponse]] = {}
         self._open = True
 
     def forget(self) -> None:
@@ -137,7 +141,7 @@ class Reads:
 
     async def shared(
         self,
-        key: tuple[str, str, tuple[tuple[str, str], ...]],
+        key: ReadKey,
         send: Callable[[], Awaitable[UpstreamResponse]],
     ) -> UpstreamResponse:
         if not self._open:
@@ -173,7 +177,7 @@ class Reads:
             del self._answers[key]
         return response
 
-    def unshare(self, key: tuple[str, str, tuple[tuple[str, str], ...]], answer: Any) -> None:
+    def unshare(self, key: ReadKey, answer: UpstreamResponse) -> None:
         """Keep ``answer`` for no later asker (:meth:`UpstreamResponse.refused`)."""
         kept = self._answers.get(key)
         if kept is not None and kept.done() and not kept.cancelled() and kept.result() is answer:
@@ -238,7 +242,7 @@ class UpstreamResponse:
     # Where the operation keeps this answer for its next asker, if it does (``Reads``): a key,
     # not a function of the Reads, which would make the answer and its future a cycle that
     # only the cyclic collector frees (graph/heap.py: a request must leave none).
-    shared_as: tuple[str, str, tuple[tuple[str, str], ...]] | None = field(default=None, repr=False)
+    shared_as: ReadKey | None = field(default=None, repr=False)
 
     def refused(self) -> None:
         """This answer, whatever its status, is the provider refusing the request (an
@@ -425,7 +429,8 @@ class Upstream:
         Within an operation that shares its reads (:class:`Reads`), a GET already asked is
         answered by that answer, and any other request forgets them.
         """
-        repeatable = method.upper() in _READS if safe is None else safe
+        verb = method.upper()
+        repeatable = verb in _READS if safe is None else safe
 
         def send() -> Awaitable[UpstreamResponse]:
             return self._send(method, path, params, json, data, headers, repeatable, masked)
@@ -439,7 +444,7 @@ class Upstream:
                 return await send()
             finally:
                 reads.forget()
-        if method.upper() != "GET":
+        if verb != "GET":
             return await send()
         query = tuple(params.items()) if params else ()
         return await reads.shared((self.provider, self.url(path), query), send)

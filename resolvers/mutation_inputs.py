@@ -240,7 +240,9 @@ def check_new_order(new: PlaceOrderInput) -> list[UserError]:
     bad = amount_errors(amounts)
     if bad:  # nothing else is checked with amounts that are no amounts
         return problems + bad
-    for i, item in enumerate(new.items):
+    with localcontext(prec=60):  # exact: 25 digits of price times a 32-bit quantity
+        lines = [None if i.unit_price is None else i.unit_price * i.quantity for i in new.items]
+    for i, (item, line) in enumerate(zip(new.items, lines, strict=True)):
         if item.extra is not None and not isinstance(item.extra, dict):
             # JSON takes any value; a string or a list here gave an internal error.
             problems.append(
@@ -258,7 +260,7 @@ def check_new_order(new: PlaceOrderInput) -> list[UserError]:
                     code="BAD_USER_INPUT",
                 )
             )
-        elif item.unit_price is not None and item.unit_price * item.quantity > MAX_AMOUNT:
+        elif line is not None and line > MAX_AMOUNT:
             # Each amount is bounded; a line of the largest price times 10,000 units is not.
             problems.append(
                 UserError(
@@ -275,17 +277,15 @@ def check_new_order(new: PlaceOrderInput) -> list[UserError]:
                     code="BAD_USER_INPUT",
                 )
             )
-    if new.total is not None and all(i.unit_price is not None for i in new.items):
-        with localcontext(prec=60):  # exact: 25 digits of price times a 32-bit quantity
-            lines = sum(
-                (i.unit_price * i.quantity for i in new.items if i.unit_price is not None),
-                Decimal(0),
-            )
-        if lines != new.total:
+    priced = [line for line in lines if line is not None]
+    if new.total is not None and len(priced) == len(lines):
+        with localcontext(prec=60):
+            summed = sum(priced, Decimal(0))
+        if summed != new.total:
             problems.append(
                 UserError(
                     field=["input", "total"],
-                    message=f"total {new.total} does not equal the sum of the lines {lines}",
+                    message=f"total {new.total} does not equal the sum of the lines {summed}",
                     code="TOTAL_MISMATCH",
                 )
             )
