@@ -1,6 +1,6 @@
 """GraphQL over HTTP: what a request may look like before the GraphQL view sees it.
 
-:class:`HttpPolicy` (an ASGI wrapper around ``/graphql``) does five things, in this order:
+:class:`HttpPolicy` (an ASGI wrapper around ``/graphql``) does six things, in this order:
 
 1. negotiates the response media type from ``Accept``: ``application/graphql-response+json``
    when the client prefers it, ``application/json`` otherwise (older clients, ``*/*``, no
@@ -12,7 +12,9 @@
 4. refuses a POST a browser could send cross-site without a CORS preflight (a form, multipart
    or ``text/plain`` body, or none) unless it carries a preflight-forcing header: the CSRF
    guard;
-5. refuses any other POST body that is not ``application/json`` (415).
+5. refuses any other POST body that is not ``application/json`` (415);
+6. once the body is read, watches for the client leaving: a query under way when it does is
+   cancelled (graph/departure.py).
 
 Every refusal is a GraphQL error body with an ``extensions.code``, never plain text: a
 refused CORS preflight too (:class:`GraphQLCors`).
@@ -20,6 +22,7 @@ refused CORS preflight too (:class:`GraphQLCors`).
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import orjson
@@ -30,6 +33,8 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from graph import observe
+from graph.departure import DEPARTURE, Departure
 from graph.limits import Limits
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
@@ -154,11 +159,21 @@ class HttpPolicy:
             )
             await response(scope, receive, send)
             return
-        if body is None:  # a GET
-            await self.app(scope, receive, send)
-            return
-        scope[BODY_KEY] = body
-        await self.app(scope, _replay(body, receive), send)
+        if body is not None:
+            scope[BODY_KEY] = body
+        # The body is read: the server's ``receive`` now only says when the client leaves.
+        departure = Departure(receive)
+        token = DEPARTURE.set(departure)
+        try:
+            await self.app(scope, _replay(body or b"", departure.receive), send)
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if not departure.abandoned or task is None or task.uncancel():
+                raise  # not (only) the departure's doing: the server's shutdown, say
+            observe.record_abandoned(scope)
+        finally:
+            departure.stop()
+            DEPARTURE.reset(token)
 
     async def _read_body(self, scope: Scope, receive: Receive) -> bytes:
         limit = self.limits.max_body_bytes

@@ -27,6 +27,7 @@ from graph.metrics import Metrics
 log = logging.getLogger("commerce_graph.request")
 
 _KEY = "commerce_graph.observed"
+CLIENT_CLOSED_REQUEST = 499  # nginx's status for a request its client left before the answer
 # The providers called for the current request, in call order (one entry per attempt).
 _CALLS: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
     "upstream_calls", default=None
@@ -81,6 +82,14 @@ def record_result(scope: Scope, result: ExecutionResult) -> None:
             if isinstance(e, GraphQLError)
         }
     )
+
+
+def record_abandoned(scope: Scope) -> None:
+    """The client left while its query executed, and the query was cancelled
+    (graph/departure.py): logged with nginx's 499, "client closed request"."""
+    observed = _observed(scope)
+    observed["outcome"] = "abandoned"
+    observed["status"] = CLIENT_CLOSED_REQUEST
 
 
 def _code_of(error: GraphQLError) -> str:
@@ -148,6 +157,7 @@ class Observe:
             if status < 400:
                 return  # the GraphiQL page: not a GraphQL request
             outcome = "unauthenticated" if status == 401 else "rejected"
+        status = observed.get("status", status)
         operation = observed.get("operation")
         self.metrics.observe_request(operation, outcome, seconds)
         if user_errors:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from functools import lru_cache, partial
 from typing import TYPE_CHECKING, Any, TypeGuard, cast
 
@@ -40,6 +40,7 @@ from strawberry.types.graphql import OperationType
 from strawberry.utils.await_maybe import await_maybe
 
 from graph.admission import CostBudget
+from graph.departure import executing_query
 from graph.limits import Limits, Measured, lexically_checked
 from graph.memo import MEMO_SIZE
 from providers.http import DEADLINE, OPERATION, sharing_reads
@@ -120,14 +121,15 @@ class Pipeline:
         token = OPERATION.set(ctx.operation_name)
         # A query's upstream calls end by its deadline; a mutation's are not cut short by one
         # (a write cut off mid-way is worse than a slow answer).
+        query = ctx.operation_type is OperationType.QUERY
         seconds = self.limits.query_timeout_s
         deadline = DEADLINE.set(
-            (asyncio.get_running_loop().time() + seconds, seconds)
-            if ctx.operation_type is OperationType.QUERY
-            else None
+            (asyncio.get_running_loop().time() + seconds, seconds) if query else None
         )
         try:
-            with sharing_reads():  # a GET the operation asks twice goes upstream once
+            # a GET the operation asks twice goes upstream once; a query is cancelled when
+            # its client leaves (graph/departure.py)
+            with sharing_reads(), executing_query() if query else nullcontext():
                 if self.budget is None:
                     yield
                 else:
@@ -136,6 +138,10 @@ class Pipeline:
         finally:
             DEADLINE.reset(deadline)
             OPERATION.reset(token)
+            if query:  # what a query's loaders still read, nothing will ever ask for
+                loaders = getattr(ctx.context, "loaders", None)
+                if loaders is not None:
+                    loaders.cancel()
 
     async def run(self, schema: strawberry.Schema, ctx: ExecutionContext) -> ExecutionResult:
         """strawberry's ``Schema.execute`` for a schema whose one extension is these steps:

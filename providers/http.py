@@ -630,6 +630,9 @@ class Upstream:
                 f"{self.provider} did not answer within {self._span(deadline)}",
                 repeatable,
             ) from None
+        except asyncio.CancelledError:
+            status = "cancelled"  # its query's client left (graph/departure.py): no verdict
+            raise
         except aiohttp.ClientConnectorError as exc:
             status, verdict = "unavailable", False
             raise NotSent(

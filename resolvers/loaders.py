@@ -8,7 +8,7 @@ request, so a query that names the same order twice asks its provider once.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Hashable, Iterable, Sequence
 from typing import Any, TypeAlias, TypeVar
 
 from aiodataloader import DataLoader, Loader, dispatch_queue_batch
@@ -94,6 +94,7 @@ class PromptLoader(DataLoader[Any, Any]):
         # Answers known before anyone asked (``know``); each becomes a cached future when
         # its key is first loaded.
         self._known: dict[Any, Any] = {}
+        self._batches: set[asyncio.Task[None]] = set()  # under way
 
     def know(self, values: dict[Any, Any]) -> None:
         """``prime`` for many keys at once, each made into a future only when it is loaded.
@@ -118,15 +119,25 @@ class PromptLoader(DataLoader[Any, Any]):
     def do_resolve_reject(self, key: Any, future: asyncio.Future[Any]) -> None:
         self._queue.append(Loader(key=key, future=future))
         if len(self._queue) == 1:
-            self.loop.create_task(self._dispatch())
+            self._started(self._dispatch())
 
     async def _dispatch(self) -> None:
         queue, self._queue = self._queue, []
         size = self.max_batch_size or len(queue)
         first, *rest = (queue[i : i + size] for i in range(0, len(queue), size))
         for chunk in rest:
-            asyncio.ensure_future(dispatch_queue_batch(self, chunk))
+            self._started(dispatch_queue_batch(self, chunk))
         await dispatch_queue_batch(self, first)
+
+    def _started(self, batch: Coroutine[Any, Any, None]) -> None:
+        task = self.loop.create_task(batch)
+        self._batches.add(task)
+        task.add_done_callback(self._batches.discard)
+
+    def cancel(self) -> None:
+        """Cancel the batches still under way: nothing will ask for their answers."""
+        for task in self._batches:
+            task.cancel()
 
 
 class Loaders:
@@ -189,6 +200,12 @@ class Loaders:
             loader.know(values)
         else:  # as with ``PromptLoader.know``, what is known first is kept
             self._known[(name, kind)] = {**values, **self._known.get((name, kind), {})}
+
+    def cancel(self) -> None:
+        """The operation is over: cancel every batch still under way (its reads' answers
+        would go to no one)."""
+        for loader in self._loaders.values():
+            loader.cancel()
 
     def forget(self, name: ProviderName, kind: str, key: Any) -> None:
         """Drop a cached answer, so a read after a mutation sees the new state."""
