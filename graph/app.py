@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import re
 import secrets
 from collections.abc import AsyncIterator, Mapping
 from types import SimpleNamespace
@@ -47,13 +46,12 @@ from graph.http_policy import (
 )
 from graph.metrics import Metrics
 from graph.schema import build_schema
-from providers.http import REQUEST_ID
+from providers.http import REQUEST_ID, REQUEST_ID_OK
 from providers.redact import SECRETS
 from resolvers.loaders import Loaders
 
 log = logging.getLogger("commerce_graph.http")
 
-_REQUEST_ID_OK = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 INTERNAL_MESSAGE = "Internal server error"
 _RAN = "graphql_ran"  # scope key: per operation, whether it reached execution
 _POST = SimpleNamespace(method="POST")  # all strawberry's execute_single asks of a request
@@ -443,7 +441,7 @@ class RequestId:
             await self.app(scope, receive, send)
             return
         given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        request_id = given if _REQUEST_ID_OK.match(given) else secrets.token_hex(16)
+        request_id = given if REQUEST_ID_OK.match(given) else secrets.token_hex(16)
         scope["request_id"] = request_id
         token = REQUEST_ID.set(request_id)
 

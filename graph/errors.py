@@ -84,7 +84,7 @@ def extensions_for(exc: BaseException | None) -> tuple[str, dict[str, Any]] | No
         if exc.http_status is not None:
             extensions["httpStatus"] = exc.http_status
         if exc.request_id:
-            extensions["providerRequestId"] = exc.request_id
+            extensions["providerRequestId"] = SECRETS.redact(exc.request_id)
         if isinstance(exc, pe.StatusError) and exc.code:
             extensions["providerCode"] = SECRETS.redact(exc.code)  # an upstream may echo into it
         if isinstance(exc, pe.RateLimited) and exc.retry_after is not None:

@@ -24,7 +24,7 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 # Client-chosen operation names are label values: past this many distinct ones, "other".
 MAX_OPERATION_NAMES = 200
-_NAME_OK = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+NAME_OK = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 # Endpoint labels per provider: past this many distinct ones, "other". Ids are templated, but an
 # id a caller chose can look like one of the API's own words (an order number "abcdefgh"), so
 # the template alone cannot bound the labels. Each provider's API has a few dozen at most.
@@ -131,7 +131,7 @@ class Metrics:
     def operation_label(self, name: str | None) -> str:
         if not name:
             return "anonymous"
-        if not _NAME_OK.match(name):
+        if not NAME_OK.match(name):
             return "other"
         if name not in self._operations:
             if len(self._operations) >= MAX_OPERATION_NAMES:

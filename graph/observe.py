@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.types import ExecutionContext, ExecutionResult
 
 from graph.errors import extensions_for
-from graph.metrics import Metrics
+from graph.metrics import NAME_OK, Metrics
 
 log = logging.getLogger("commerce_graph.request")
 
@@ -55,6 +55,13 @@ def name_operation(ec: ExecutionContext) -> None:
             observed["type"] = ec.operation_type.value
         except RuntimeError:  # no such operation in the document
             pass
+
+
+def loggable(name: str | None) -> str | None:
+    """An operation's name as logs show it: a client may send any text as ``operationName``
+    (900 kB, a card number), so one that is no short GraphQL name is ``other``, as in the
+    metrics."""
+    return name if name is None or NAME_OK.match(name) else "other"
 
 
 def record_name(scope: Scope, operation_name: str | None) -> None:
@@ -158,7 +165,7 @@ class Observe:
                 return  # the GraphiQL page: not a GraphQL request
             outcome = "unauthenticated" if status == 401 else "rejected"
         status = observed.get("status", status)
-        operation = observed.get("operation")
+        operation = loggable(observed.get("operation"))
         self.metrics.observe_request(operation, outcome, seconds)
         if user_errors:
             self.metrics.observe_user_errors(operation, user_errors)

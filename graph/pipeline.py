@@ -43,6 +43,7 @@ from graph.admission import CostBudget
 from graph.departure import executing_query
 from graph.limits import Limits, Measured, lexically_checked
 from graph.memo import MEMO_SIZE
+from graph.observe import loggable
 from providers.http import DEADLINE, OPERATION, sharing_reads
 
 if TYPE_CHECKING:
@@ -118,7 +119,7 @@ class Pipeline:
 
     @asynccontextmanager
     async def executing(self, ctx: ExecutionContext, cost: int) -> AsyncIterator[None]:
-        token = OPERATION.set(ctx.operation_name)
+        token = OPERATION.set(loggable(ctx.operation_name))  # for the upstream calls' lines
         # A query's upstream calls end by its deadline; a mutation's are not cut short by one
         # (a write cut off mid-way is worse than a slow answer).
         query = ctx.operation_type is OperationType.QUERY

@@ -60,7 +60,7 @@ from providers.model import (
     map_enum,
 )
 from providers.settings import ProviderSettings
-from providers.values import as_str, decimal
+from providers.values import as_str, decimal, shown
 
 API = "/api/i1"
 
@@ -190,7 +190,7 @@ class Akinon(BaseProvider):
         self._static = settings.token
         self._username = settings.get("username")
         self._password = settings.secret("password")
-        self._tokens = TokenCache(self._login)
+        self._tokens = TokenCache(self._login, provider=self.name.value)
         # (path, ``<field>__in``) the provider was seen to ignore: those keys go one at a time.
         self._no_in: set[tuple[str, str]] = set()
         # List path -> the most records this deployment was seen to put on a page (its DRF
@@ -270,15 +270,15 @@ class Akinon(BaseProvider):
             body = None
         message, code, field = f"HTTP {response.status}", None, None
         if isinstance(body, dict):
-            code = str(body["code"]) if body.get("code") is not None else None
+            code = shown(body["code"]) if body.get("code") is not None else None
             if "detail" in body:
-                message = str(body["detail"])
+                message = shown(body["detail"])
             elif "non_field_errors" in body:
-                message = "; ".join(map(str, _as_list(body["non_field_errors"])))
+                message = "; ".join(map(shown, _as_list(body["non_field_errors"])))
             else:
                 for key, value in body.items():
                     if key != "code":
-                        field, message = [key], f"{key}: {'; '.join(map(str, _as_list(value)))}"
+                        field, message = [key], f"{key}: {'; '.join(map(shown, _as_list(value)))}"
                         break
         return response.error(message, code=code, field=field)
 
@@ -372,7 +372,8 @@ class Akinon(BaseProvider):
         link = body.get("next")
         if not link:
             return None
-        link = str(link)
+        if not isinstance(link, str):
+            raise BadResponse(self.name.value, "a next link that is no URL")
         if link in seen or not body["results"]:
             raise BadResponse(self.name.value, f"a next link that goes nowhere from {_short(link)}")
         seen.add(link)

@@ -61,8 +61,9 @@ class TokenCache:
     only the first of many failing requests triggers a new fetch.
     """
 
-    def __init__(self, fetch: Fetch, *, margin_s: float = 30.0) -> None:
+    def __init__(self, fetch: Fetch, *, provider: str, margin_s: float = 30.0) -> None:
         self._fetch = fetch
+        self.provider = provider
         self._margin_s = margin_s
         self._token: Token | None = None
         # The fetch under way, shared by everyone who asks meanwhile: they get its token, or
@@ -95,7 +96,19 @@ class TokenCache:
             self._inflight = asyncio.ensure_future(self._obtain())
             self._inflight.add_done_callback(self._fetched)
         # shield: a caller that gives up does not cancel the fetch the others wait for.
-        return (await asyncio.shield(self._inflight)).value
+        fetched = asyncio.shield(self._inflight)
+        query = DEADLINE.get()
+        if query is None:
+            return (await fetched).value
+        try:  # a query waits for it until its own deadline; the fetch runs on for the others
+            async with asyncio.timeout_at(query[0]):
+                return (await fetched).value
+        except TimeoutError:
+            raise pe.ProviderTimeout(
+                self.provider,
+                f"could not obtain an access token within the query's {query[1]:g} s "
+                "(query_timeout_s); nothing was sent",
+            ) from None
 
     async def _obtain(self) -> Token:
         # The fetch's own task (its context a copy): its calls are no attempt of the request

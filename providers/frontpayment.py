@@ -52,7 +52,7 @@ from providers.model import (
     RefundRequest,
 )
 from providers.settings import ProviderSettings, SettingsError
-from providers.values import exact_in
+from providers.values import exact_in, shown
 
 API = "/api/v1/connect"
 # What an order uuid may look like before it is put in a path ("ODR986760186"): no ``.``,
@@ -140,11 +140,11 @@ class FrontPayment(BaseProvider):
             if isinstance(errors, dict) and errors:
                 field = [str(next(iter(errors)))]
                 details = "; ".join(
-                    f"{k}: {' '.join(map(str, _as_list(v)))}" for k, v in errors.items()
+                    f"{k}: {' '.join(map(shown, _as_list(v)))}" for k, v in errors.items()
                 )
                 message = f"{message}: {details}"
             elif isinstance(errors, list) and errors:
-                message = f"{message}: {'; '.join(map(str, errors))}"
+                message = f"{message}: {'; '.join(map(shown, errors))}"
         return response.error(message, status=status, code=code, field=field, body=body)
 
     async def _details(self, uuid: str) -> Record | None:

@@ -27,11 +27,12 @@ import asyncio
 import contextlib
 import contextvars
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import aiohttp
 import orjson
@@ -309,12 +310,15 @@ class HttpClient:
     def __init__(self, *, keepalive_s: float = 4.0) -> None:
         self._keepalive_s = keepalive_s
         self._session: aiohttp.ClientSession | None = None
+        self.closed = False  # for good: a call still under way then makes no new session
         # One breaker per provider, shared by every Upstream made for it.
         self._breakers: dict[str, CircuitBreaker] = {}
         self.observers: list[UpstreamObserver] = []
 
     @property
     def session(self) -> aiohttp.ClientSession:
+        if self.closed:  # Upstream._attempt checks first: this is a bug's guard
+            raise RuntimeError("the shared HTTP client is closed")
         if self._session is None or self._session.closed:
             # Keep-alive shorter than the upstream's, so we never reuse a socket it closed.
             connector = aiohttp.TCPConnector(
@@ -356,6 +360,7 @@ class HttpClient:
         return found.state if found else Circuit.CLOSED
 
     async def close(self) -> None:
+        self.closed = True
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -385,10 +390,15 @@ class Upstream:
         proxy)."""
         try:
             link = urlsplit(path)
+            if not link.netloc and path.startswith("/"):
+                return f"{self._base}{path}"
+            if not link.netloc:
+                # A relative link ("?page=2", ".evil.example/x", ":8443/x"): pasted after
+                # the base URL it would name another host or port. It is resolved as a
+                # browser would, against the base URL, and asked at its origin like any link.
+                link = urlsplit(urljoin(f"{self._base}/", path))
         except ValueError:  # "http://[::1/": a link that is no URL; a path always splits
             raise BadResponse(self.provider, "answered a link that is not a URL") from None
-        if not link.netloc:
-            return f"{self._base}{path}"
         return urlunsplit((*self._origin, link.path, link.query, ""))
 
     async def request(
@@ -562,6 +572,8 @@ class Upstream:
         sent = SENT.get()
         # Where a request not safe to repeat counts when it may have been applied (``Sent``).
         writes = sent if sent is not None and not repeatable else None
+        if self._client.closed:  # a call still under way when the gateway stops
+            raise NotSent(self.provider, "the gateway is shutting down; nothing was sent")
         try:
             self.breaker.admit()
         except CircuitOpen:
@@ -600,7 +612,7 @@ class Upstream:
                             self.provider,
                             f"answered HTTP {status}, a redirect, which the gateway does not "
                             "follow: check the provider's base_url",
-                            request_id=response.headers.get("X-Request-ID"),
+                            request_id=request_id_of(response.headers),
                             http_status=status,
                             retryable=False,  # the same call would be redirected again
                         )
@@ -608,7 +620,7 @@ class Upstream:
                         status=response.status,
                         headers=response.headers,
                         body=raw,
-                        request_id=response.headers.get("X-Request-ID"),
+                        request_id=request_id_of(response.headers),
                         provider=self.provider,
                         counted_in=counted,
                     )
@@ -681,6 +693,18 @@ class Upstream:
                 "operation": OPERATION.get(),
             },
         )
+
+
+# A request id as the gateway takes one, from its callers and its providers: an upstream may
+# echo anything into its X-Request-ID (a header it was sent, Authorization included).
+REQUEST_ID_OK = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+def request_id_of(headers: Mapping[str, str]) -> str | None:
+    """The provider's request id, shown to callers as ``providerRequestId``; one that is no
+    plain id (spaces, a bearer token, 10 kB) is not shown."""
+    found = headers.get("X-Request-ID")
+    return found if found is not None and REQUEST_ID_OK.match(found) else None
 
 
 _READS = frozenset({"GET", "HEAD"})

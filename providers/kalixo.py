@@ -57,7 +57,7 @@ from providers.model import (
 )
 from providers.redact import SECRETS, scrub
 from providers.settings import ProviderSettings
-from providers.values import as_str, given_id
+from providers.values import as_str, given_id, shown
 
 API = "/v1"
 PLACE = f"{API}/orders/place-order"
@@ -105,7 +105,9 @@ class Kalixo(BaseProvider):
         self._static = settings.token
         self._email = settings.get("email")
         self._password = settings.secret("password")
-        self._tokens = TokenCache(self._fetch_token, margin_s=TOKEN_MARGIN_S)
+        self._tokens = TokenCache(
+            self._fetch_token, provider=self.name.value, margin_s=TOKEN_MARGIN_S
+        )
         self._refresh: Token | None = None
         # Neither answer names a currency: every order is in this one, and only it is placed.
         self.currency = (settings.currency or DEFAULT_CURRENCY).strip().upper()
@@ -201,7 +203,7 @@ class Kalixo(BaseProvider):
         if isinstance(body, dict) and enveloped:
             code = as_str(body.get("statusCode"))
             raw = body.get("message")
-            text = "; ".join(map(str, raw)) if isinstance(raw, list) else as_str(raw)
+            text = "; ".join(map(shown, raw)) if isinstance(raw, list) else as_str(raw)
             detail = as_str(body.get("error"))
             phrase = _phrase(response.status)
             parts = [p for p in (text, detail) if p and p != phrase] or [text or phrase]

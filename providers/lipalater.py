@@ -143,7 +143,9 @@ class LipaLater(BaseProvider):
         api_key, api_secret = settings.secret("api_key"), settings.secret("api_secret")
         self._basic = SECRETS.basic(api_key, api_secret)
         self._tokens = TokenCache(
-            self._fetch_token, margin_s=settings.number("token_margin_s", 30, float)
+            self._fetch_token,
+            provider=self.name.value,
+            margin_s=settings.number("token_margin_s", 30, float),
         )
         # The path before /open/op/ that the provider sees, which is what gets signed.
         self._prefix = urlsplit(settings.base_url).path.rstrip("/")

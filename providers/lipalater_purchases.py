@@ -127,7 +127,7 @@ class LipaLaterPurchases(BaseProvider):
         self._client_id = settings.get("client_id")
         self._client_secret = settings.secret("client_secret")
         self._scope = settings.get("scope", "read write")
-        self._tokens = TokenCache(self._fetch_token)
+        self._tokens = TokenCache(self._fetch_token, provider=self.name.value)
         self.index = OrderIndex(settings.number("order_index_size", 10_000))
 
     def public_settings(self) -> dict[str, Any]:

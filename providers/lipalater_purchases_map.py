@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from providers.model import Customer, Money, Order, OrderItem, OrderStatus, ProviderName, map_enum
-from providers.values import as_str, money
+from providers.values import as_str, money, shown
 
 NAME = ProviderName.LIPALATER_PURCHASES
 Record = dict[str, Any]
@@ -191,13 +191,13 @@ def problem(body: Any) -> tuple[str | None, str | None, list[str] | None]:
     field = None
     message: str | None
     if isinstance(detail, dict) and detail:
-        parts = [f"{k}: {'; '.join(map(str, _as_list(v)))}" for k, v in detail.items()]
+        parts = [f"{k}: {'; '.join(map(shown, _as_list(v)))}" for k, v in detail.items()]
         message = "; ".join(parts)
         field = split_path(str(next(iter(detail))))
     elif isinstance(detail, list) and detail:
-        message = "; ".join(map(str, detail))
+        message = "; ".join(map(shown, detail))
     elif detail not in (None, ""):
-        message = str(detail)
+        message = shown(detail)
     else:
         message = as_str(body.get("error_description") or body.get("title") or body.get("message"))
     return message, code, field

@@ -65,16 +65,39 @@ _SEPARATORS = re.compile(r"[_\-\s]")
 
 def forms(value: str) -> set[str]:
     """``value`` as it may travel and come back: as itself, URL-encoded (a query by ``quote``,
-    "/" kept; a form body by ``quote_plus``; either with nothing kept), and each of those
-    JSON-escaped (a body, or an upstream's error that quotes one) as orjson writes it, as
-    Python's json writes it (non-ASCII as \\uXXXX) and with "/" as "\\/" (PHP's way)."""
+    "/" kept; a form body by ``quote_plus``; either with nothing kept; with lower-case hex, as
+    .NET's ``HttpUtility`` writes it; or encoded twice), and each of those JSON-escaped (a
+    body, or an upstream's error that quotes one) as orjson writes it, as Python's json writes
+    it (non-ASCII as \\uXXXX), with "/" as "\\/" (PHP's way) and as System.Text.Json writes
+    it (``+<>&'"`` and non-ASCII as \\uXXXX, upper-case hex). A provider's error field that
+    is an object or a list is shown by its texts (``providers.values.shown``), never in Python's
+    repr."""
     url = {value, quote(value), quote(value, safe=""), quote_plus(value), quote_plus(value, "/")}
+    encoded = [form for form in url if "%" in form]
+    url |= {_PERCENT.sub(lambda escape: escape[0].lower(), form) for form in encoded}
+    url |= {quote(form, safe="") for form in encoded}
     escaped = set()
     for form in url:
         ascii_escaped = json.dumps(form)[1:-1]
         php = ascii_escaped.replace("/", "\\/")
-        escaped |= {orjson.dumps(form).decode()[1:-1], ascii_escaped, php}
+        escaped |= {orjson.dumps(form).decode()[1:-1], ascii_escaped, php, _dotnet(form)}
     return url | escaped
+
+
+_PERCENT = re.compile(r"%[0-9A-F]{2}")
+_DOTNET_ESCAPED = frozenset("\"&'+<>`")
+
+
+def _dotnet(text: str) -> str:
+    """``text`` JSON-escaped by System.Text.Json's default encoder."""
+    out = []
+    for char in text:
+        if " " <= char <= "~" and char not in _DOTNET_ESCAPED or char in "\n\r\t\b\f":
+            out.append(json.dumps(char)[1:-1])  # as itself; "\\" and "\n" as any JSON has them
+        else:
+            units = char.encode("utf-16-be")
+            out += (f"\\u{int.from_bytes(units[i : i + 2]):04X}" for i in range(0, len(units), 2))
+    return "".join(out)
 
 
 def without(body: bytes, values: Iterable[str]) -> bytes:

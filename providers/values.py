@@ -16,7 +16,22 @@ CENT = Decimal("0.01")
 
 
 def as_str(value: Any) -> str | None:
-    return None if value is None else str(value)
+    return None if value is None else shown(value)
+
+
+def shown(value: object) -> str:
+    """A provider's value as text (a message quotes it): a string as it is, an object as its
+    ``key: value`` pairs and a list as its values, "; " apart, anything else as ``str`` does.
+    Each text inside stays as the provider wrote it, a form of any secret it echoes that
+    masking knows (providers/redact.py): Python's repr of a container, or JSON of it, would
+    escape it once more."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        return "; ".join(f"{shown(k)}: {shown(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        return "; ".join(map(shown, value))
+    return str(value)
 
 
 def given_text(value: Any) -> str | None:

@@ -18,6 +18,7 @@ from graph import ids
 from graph.config import Config
 from graph.cursors import cursor_for, scope_of
 from graph.types.order import READS, Order
+from providers.http import HttpClient, UpstreamSettings
 from providers.model import Money, ProviderName
 from providers.sandbox import akinon_data as data
 from providers.sandbox.akinon import STATE
@@ -729,6 +730,39 @@ async def test_a_next_link_elsewhere_is_asked_at_the_configured_origin(
     assert sum(len(n["items"]) for n in answer["orders"]["nodes"]) == len(items) > 100
     calls = gateway.calls("akinon", "/order-items/")
     assert [c.query.get("page") for c in calls] == [None, "2"]  # the link's page, here
+
+
+@pytest.mark.parametrize(
+    ("link", "asked"),
+    [
+        (".evil.example/api/i1/orders/?page=2", "/prefix/.evil.example/api/i1/orders/?page=2"),
+        (":8443/api/i1/orders/?page=2", "/prefix/:8443/api/i1/orders/?page=2"),
+        ("@evil.example/x", "/prefix/@evil.example/x"),
+        ("0/api/i1/orders/?page=2", "/prefix/0/api/i1/orders/?page=2"),  # port 3000 -> 30000
+        ("?page=2", "/prefix/?page=2"),
+        ("[1]", "/prefix/[1]"),
+    ],
+)
+def test_a_relative_next_link_stays_at_the_configured_origin(link: str, asked: str) -> None:
+    """A link without a host used to be pasted after the base URL as text, where it could
+    name another host, port or user (``https://seller.example.com:3000`` and ``0/api/...``
+    made port 30000): resolved against the base URL as a browser would, it stays at its
+    origin."""
+    upstream = HttpClient().upstream(UpstreamSettings("akinon", "https://seller.test:3000/prefix"))
+    url = upstream.url(link)
+    assert url.startswith("https://seller.test:3000/")
+    assert url.removeprefix("https://seller.test:3000") == asked
+    assert upstream.url("/api/i1/orders/") == "https://seller.test:3000/prefix/api/i1/orders/"
+    bare = HttpClient().upstream(UpstreamSettings("akinon", "https://seller.test:3000"))
+    assert bare.url(link).startswith("https://seller.test:3000/")
+
+
+async def test_a_next_link_that_is_no_text_is_a_provider_error(gateway: Gateway) -> None:
+    gateway.faults("akinon").body = {"count": 3, "next": {"url": "x"}, "results": [{"id": 1}]}
+    gateway.faults("akinon").only_paths = ["/orders/"]
+    answer = await gateway.query("{ orders(first: 5) { nodes { number } } }")
+    assert answer.codes == ["PROVIDER_ERROR"]
+    assert "a next link that is no URL" in answer.errors[0]["message"]
 
 
 async def test_an_ignored_in_filter_falls_back_to_one_call_per_key(

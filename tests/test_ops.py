@@ -242,6 +242,25 @@ async def test_one_log_line_per_request_and_per_upstream_call(
     assert "Authorization" not in text
 
 
+async def test_an_operation_name_that_is_no_graphql_name_is_logged_as_other(
+    gateway: Gateway, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The client's ``operationName`` of a document that did not parse was logged as it came:
+    a 900 kB line, or a card number."""
+    caplog.set_level(logging.INFO)
+    names = ["A" * 900, "card 4111111111111111", "Fine_1"]
+    for name in names:
+        payload = {"query": "{", "operationName": name}
+        headers = {"Authorization": f"Bearer {DEV_KEY}"}
+        async with gateway.session.post(gateway.url, json=payload, headers=headers) as response:
+            assert (await response.json())["errors"][0]["message"].startswith("Syntax Error")
+    formatter = JsonFormatter()
+    lines = [json.loads(formatter.format(r)) for r in caplog.records]
+    logged = [x["operation"] for x in lines if x["message"] == "graphql request"]
+    assert logged == ["other", "other", "Fine_1"]
+    assert "4111111111111111" not in "".join(formatter.format(r) for r in caplog.records)
+
+
 async def test_user_errors_are_logged_and_counted_selected_or_not(
     gateway: Gateway, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -19,6 +19,8 @@ import aiohttp
 import pytest
 
 from graph import ids
+from providers.errors import NotSent
+from providers.http import HttpClient, UpstreamSettings
 from providers.model import ProviderName
 from providers.registry import connector_built
 from providers.sandbox import frontpayment_data, lipalater_data
@@ -223,6 +225,45 @@ async def test_a_querys_calls_end_by_its_deadline_however_many_follow_one_anothe
     plans = answer.data["cancellationPlans"]["nodes"]
     assert [p["id"] is not None for p in plans] == [True, True]
     assert all(p["items"][0]["order"]["items"] is None for p in plans)
+
+
+TOKEN_PATHS = {
+    "lipalater": "/platform/token/",
+    "kalixo": "/auth/login",
+    "akinon": "/auth/login/",
+    "lipalater_purchases": "/oauth/token",
+}
+
+
+@pytest.mark.parametrize("name", list(TOKEN_PATHS))
+async def test_a_query_waits_for_a_token_until_its_deadline(name: str) -> None:
+    """A query waited for its provider's token fetch without a bound of its own: with the
+    token endpoint hanging, a query under query_timeout_s = 1 answered after timeout_s = 4."""
+    async with gateway_with(
+        {name: {"timeout_s": 4}}, names=(name,), server={"query_timeout_s": 1}
+    ) as gw:
+        gw.faults(name).update({"hang": True, "only_paths": [TOKEN_PATHS[name]]})
+        started = time.perf_counter()
+        answer = await gw.query("{ a: " + READS[name][1] + " }")
+        took = time.perf_counter() - started
+    assert 1.0 <= took < 1.6
+    assert answer.codes == ["PROVIDER_TIMEOUT"]
+    assert answer.errors[0]["extensions"]["retryable"] is True
+    assert answer.errors[0]["message"] == (
+        f"{name}: could not obtain an access token within the query's 1 s (query_timeout_s); "
+        "nothing was sent"
+    )
+
+
+async def test_a_call_still_under_way_when_the_gateway_stops_makes_no_new_session() -> None:
+    """The shared client made a new session for a call after it was closed (the token fetch
+    above, hanging as the gateway stopped): a session no one would ever close."""
+    client = HttpClient()
+    upstream = client.upstream(UpstreamSettings("akinon", "http://127.0.0.1:9"))
+    await client.close()
+    with pytest.raises(NotSent, match="the gateway is shutting down; nothing was sent"):
+        await upstream.request("GET", "/api/i1/orders/")
+    assert client._session is None
 
 
 async def test_circuit_opens_fails_fast_and_a_probe_closes_it() -> None:

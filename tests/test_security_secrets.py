@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import secrets
 from typing import Any
 from urllib.parse import quote, quote_plus
@@ -223,12 +224,16 @@ CREDENTIAL_HEADERS = ("authorization", "authentication", "sign")
 
 class Echo:
     """A misbehaving upstream: each error answer echoes the request's headers, query and body,
-    in every field a provider's error envelope reads its message or code from. With ``issue``
-    its token endpoints first answer a token (``ISSUED``) in every provider's shape, so the
-    call that carries the token is the one echoed."""
+    in every field a provider's error envelope reads its message or code from, and its last
+    credential in ``X-Request-ID``. With ``issue`` its token endpoints first answer a token
+    (``ISSUED``) in every provider's shape, so the call that carries the token is the one
+    echoed. ``style`` is how the echo is written: ``text``; an ``object`` (a provider's
+    message as a dict, which a connector must quote); percent-escapes in ``lowerhex`` (.NET's
+    ``HttpUtility``); or ``dotnet``, System.Text.Json's escapes of ``+<>&'"``."""
 
-    def __init__(self, *, issue: bool) -> None:
+    def __init__(self, *, issue: bool, style: str = "text") -> None:
         self.issue = issue
+        self.style = style
         self.seen: list[str] = []  # every credential header value it was sent
         self.app = web.Application()
         self.app.router.add_route("*", "/{tail:.*}", self.answer)
@@ -241,10 +246,18 @@ class Echo:
             issued = {"accessToken": ISSUED, "expiresSeconds": 300}
             token = {"access_token": ISSUED, "expires_in": 300, "key": ISSUED, "token": ISSUED}
             return web.json_response({"success": True, "code": 0, "data": issued} | token)
-        headers = "; ".join(f"{k}: {v}" for k, v in request.headers.items())
-        echo = f"refused {request.path_qs} with {headers} and {await request.text()}"
+        body = await request.text()
+        echo: Any = f"refused {request.path_qs} with {dict(request.headers)} and {body}"
+        if self.style == "lowerhex":
+            echo = re.sub(r"%[0-9A-F]{2}", lambda escape: escape[0].lower(), echo)
+        elif self.style == "object":
+            echo = {"refused": {"headers": dict(request.headers), "body": body}}
         fields = ("msg", "message", "detail", "error", "error_description", "code", "statusCode")
-        return web.json_response({"success": False} | dict.fromkeys(fields, echo), status=400)
+        text = json.dumps({"success": False} | dict.fromkeys(fields, echo))
+        if self.style == "dotnet":
+            text = re.sub("[+<>&']", lambda char: f"\\u{ord(char[0]):04X}", text)
+        headers = {"X-Request-ID": self.seen[-1]} if self.seen and self.seen[-1] else {}
+        return web.Response(text=text, status=400, content_type="application/json", headers=headers)
 
 
 FP = "frontpayment"  # a static token only: nothing is issued
@@ -262,6 +275,7 @@ ECHOED: dict[str, dict[str, str]] = {
     FP: {"token": "tok42"},
 }
 NOT_SECRET = ("client_id", "email", "username")  # names, not credentials
+ECHO_STYLES = ("text", "object", "lowerhex", "dotnet")
 PLACE_ECHOED = """mutation($in: PlaceOrderInput!) { placeOrder(input: $in) {
     order { id } userErrors { message code providerCode } } }"""
 READ_ECHOED = {
@@ -285,9 +299,13 @@ def echoed_documents(name: str) -> list[tuple[str, dict[str, Any] | None]]:
 
 
 def travelling_forms(value: str) -> set[str]:
-    """``value`` as it may come back: itself, URL-encoded, JSON-escaped."""
+    """``value`` as it may come back: itself, URL-encoded (upper- or lower-case hex),
+    JSON-escaped (by Python, or System.Text.Json's way) or in Python's repr."""
     url = {value, quote(value), quote(value, safe=""), quote_plus(value)}
-    return url | {json.dumps(v, ensure_ascii=a)[1:-1] for v in url for a in (True, False)}
+    url |= {re.sub(r"%[0-9A-F]{2}", lambda e: e[0].lower(), v) for v in url}
+    escaped = {json.dumps(v, ensure_ascii=a)[1:-1] for v in url for a in (True, False)}
+    dotnet = {re.sub("[+<>&']", lambda c: f"\\u{ord(c[0]):04X}", v) for v in escaped}
+    return url | escaped | dotnet | {repr(v)[1:-1] for v in url}
 
 
 def strings(data: Any) -> list[str]:
@@ -300,17 +318,21 @@ def strings(data: Any) -> list[str]:
 
 
 @pytest.mark.parametrize(
-    ("name", "issue"),
-    [(name, False) for name in ECHOED] + [(name, True) for name in ECHOED if name != FP],
+    ("name", "issue", "style"),
+    [(name, False, style) for name in ECHOED for style in ECHO_STYLES]
+    + [(name, True, "text") for name in ECHOED if name != FP],
     ids=lambda v: {False: "first-call-echoed", True: "token-echoed"}.get(v, v),
 )
 async def test_an_upstream_echoing_credentials_gets_them_masked(
-    name: str, issue: bool, caplog: pytest.LogCaptureFixture
+    name: str, issue: bool, style: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Lipa Later's error once showed ``bad auth Basic TEwt...`` (api_key:api_secret) and the
     Sign; Lipa Later purchases the URL-encoded client_secret, Kalixo the JSON-escaped
-    password, and a five-character token was never masked: only the raw value was."""
-    echo = Echo(issue=issue)
+    password, and a five-character token was never masked: only the raw value was. Then:
+    a message that was an object was quoted in Python's repr, an escape unknown to masking;
+    lower-case percent-escapes and System.Text.Json's ``\\u002B`` went unmasked; and the
+    provider's ``X-Request-ID`` became ``providerRequestId`` as it came."""
+    echo = Echo(issue=issue, style=style)
     async with TestServer(echo.app) as upstream:
         config = embedded({name: (f"http://127.0.0.1:{upstream.port}", ECHOED[name])})
         with caplog.at_level(logging.DEBUG):
