@@ -81,6 +81,7 @@ async def test_a_query_whose_client_leaves_is_cancelled_with_its_upstream_call(
         )
         [call] = lines(caplog, "upstream call")
         assert (call["provider"], call["status"]) == ("akinon", "cancelled")
+        assert not [r for r in caplog.records if r.levelno >= logging.WARNING]  # no traceback
         view = gw.app.state.view
         assert view.schema.pipeline.budget.used == 0  # its admission is handed back
 
