@@ -230,7 +230,7 @@ async def test_a_read_whose_login_fails_is_a_retryable_error_after_one_login() -
         extensions = answer.errors[0]["extensions"]
         assert (extensions["retryable"], extensions["httpStatus"]) == (True, 502)
         assert answer.errors[0]["message"] == (
-            "kalixo: could not obtain an access token (HTTP 502); nothing was sent"
+            "kalixo: could not obtain an access token (Bad Gateway); nothing was sent"
         )
         assert len(gw.calls("kalixo", "/auth/login")) == 1
         assert len(gw.calls("kalixo")) == 1  # no read went out without a token
@@ -261,7 +261,7 @@ async def test_a_lipalater_token_endpoint_down_sends_no_create_and_leaves_the_ke
         assert answer.codes == ["PROVIDER_UNAVAILABLE"]
         assert answer.errors[0]["extensions"]["retryable"] is True
         assert answer.errors[0]["message"] == (
-            "lipalater: could not obtain an access token (sandbox fault); nothing was sent"
+            "lipalater: could not obtain an access token (Service Unavailable); nothing was sent"
         )
         assert len(gw.calls("lipalater", "/platform/token/")) == 3
         assert gw.calls("lipalater", "/create") == []

@@ -376,3 +376,19 @@ async def test_a_token_cache_keeps_two_tokens_registered_however_many_it_had() -
                 assert answer.errors
     assert len(issued) == 5  # the first query had two, each other one
     assert [SECRETS.redact(t) == MASK for t in issued] == [False, False, False, True, True]
+
+
+async def test_a_purchases_sandbox_token_is_the_same_for_its_seed_and_still_masked() -> None:
+    """The purchases sandbox's tokens were secrets.token_urlsafe(32); now drawn from its seed,
+    every gateway over a fresh sandbox is issued the same first token. It is registered as a
+    secret as it is issued, as before, however many gateways were issued it."""
+    read = "query($n: String!) { orderByNumber(provider: LIPALATER_PURCHASES, number: $n) { id } }"
+    issued = []
+    for _ in range(2):
+        async with gateway_with(names=("lipalater_purchases",)) as gw:
+            await gw.ok(read, {"n": lp.EXAMPLE_PURCHASE_ID})
+            tokens = gw.sandboxes["lipalater_purchases"].app[lipalater_purchases.STATE].tokens
+            [token] = set(tokens) - {lipalater_purchases.STATIC_TOKEN}
+            assert SECRETS.redact(f"Bearer {token}") == f"Bearer {MASK}"
+            issued.append(token)
+    assert issued[0] == issued[1]

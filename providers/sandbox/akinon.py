@@ -3,8 +3,10 @@
 It answers the way a Django REST framework service does, since that is what the page's
 envelopes are: ``{"detail": ...}`` for 401/404/406/415, ``{<field>|non_field_errors: [...],
 "code": ...}`` for 400, ``{count, next, previous, results}`` lists with ``page``/``limit``, and
-unknown query parameters ignored. Checks run in DRF's order: Accept (406), token (401), then
-Content-Type (415), which the page requires on every request, reads included.
+unknown query parameters ignored; an injected fault (``Faults.error_body`` "provider") is a
+``{"detail": ...}`` saying what DRF's exception of that status says. Checks run in DRF's
+order: Accept (406), token (401), then Content-Type (415), which the page requires on every
+request, reads included.
 
 Knobs on ``app[STATE]`` play other deployments: ``ignore(path, *params)`` answers a list as
 one whose filterset lacks those parameters (DRF skips them: every record comes back);
@@ -30,7 +32,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from providers.sandbox.akinon_data import PLAN_STATUSES, PLAN_TYPES, Dataset, Row, build
-from providers.sandbox.faults import Faults, Handler, json_response, sandbox_app
+from providers.sandbox.faults import Faults, Handler, json_response, phrase, sandbox_app
 
 CREDENTIALS: dict[str, str] = {"username": "sandbox-seller", "password": "sandbox-pass"}
 STATIC_TOKEN = "akinon-sandbox-static-token"
@@ -389,6 +391,23 @@ def _auth_refusal(request: web.Request) -> web.Response | None:
     return json_response({"detail": detail}, 401, {"WWW-Authenticate": "Token"})
 
 
+# The default detail of DRF's exception of each status; any 5xx says APIException's.
+_DRF_DETAILS = {
+    400: "Malformed request.",
+    401: "Invalid token.",
+    403: "You do not have permission to perform this action.",
+    404: "Not found.",
+    406: "Could not satisfy the request Accept header.",
+    429: "Request was throttled.",
+}
+
+
+def fault_body(status: int, path: str) -> dict[str, str]:
+    """The body of an injected error of ``status``, as DRF's exception handler writes it."""
+    detail = "A server error occurred." if status >= 500 else _DRF_DETAILS.get(status)
+    return {"detail": detail or phrase(status)}
+
+
 _PROXY_PAGE = (
     "<html><head><title>{status}</title></head><body><center><h1>{status}</h1></center>"
     "<hr><center>nginx</center></body></html>"
@@ -478,7 +497,7 @@ async def _reject(request: web.Request) -> web.StreamResponse:
 
 def create_app(*, faults: Faults | None = None, seed: int = 0) -> web.Application:
     """The Akinon sandbox with the page's examples plus data generated from ``seed``."""
-    app = sandbox_app(faults, seed)
+    app = sandbox_app(faults, seed, error_body=fault_body)
     app[STATE] = AkinonState(seed, build(seed))
     lists: list[tuple[str, Callable[[Dataset], list[Row]], dict[str, Param]]] = [
         ("orders/", lambda data: data.orders, ORDER_PARAMS),

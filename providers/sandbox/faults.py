@@ -9,6 +9,10 @@ call counts, then applies the fault knobs before or instead of the real handler:
   seeded RNG so runs repeat, answered with that status;
 - ``fail_next``: the next that many requests answered with ``error_status`` (counted down), so
   a test can fail a first attempt and let its retry through;
+- ``error_body``: what those errors say. ``"provider"`` (the default): the provider's own error
+  envelope, from the builder its sandbox registered (``sandbox_app(error_body=...)``), under
+  the status the knob asks for; ``"proxy"``: a bare ``{"detail": "sandbox fault"}``, as a
+  proxy in front of the provider answers (and any sandbox that registered no builder);
 - ``hang``: never answer (the client's deadline must fire);
 - ``malformed``: a truncated JSON body with status 200;
 - ``wrong_shape``: valid JSON of the wrong shape (``[]``);
@@ -40,11 +44,16 @@ import json
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from http import HTTPStatus
+from typing import Any, Literal
 
 from aiohttp import web
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# A sandbox's error envelope for an injected fault: (status, request path) -> JSON body.
+ErrorBody = Callable[[int, str], Any]
+
+PROXY_BODY = {"detail": "sandbox fault"}
 
 CONTROL_PREFIX = "/_sandbox/"
 
@@ -58,6 +67,7 @@ class Faults:
     error_status: int = 500
     retry_after: int | None = None
     fail_next: int = 0
+    error_body: Literal["provider", "proxy"] = "provider"
     hang: bool = False
     malformed: bool = False
     wrong_shape: bool = False
@@ -102,6 +112,7 @@ _KNOB_OK: dict[str, Callable[[Any], bool]] = {
     "error_status": lambda v: type(v) is int and 100 <= v <= 599,
     "fail_next": lambda v: type(v) is int and v >= 0,
     "retry_after": lambda v: v is None or (type(v) is int and v >= 0),
+    "error_body": lambda v: type(v) is str and v in ("provider", "proxy"),
     "hang": _flag,
     "malformed": _flag,
     "wrong_shape": _flag,
@@ -143,6 +154,15 @@ IN_FLIGHT = web.AppKey("in_flight", InFlight)
 REQUESTS = web.AppKey("requests", list[RecordedRequest])
 RNG = web.AppKey("rng", random.Random)
 SEED = web.AppKey("seed", int)
+ERROR_BODY = web.AppKey[ErrorBody]("error_body")
+
+
+def phrase(status: int) -> str:
+    """The status's reason phrase ("Service Unavailable"); "Error" for a code with none."""
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
 
 
 def requests_to(
@@ -197,9 +217,9 @@ async def _faulted(request: web.Request, handler: Handler) -> web.StreamResponse
         raise asyncio.CancelledError
     if faults.fail_next > 0:
         faults.fail_next -= 1
-        return _error(faults)
+        return _error(request, faults)
     if faults.error_rate and request.app[RNG].random() < faults.error_rate:
-        return _error(faults)
+        return _error(request, faults)
     if faults.malformed:
         return web.Response(body=b'{"truncated": [1, 2', content_type="application/json")
     if faults.wrong_shape:
@@ -212,9 +232,14 @@ async def _faulted(request: web.Request, handler: Handler) -> web.StreamResponse
     return response
 
 
-def _error(faults: Faults) -> web.Response:
+def _error(request: web.Request, faults: Faults) -> web.Response:
     headers = {"Retry-After": str(faults.retry_after)} if faults.retry_after is not None else {}
-    return json_response({"detail": "sandbox fault"}, faults.error_status, headers)
+    build = request.app.get(ERROR_BODY)
+    if faults.error_body == "provider" and build is not None:
+        body = build(faults.error_status, request.path)
+    else:
+        body = PROXY_BODY
+    return json_response(body, faults.error_status, headers)
 
 
 async def _drip(request: web.Request, response: web.Response, delay: float) -> web.StreamResponse:
@@ -273,9 +298,15 @@ async def _reset_faults(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
-def sandbox_app(faults: Faults | None = None, seed: int = 0) -> web.Application:
-    """A bare sandbox application with the request log, the fault knobs and control routes."""
+def sandbox_app(
+    faults: Faults | None = None, seed: int = 0, *, error_body: ErrorBody | None = None
+) -> web.Application:
+    """A bare sandbox application with the request log, the fault knobs and control routes;
+    ``error_body`` builds the provider's envelope for an injected error (``Faults.error_body``).
+    """
     app = web.Application(middlewares=[_fault_middleware])
+    if error_body is not None:
+        app[ERROR_BODY] = error_body
     app[FAULTS] = faults or Faults()
     app[REQUESTS] = []
     app[IN_FLIGHT] = InFlight()

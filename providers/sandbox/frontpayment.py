@@ -10,7 +10,10 @@ Routes (all need ``Authorization: Bearer <STATIC_TOKEN>``):
 - ``POST orders/resend/{uuid}`` ``{countryCode, msisdn}`` or ``{email}``: resend the link.
 
 Answers use the page's envelopes: ``{status_code, status_message, message, is_data, data}`` on
-success, ``{status_code, status_message, message, is_error, errors}`` on errors. With
+success, ``{status_code, status_message, message, is_error, errors}`` on errors; an injected
+fault (``Faults.error_body`` "provider") answers that error envelope, saying the page's 510
+"Something Went Wrong" for a 5xx, except a 404 on the details route: the page's 404 body, as
+an unknown order there has. With
 ``app[STATE].writes_without_data`` set, cancel, refund and resend answer their 202 with
 ``is_data: false, data: null`` (a success that carries no data).
 """
@@ -28,7 +31,7 @@ from typing import Any
 from aiohttp import web
 
 from providers.sandbox import frontpayment_data as data
-from providers.sandbox.faults import Faults, json_response, sandbox_app
+from providers.sandbox.faults import Faults, json_response, phrase, sandbox_app
 
 STATIC_TOKEN = "fp-sandbox-static-token"
 CREDENTIALS: dict[str, str] = {"token": STATIC_TOKEN}
@@ -44,6 +47,10 @@ _STATUS_MESSAGES = {
     417: "Expectation Failed",
     510: "Execution Exception Occurred",
 }
+# The page's 510 message, which an injected 5xx says too; an injected 401 or 417 says what the
+# sandbox's own refusals of that status say, any other status its status_message.
+SERVER_FAULT_MESSAGE = "Something Went Wrong"
+_FAULT_MESSAGES = {401: "unauthenticated", 404: "orderNotFound", 417: "payloadValidationErrors"}
 _CANCELLABLE = frozenset({"SENT", "RESERVED"})
 _MSISDN = re.compile(r"^\d{4,15}$")
 _COUNTRY_CODE = re.compile(r"^\+\d{1,4}$")
@@ -66,7 +73,7 @@ STATE = web.AppKey("state", FrontPaymentState)
 
 
 def create_app(*, faults: Faults | None = None, seed: int = 0) -> web.Application:
-    app = sandbox_app(faults, seed)
+    app = sandbox_app(faults, seed, error_body=fault_body)
     orders = {data.EXAMPLE_UUID: data.example_order(), **data.generated_orders(seed)}
     app[STATE] = FrontPaymentState(orders)
     app.router.add_get(PREFIX + "details/{uuid}", _order_route(_details, details=True))
@@ -103,6 +110,33 @@ def _error(status: int, message: str, errors: Any = None) -> web.Response:
     )
 
 
+def _page_404() -> dict[str, Any]:
+    """The page's own 404 body: the success envelope's keys, without data."""
+    return {
+        "status_code": 404,
+        "status_message": "Not Found",
+        "message": "Order Not Found",
+        "is_data": False,
+        "data": None,
+    }
+
+
+def fault_body(status: int, path: str) -> dict[str, Any]:
+    """The body of an injected error of ``status`` at ``path``, as the sandbox's own errors."""
+    if status == 404 and "/details/" in path:
+        return _page_404()
+    status_message = _STATUS_MESSAGES.get(status) or phrase(status)
+    server = status >= 500
+    message = SERVER_FAULT_MESSAGE if server else _FAULT_MESSAGES.get(status, status_message)
+    return {
+        "status_code": status,
+        "status_message": status_message,
+        "message": message,
+        "is_error": True,
+        "errors": [],
+    }
+
+
 def _invalid(errors: dict[str, list[str]]) -> web.Response:
     return _error(417, "payloadValidationErrors", errors)
 
@@ -125,19 +159,13 @@ def _order_route(
             return _error(401, "unauthenticated")
         uuid = request.match_info["uuid"]
         if uuid == data.FAILING_UUID:
-            return _error(510, "Something Went Wrong", [f"Execution failed for order {uuid}."])
+            return _error(510, SERVER_FAULT_MESSAGE, [f"Execution failed for order {uuid}."])
         order = request.app[STATE].orders.get(uuid)
         if order is None:
-            # The page shows this second 404 shape on the details route, for order-like uuids.
+            # The page shows this second 404 shape on the details route, for order-like uuids
+            # (an injected 404 there answers it too).
             if details and uuid.startswith("ODR"):
-                page_404 = {
-                    "status_code": 404,
-                    "status_message": "Not Found",
-                    "message": "Order Not Found",
-                    "is_data": False,
-                    "data": None,
-                }
-                return json_response(page_404, 404)
+                return json_response(_page_404(), 404)
             return _error(404, "orderNotFound")
         try:
             return await handler(request, order)

@@ -10,7 +10,9 @@ Routes (full paths; the gateway's base_url is everything before them):
   in the request body", so the id may come as ``{"id": 59400}`` (or ``"59400"``) in the body
   instead; there is no lookup by ``externalOrderCode``, which no answer carries either.
 
-Errors are ``{"statusCode": "api_error", "message": ..., "error": ...}``. A placed order is
+Errors are ``{"statusCode": "api_error", "message": ..., "error": ...}``, an injected fault's
+too (``Faults.error_body`` "provider"): "Internal server error" for a 500, as NestJS says,
+else the status phrase, with the phrase as ``error``. A placed order is
 "requested" until ``processing_after_s``, "processing" until ``completed_after_s``, then ends in
 its outcome (completed, or failed/error for the sandbox's trigger products); PINs show only once
 completed.
@@ -26,12 +28,11 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http import HTTPStatus
 from typing import Any
 
 from aiohttp import web
 
-from providers.sandbox.faults import Faults, json_response, sandbox_app
+from providers.sandbox.faults import Faults, json_response, phrase, sandbox_app
 from providers.sandbox.kalixo_data import (
     CATALOGUE,
     COMPLETED,
@@ -60,14 +61,19 @@ _ERRORS: dict[int, type[web.HTTPException]] = {
 }
 
 
-def api_error(status: int, message: str, error: str | None = None) -> web.HTTPException:
+def _envelope(status: int, message: str, error: str | None = None) -> dict[str, str]:
     """Kalixo's error envelope; ``error`` defaults to the status phrase ("Bad Request")."""
-    body = {
-        "statusCode": "api_error",
-        "message": message,
-        "error": error or HTTPStatus(status).phrase,
-    }
+    return {"statusCode": "api_error", "message": message, "error": error or phrase(status)}
+
+
+def api_error(status: int, message: str, error: str | None = None) -> web.HTTPException:
+    body = _envelope(status, message, error)
     return _ERRORS[status](text=json.dumps(body), content_type="application/json")
+
+
+def fault_body(status: int, path: str) -> dict[str, str]:
+    """The body of an injected error of ``status``: Kalixo's envelope, on every route."""
+    return _envelope(status, "Internal server error" if status == 500 else phrase(status))
 
 
 def unauthorized(reason: str) -> web.HTTPException:
@@ -338,7 +344,7 @@ def create_app(
     clock: Clock = time.time,
 ) -> web.Application:
     """The Kalixo sandbox; ``clock`` drives token expiry and the order lifecycle."""
-    app = sandbox_app(faults, seed)
+    app = sandbox_app(faults, seed, error_body=fault_body)
     rng = random.Random(seed)
     app[STATE] = KalixoState(
         rng=rng,

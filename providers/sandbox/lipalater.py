@@ -1,7 +1,10 @@
 """Lipa Later open platform sandbox (seed page 000): signed buy-now-pay-later orders.
 
 Every answer is HTTP 200 with the envelope ``{code, msg, data, success}``; refusals are
-``{code: 500, msg, data: null, success: false}``. Every order success says ``code: 0``, as every
+``{code: 500, msg, data: null, success: false}``. An injected fault (``Faults.error_body``
+"provider") is that refusal under the status the knob asks for: for a 401 "invalid token"
+("No credentials" from the token route), for a 404 "Data does not exist", else the status
+phrase (a 500's under a status below 400). Every order success says ``code: 0``, as every
 example on the page does; the token answer (not on the page) says ``code: 200``, as other pages
 of theirs do, so a client must read ``success``.
 
@@ -35,7 +38,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from providers.sandbox import lipalater_data as d
-from providers.sandbox.faults import Faults, json_response, sandbox_app
+from providers.sandbox.faults import Faults, json_response, phrase, sandbox_app
 
 Handler = Callable[[web.Request], Awaitable[web.Response]]
 T = TypeVar("T")
@@ -68,6 +71,7 @@ STATE_REFUSALS = {
 
 BASE = "/open/op"
 ORDER = BASE + "/order/"  # every route under it is signed
+TOKEN_PATH = BASE + "/platform/token/"
 
 
 @dataclass
@@ -130,8 +134,22 @@ def _ok(data: Any, code: int | None = None) -> web.Response:
     return json_response({"code": code, "msg": MSG_SUCCESS, "data": data, "success": True})
 
 
+def _refusal(msg: str) -> dict[str, Any]:
+    return {"code": 500, "msg": msg, "data": None, "success": False}
+
+
 def _fail(msg: str) -> web.Response:
-    return json_response({"code": 500, "msg": msg, "data": None, "success": False})
+    return json_response(_refusal(msg))
+
+
+_FAULT_MESSAGES = {401: MSG_INVALID_TOKEN, 404: MSG_NOT_FOUND}
+
+
+def fault_body(status: int, path: str) -> dict[str, Any]:
+    """The body of an injected error of ``status``: the platform's refusal, on every route."""
+    if status == 401 and path == TOKEN_PATH:
+        return _refusal(MSG_NO_CREDENTIALS)
+    return _refusal(_FAULT_MESSAGES.get(status) or phrase(status if status >= 400 else 500))
 
 
 def _now() -> str:
@@ -429,7 +447,7 @@ def create_app(
     *, faults: Faults | None = None, seed: int = 0, token_ttl_s: float = TOKEN_TTL_S
 ) -> web.Application:
     """The sandbox, seeded with ``d.SEED_ORDER_COUNT`` orders (see lipalater_data)."""
-    app = sandbox_app(faults, seed)
+    app = sandbox_app(faults, seed, error_body=fault_body)
     state = LipaLaterState(
         orders=d.seed_orders(seed),
         token_ttl_s=token_ttl_s,
@@ -443,7 +461,7 @@ def create_app(
     app.on_response_prepare.append(request_id)
     app.middlewares.insert(0, _check_sign)
     order = BASE + "/order/{memberId}"
-    app.router.add_get(BASE + "/platform/token/", _token)
+    app.router.add_get(TOKEN_PATH, _token)
     app.router.add_post(order + "/create", _create)
     app.router.add_get(order + "/detail/{orderNo}", _detail)
     app.router.add_get(BASE + "/order/calculateSchedule/", _schedule)

@@ -6,7 +6,12 @@ errors ``{type, title, status, detail}``, except validation errors, which carry 
 (field -> messages) instead. Every answer carries ``X-Request-ID`` (the client's, else one
 made from the seed, so runs repeat). Statuses are the ones PROVIDERS.md lists (400, 401, 402,
 403, 404, 429, 5xx): a refused status change or cancel (a second cancel included) is a 400
-``invalid-state-transition``, there is no 409.
+``invalid-state-transition``, there is no 409. A second cancel is that 400 ("is already
+cancelled") by DELETE and by a PUT of ``facility_status: cancelled`` alike; the page shows
+neither, nor a PUT of a purchase's own status, and any other status PUT again changes nothing.
+Issued tokens come from a seeded source apart from ``rng``, so runs repeat and purchase ids do
+not depend on logins. An injected fault (``Faults.error_body`` "provider") is a problem named
+after its status (``.../problems/service-unavailable``); on the token route, OAuth's error.
 
 ``app[STATE].expires_in_as_text`` makes the token endpoint answer ``expires_in`` as a numeric
 string ("7198"), as some OAuth servers do.
@@ -14,11 +19,11 @@ string ("7198"), as some OAuth servers do.
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 import random
 import re
-import secrets
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -26,7 +31,7 @@ from typing import Any
 
 from aiohttp import web
 
-from providers.sandbox.faults import Faults, json_response, sandbox_app
+from providers.sandbox.faults import Faults, json_response, phrase, sandbox_app
 from providers.sandbox.lipalater_purchases_data import (
     FACILITY_STATUSES,
     TRANSITIONS,
@@ -54,6 +59,7 @@ API_VERSION = "2.0"
 PROBLEM_BASE = "https://core-v2-multi-country.herokuapp.com/problems/"
 
 PURCHASES = "/api/v2/purchases"
+TOKEN_PATH = "/api/v2/oauth/token"
 
 # Heroku's router keeps a client's X-Request-ID of this shape and replaces any other.
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9+/=-]{20,200}$")
@@ -74,6 +80,8 @@ class LipaLaterPurchasesState:
     # X-Request-IDs of its own, from a source apart from ``rng``'s ids: deterministic, and the
     # ids of purchases do not depend on how many requests came before.
     request_ids: random.Random
+    # Access tokens, likewise from a source of their own.
+    token_rng: random.Random
     purchases: dict[str, Purchase] = field(default_factory=dict)
     applications: dict[str, str] = field(default_factory=dict)
     tokens: dict[str, IssuedToken] = field(default_factory=dict)
@@ -104,6 +112,20 @@ def problem(
     return json_response(body, status, headers)
 
 
+# OAuth's error codes for an injected fault on the token route; RFC 6749 names no others that fit.
+_OAUTH_FAULTS = {400: "invalid_request", 401: "invalid_client", 503: "temporarily_unavailable"}
+
+
+def fault_body(status: int, path: str) -> dict[str, Any]:
+    """The body of an injected error of ``status`` at ``path``: a problem, or OAuth's error."""
+    title = phrase(status)
+    if path == TOKEN_PATH:
+        return {"error": _OAUTH_FAULTS.get(status, "server_error"), "error_description": title}
+    slug = "-".join(title.lower().replace("'", "").split())
+    detail = "The access token is invalid" if status == 401 else title
+    return {"type": PROBLEM_BASE + slug, "title": title, "status": status, "detail": detail}
+
+
 def _not_found(purchase_id: str) -> web.Response:
     return problem(404, "not-found", "Not Found", f"Item with ID {purchase_id} was not found")
 
@@ -111,6 +133,10 @@ def _not_found(purchase_id: str) -> web.Response:
 def _refused_transition(detail: str) -> web.Response:
     """A status change (or cancel) the purchase's state does not allow: a 400, as listed."""
     return problem(400, "invalid-state-transition", "Bad Request", detail)
+
+
+def _already_cancelled(purchase_id: str) -> str:
+    return f"Item with ID {purchase_id} is already cancelled"
 
 
 def _now() -> str:
@@ -165,7 +191,8 @@ async def token(request: web.Request) -> web.Response:
             400, "invalid_scope", "The requested scope is invalid, unknown, or malformed."
         )
     state = request.app[STATE]
-    access_token = secrets.token_urlsafe(32)
+    # 32 random bytes in URL-safe base64, as secrets.token_urlsafe(32) makes them.
+    access_token = base64.urlsafe_b64encode(state.token_rng.randbytes(32)).rstrip(b"=").decode()
     expires_at = time.monotonic() + state.token_ttl_s
     state.tokens[access_token] = IssuedToken(frozenset(scopes), expires_at)
     body = {
@@ -322,6 +349,8 @@ async def update_purchases(request: web.Request) -> web.Response:
         if purchase_id not in purchases:
             return _not_found(purchase_id)
         current = staged.get(purchase_id, purchases[purchase_id].facility_status)
+        if status == current == "cancelled":  # a second cancel, refused as DELETE refuses it
+            return _refused_transition(_already_cancelled(purchase_id))
         if status != current and status not in TRANSITIONS[current]:
             return _refused_transition(
                 f"Item with ID {purchase_id} cannot move from {current} to {status}"
@@ -344,7 +373,7 @@ async def cancel_purchase(request: web.Request) -> web.Response:
     if purchase is None:
         return _not_found(purchase_id)
     if purchase.facility_status == "cancelled":
-        return _refused_transition(f"Item with ID {purchase_id} is already cancelled")
+        return _refused_transition(_already_cancelled(purchase_id))
     if "cancelled" not in TRANSITIONS[purchase.facility_status]:
         return _refused_transition(
             f"Item with ID {purchase_id} is {purchase.facility_status} and cannot be cancelled"
@@ -366,19 +395,20 @@ def create_app(
     *, faults: Faults | None = None, seed: int = 0, token_ttl_s: int = TOKEN_TTL_S
 ) -> web.Application:
     """The Lipa Later v2 purchases sandbox, seeded with the page's records and ``seed``."""
-    app = sandbox_app(faults, seed)
+    app = sandbox_app(faults, seed, error_body=fault_body)
     rng = random.Random(seed)
     state = LipaLaterPurchasesState(
         rng=rng,
         token_ttl_s=token_ttl_s,
         request_ids=random.Random(f"lipalater-purchases-request-ids-{seed}"),
+        token_rng=random.Random(f"lipalater-purchases-tokens-{seed}"),
     )
     state.tokens[STATIC_TOKEN] = IssuedToken(SCOPES, math.inf)
     for purchase in example_purchases() + generated_purchases(rng):
         state.add(purchase)
     app[STATE] = state
     app.on_response_prepare.append(_add_request_id)
-    app.router.add_post("/api/v2/oauth/token", token)
+    app.router.add_post(TOKEN_PATH, token)
     app.router.add_post(PURCHASES, create_purchases)
     app.router.add_put(PURCHASES, update_purchases)
     app.router.add_get(PURCHASES + "/{purchase_id}", get_purchase)

@@ -249,6 +249,33 @@ async def test_request_ids_it_makes_repeat_from_a_fresh_sandbox(
     assert len(set(sequences[0])) == 3
 
 
+async def test_tokens_it_issues_repeat_from_a_fresh_sandbox(aiohttp_client: MakeClient) -> None:
+    """They were secrets.token_urlsafe(32): two sandboxes of one seed issued other tokens. Now
+    drawn from a seeded source apart from the ids': the same tokens in turn for one seed, each
+    new, of the page's token's shape, and the purchases placed after them get the same ids
+    however many logins came before."""
+    form = {"grant_type": "client_credentials", **CREDENTIALS, "scope": "read write"}
+    runs = []
+    for seed, logins in ((3, 3), (3, 3), (3, 0), (4, 1)):
+        client = await aiohttp_client(create_app(seed=seed))
+        tokens = []
+        for _ in range(logins):
+            resp = await client.post("/api/v2/oauth/token", data=form)
+            tokens.append((await resp.json())["access_token"])
+        auth = {"Authorization": f"Bearer {tokens[-1]}"} if tokens else AUTH
+        placed = await client.post("/api/v2/purchases", json=CURL_BODY, headers=auth)
+        assert placed.status == 201
+        ids = [p["id"] for p in (await placed.json())["data"]]
+        runs.append((tokens, ids))
+    (tokens, ids), again, no_logins, other_seed = runs
+    assert again == (tokens, ids)
+    assert len(set(tokens)) == 3
+    assert all(re.fullmatch(r"[A-Za-z0-9_-]{43}", t) for t in tokens)  # as STATIC_TOKEN is
+    assert re.fullmatch(r"[A-Za-z0-9_-]{43}", STATIC_TOKEN)
+    assert no_logins[1] == ids
+    assert not set(other_seed[0]) & set(tokens)
+
+
 # --- get -----------------------------------------------------------------------------------
 
 
@@ -480,6 +507,41 @@ async def test_cancel_answers_the_page_message(client: Client) -> None:
         "status": 400,
         "detail": f"Item with ID {EXAMPLE_CANCEL_ID} is already cancelled",
     }
+
+
+async def test_a_second_cancel_by_put_is_refused_as_by_delete(client: Client) -> None:
+    """``PUT facility_status: cancelled`` to a purchase cancelled already answered 200, where
+    the DELETE answers 400 "is already cancelled": a second cancel is refused either way, and
+    changes nothing. Any other status PUT again is still accepted."""
+    resp = await client.delete(f"/api/v2/purchases/{EXAMPLE_CANCEL_ID}", headers=AUTH)
+    assert resp.status == 200
+    before = (await get(client, EXAMPLE_CANCEL_ID))["data"]
+    refusal = {
+        "type": PROBLEMS + "invalid-state-transition",
+        "title": "Bad Request",
+        "status": 400,
+        "detail": f"Item with ID {EXAMPLE_CANCEL_ID} is already cancelled",
+    }
+    again = {"items": [{"id": EXAMPLE_CANCEL_ID, "facility_status": "cancelled"}]}
+    for path, body in (
+        ("/api/v2/purchases", again),
+        (f"/api/v2/purchases/{EXAMPLE_CANCEL_ID}", {"facility_status": "cancelled"}),
+    ):
+        resp = await client.put(path, json=body, headers=AUTH)
+        assert (resp.status, await resp.json()) == (400, refusal)
+    resp = await client.delete(f"/api/v2/purchases/{EXAMPLE_CANCEL_ID}", headers=AUTH)
+    assert (resp.status, await resp.json()) == (400, refusal)
+    assert (await get(client, EXAMPLE_CANCEL_ID))["data"] == before
+
+    # One request naming a purchase twice cancels it twice: refused, and nothing changes.
+    twice = {"items": [{"id": EXAMPLE_PURCHASE_ID, "facility_status": "cancelled"}] * 2}
+    resp = await client.put("/api/v2/purchases", json=twice, headers=AUTH)
+    assert resp.status == 400
+    assert (await get(client, EXAMPLE_PURCHASE_ID))["data"] == PAGE_GET["data"]
+
+    for _ in range(2):  # the same status again, not a cancel: accepted, as before
+        resp = await client.put("/api/v2/purchases", json=PAGE_PUT, headers=AUTH)
+        assert resp.status == 200
 
 
 @pytest.mark.parametrize("status", ["delivered", "collected_by_customer"])
