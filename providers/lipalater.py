@@ -8,9 +8,11 @@ Quirks kept here and nowhere else:
 - Every request (the token request too) carries ``Noncestr``, ``Timestamp`` and ``Sign``; the
   algorithm is not public, so it is one replaceable function (providers/lipalater_sign.py)
   keyed by ``app_secret``. The body is serialised here so the signed bytes are the sent bytes.
-- Every answer is HTTP 200 with ``{code, msg, data, success}``. ``code`` is 0 in every example
-  of the orders page and 200 on other pages of theirs: success is read from ``success`` only,
-  so either is accepted. "Data does not exist" is not found.
+- Every answer is the envelope ``{code, msg, data, success}`` (HTTP 200 on the page; any 2xx is
+  read the same). ``code`` is 0 in every example of the orders page and 200 on other pages of
+  theirs: success is read from ``success`` only, so either is accepted. Only ``success: false``
+  is a refusal; a ``success`` that is neither true nor false is a bad answer, so a write
+  answered so may have been applied. "Data does not exist" is not found.
 - acceptContract and rejectContract are GETs that change the order: they are sent with
   ``safe=False``, so the shared client never resends one that may have arrived (a 5xx, a reset).
 - Orders are addressed by member and number (``/order/{memberId}/detail/{orderNo}``), so the
@@ -83,6 +85,8 @@ PARAMETER_ERROR = "parameter error"
 _INPUT_PARAMETERS = frozenset({"installPlanId", "reason"})
 # Refusals of our credentials, not of the request: a token problem is retried once.
 INVALID_TOKEN = "invalid token"
+# An envelope's ``success``, which the page shows as a JSON boolean: the text of one is taken too.
+_BOOLEANS = {"true": True, "false": False}
 AUTH_REFUSALS = frozenset({INVALID_TOKEN, "invalid sign", "no credentials"})
 # Member ids and order numbers go into the path: keep them to characters that need no escaping,
 # and never a dot segment ("." or "..", which the URL parser resolves: ``../detail/1`` would
@@ -226,17 +230,25 @@ class LipaLater(BaseProvider):
         return self._data(response, refusal=refusal)
 
     def _data(self, response: UpstreamResponse, *, refusal: bool) -> Any:
-        if response.status != 200:
+        """The ``data`` of an envelope that says ``success: true``. Any 2xx holds an envelope
+        (a write that landed may answer 201 or 202); only ``success: false`` is the provider
+        saying no. Anything else (``success`` null, 1, "ok", missing) says neither, so it is a
+        ``BadResponse``, never a refusal: a write answered so may have been applied."""
+        if not 200 <= response.status < 300:
             raise self._error(response, None, refusal=refusal)
         body = response.json()
-        if not isinstance(body, dict) or "success" not in body:
+        enveloped = isinstance(body, dict) and "success" in body
+        success = body["success"] if enveloped else None
+        said = success if isinstance(success, bool) else _BOOLEANS.get(str(success).lower())
+        if said is None:
+            what = f"success {success!r}" if enveloped else "unexpected body"
             raise BadResponse(
                 self.name.value,
-                f"unexpected body in a {response.status} answer",
+                f"{what} in a {response.status} answer: neither success nor a refusal",
                 request_id=response.request_id,
                 http_status=response.status,
             )
-        if body["success"] is True or str(body["success"]).lower() == "true":
+        if said:
             return body.get("data")
         raise self._error(response, body, refusal=refusal)
 
