@@ -13,6 +13,8 @@ Quirks kept here and nowhere else:
   theirs: success is read from ``success`` only, so either is accepted. Only ``success: false``
   is a refusal; a ``success`` that is neither true nor false is a bad answer, so a write
   answered so may have been applied. "Data does not exist" is not found.
+- A detail answer must name the order asked for (its ``orderNo``, and its ``memberId`` when it
+  gives one); placeOrder's read-back of a new order that fails so answers the create's answer.
 - acceptContract and rejectContract are GETs that change the order: they are sent with
   ``safe=False``, so the shared client never resends one that may have arrived (a 5xx, a reset).
 - Orders are addressed by member and number (``/order/{memberId}/detail/{orderNo}``), so the
@@ -47,13 +49,12 @@ import orjson
 
 from providers import lipalater_map as m
 from providers.auth import TokenCache
-from providers.base import BaseProvider, Batch, Capability
+from providers.base import BaseProvider, Batch, Capability, read_back
 from providers.errors import (
     AuthFailed,
     BadResponse,
     InvalidRequest,
     NotFound,
-    ProviderError,
     Rejected,
     ServerError,
     StatusError,
@@ -309,11 +310,24 @@ class LipaLater(BaseProvider):
     # -- reads --------------------------------------------------------------------------
 
     async def _detail(self, member: str, number: str) -> Order | None:
+        """The order ``number`` of ``member``, or None. An answer naming another order (its
+        ``orderNo``, or a ``memberId`` it gives) is the provider's fault, never that order:
+        placeOrder would keep it as the order it placed, a read would show it under this id."""
         try:
             data = await self._call("GET", f"{API}/order/{member}/detail/{number}")
         except NotFound:
             return None
-        return self._order(data, member)
+        record = _record(self, data, "detail")
+        given_number, given_member = record.get("orderNo"), record.get("memberId")
+        if not _is(given_number, number) or (
+            given_member not in (None, "") and not _is(given_member, member)
+        ):
+            raise BadResponse(
+                self.name.value,
+                f"asked for order {number} of customer {member}, the detail answer names order "
+                f"{given_number!r} of customer {given_member!r}",
+            )
+        return self._order(record, member)
 
     async def _order_by_key(self, key: str) -> Order | None:
         return await self._detail(*self._split(key))
@@ -382,13 +396,10 @@ class LipaLater(BaseProvider):
         number = str(created.get("orderNo") or "")
         if not _PATH_SAFE.match(number):
             raise BadResponse(self.name.value, "create answer without a usable orderNo")
-        # The create answer has no statuses or fees: read the order back. The order exists
-        # now, so a failed read-back answers what create said rather than an error.
-        try:
-            found = await self._detail(member, number)
-        except ProviderError:
-            found = None
-        return found or self._order(created, member)
+        # The create answer has no statuses or fees: read the order back. A read-back that
+        # fails (one naming another order too, ``_detail``) answers what create said.
+        placed = self._order(created, member)
+        return await read_back(placed, self._detail(member, number), "as the create said")
 
     def _create_body(self, order: NewOrder) -> dict[str, Any]:
         if order.currency and m.currency_code(order.currency) != self.currency:
@@ -501,6 +512,12 @@ def _integer_if_plain(number: str) -> int | str:
         if str(value) == number and value < 2**63:
             return value
     return number
+
+
+def _is(value: object, asked: str) -> bool:
+    """Whether an answer's ``orderNo`` or ``memberId`` is the one asked for: its text, or a
+    JSON integer of it (the page's tables type orderNo integer; its examples send strings)."""
+    return isinstance(value, str | int) and not isinstance(value, bool) and str(value) == asked
 
 
 def _record(provider: LipaLater, data: Any, what: str) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from dataclasses import replace
 from decimal import Decimal
@@ -1003,6 +1004,62 @@ async def test_an_invalid_token_under_a_201_is_fetched_again_and_the_order_place
     assert held(gateway, "SHOP-TOKEN") == [first["number"]]
     assert len(gateway.calls(P, TOKEN_PATH)) == 2
     assert len(gateway.calls(P, "/create", "POST")) == 3  # the first order; refused, then sent
+
+
+# -- a detail must name the order asked for ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "named",
+    [
+        {"orderNo": d.SEED_CREATED[0]},  # another order that exists
+        {"orderNo": ""},
+        {"orderNo": None},
+        {"memberId": d.SEED_CONFIRMED[1]},
+    ],
+)
+async def test_a_read_back_naming_another_order_answers_the_order_placed(
+    gateway: Gateway, named: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    """placeOrder reads its new order back; an answer naming another order (or none) was
+    answered as the order placed, and kept for the key: every retry answered that one."""
+    gateway.faults(P).update({"only_paths": ["/detail/"], "merge": {"data": named}})
+    inputs = {"externalReference": "SHOP-BACK", "idempotencyKey": "key-back"}
+    order = await place(gateway, **inputs)
+    [number] = held(gateway, "SHOP-BACK")
+    assert (order["id"], order["number"]) == (order_id("100001", number), number)
+    assert order["externalReference"] == "SHOP-BACK"
+    assert order["customer"] == {"id": "100001"}
+    assert (order["status"], order["total"]) == ("UNKNOWN", kes("63997.00"))  # create's answer
+    [note] = [r for r in caplog.records if "status could not be read" in r.getMessage()]
+    assert note.getMessage().startswith(
+        f"lipalater order 100001/{number} placed, but its status could not be read (asked for "
+        f"order {number} of customer 100001, the detail answer names order "
+    )
+    assert note.levelno == logging.WARNING
+    gateway.faults(P).update({"merge": None})
+    again = await place(gateway, **inputs)  # the key's record, re-read by the order it names
+    assert (again["id"], again["status"]) == (order["id"], "PENDING")
+    assert len(gateway.calls(P, "/create", "POST")) == 1
+
+
+async def test_a_detail_naming_another_order_is_a_provider_error(gateway: Gateway) -> None:
+    variables = {"n": d.SEED_CREATED[0], "c": d.SEED_CREATED[1]}
+    knobs = {"only_paths": ["/detail/"], "merge": {"data": {"orderNo": d.SEED_CONFIRMED[0]}}}
+    gateway.faults(P).update(knobs)
+    answer = await gateway.query(BY_NUMBER, variables)
+    assert answer.data == {"orderByNumber": None}
+    [error] = answer.errors
+    assert error["extensions"]["code"] == "PROVIDER_ERROR"
+    assert error["message"] == (
+        f"lipalater: asked for order {d.SEED_CREATED[0]} of customer {d.SEED_CREATED[1]}, the "
+        f"detail answer names order '{d.SEED_CONFIRMED[0]}' of customer '{d.SEED_CREATED[1]}'"
+    )
+    # The same number as a JSON integer (the table's type), or no memberId, is that order.
+    gateway.faults(P).update({"merge": {"data": {"orderNo": int(d.SEED_CREATED[0])}}})
+    assert (await gateway.ok(BY_NUMBER, variables))["orderByNumber"]["number"] == variables["n"]
+    gateway.faults(P).update({"merge": {"data": {"memberId": ""}}})
+    assert (await gateway.ok(BY_NUMBER, variables))["orderByNumber"]["number"] == variables["n"]
 
 
 # -- configuration ---------------------------------------------------------------------
