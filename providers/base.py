@@ -10,10 +10,11 @@ provider. Batch methods take a sequence of keys and answer a list aligned with i
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+import logging
+from collections.abc import Awaitable, Sequence
 from typing import Any, ClassVar, Protocol, TypeVar
 
-from providers.errors import UnsupportedOperation
+from providers.errors import ProviderError, UnsupportedOperation
 from providers.model import (
     Address,
     AddressFilter,
@@ -34,6 +35,7 @@ from providers.model import (
 
 T = TypeVar("T")
 Batch = list[T | None | Exception]
+log = logging.getLogger("commerce_graph.providers")
 
 
 class Capability(enum.Enum):
@@ -186,3 +188,27 @@ class BaseProvider:
 
     async def close(self) -> None:
         return None
+
+
+async def read_back(placed: Order, read: Awaitable[Order | None], answered: str) -> Order:
+    """An order just placed, as ``read`` finds it (the statuses its create answer lacks); where
+    the read fails or finds nothing, ``placed``, from the create's answer, with a warning saying
+    it was ``answered`` so. The order exists: an error would invite the caller to place it
+    again."""
+    try:
+        found = await read
+    except ProviderError as exc:
+        found, why = None, exc.message
+    else:
+        why = f"{placed.provider.value} answered no such order"
+    if found is not None:
+        return found
+    log.warning(
+        "%s order %s placed, but its status could not be read (%s); answered %s",
+        placed.provider.value,
+        placed.key,
+        why,
+        answered,
+        extra={"provider": placed.provider.value},
+    )
+    return placed

@@ -26,6 +26,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from providers import errors as pe
+from providers.base import read_back
 from providers.errors import (
     InvalidRequest,
     OutcomeUnknown,
@@ -80,21 +81,7 @@ async def _settled(k: Kalixo, placed: Order) -> Order:
     """
     if placed.provider_status is not None or placed.status is OrderStatus.COMPLETED:
         return placed
-    try:
-        found = await k.order_by_id(placed.key)
-    except ProviderError as exc:
-        found, why = None, exc.message
-    else:
-        why = "Kalixo answered no such order"
-    if found is not None:
-        return found
-    log.warning(
-        "kalixo order %s placed, but its status could not be read (%s); answered as PENDING",
-        placed.key,
-        why,
-        extra=_where(k),
-    )
-    return placed
+    return await read_back(placed, k.order_by_id(placed.key), "as PENDING")
 
 
 async def _placed(k: Kalixo, body: Record, earlier: str | None = None) -> Order:

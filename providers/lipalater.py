@@ -8,9 +8,13 @@ Quirks kept here and nowhere else:
 - Every request (the token request too) carries ``Noncestr``, ``Timestamp`` and ``Sign``; the
   algorithm is not public, so it is one replaceable function (providers/lipalater_sign.py)
   keyed by ``app_secret``. The body is serialised here so the signed bytes are the sent bytes.
-- Every answer is HTTP 200 with ``{code, msg, data, success}``. ``code`` is 0 in every example
-  of the orders page and 200 on other pages of theirs: success is read from ``success`` only,
-  so either is accepted. "Data does not exist" is not found.
+- Every answer is the envelope ``{code, msg, data, success}`` (HTTP 200 on the page; any 2xx is
+  read the same). ``code`` is 0 in every example of the orders page and 200 on other pages of
+  theirs: success is read from ``success`` only, so either is accepted. Only ``success: false``
+  is a refusal; a ``success`` that is neither true nor false is a bad answer, so a write
+  answered so may have been applied. "Data does not exist" is not found.
+- A detail answer must name the order asked for (its ``orderNo``, and its ``memberId`` when it
+  gives one); placeOrder's read-back of a new order that fails so answers the create's answer.
 - acceptContract and rejectContract are GETs that change the order: they are sent with
   ``safe=False``, so the shared client never resends one that may have arrived (a 5xx, a reset).
 - Orders are addressed by member and number (``/order/{memberId}/detail/{orderNo}``), so the
@@ -45,13 +49,12 @@ import orjson
 
 from providers import lipalater_map as m
 from providers.auth import TokenCache
-from providers.base import BaseProvider, Batch, Capability
+from providers.base import BaseProvider, Batch, Capability, read_back
 from providers.errors import (
     AuthFailed,
     BadResponse,
     InvalidRequest,
     NotFound,
-    ProviderError,
     Rejected,
     ServerError,
     StatusError,
@@ -83,6 +86,8 @@ PARAMETER_ERROR = "parameter error"
 _INPUT_PARAMETERS = frozenset({"installPlanId", "reason"})
 # Refusals of our credentials, not of the request: a token problem is retried once.
 INVALID_TOKEN = "invalid token"
+# An envelope's ``success``, which the page shows as a JSON boolean: the text of one is taken too.
+_BOOLEANS = {"true": True, "false": False}
 AUTH_REFUSALS = frozenset({INVALID_TOKEN, "invalid sign", "no credentials"})
 # Member ids and order numbers go into the path: keep them to characters that need no escaping,
 # and never a dot segment ("." or "..", which the URL parser resolves: ``../detail/1`` would
@@ -228,17 +233,25 @@ class LipaLater(BaseProvider):
         return self._data(response, refusal=refusal)
 
     def _data(self, response: UpstreamResponse, *, refusal: bool) -> Any:
-        if response.status != 200:
+        """The ``data`` of an envelope that says ``success: true``. Any 2xx holds an envelope
+        (a write that landed may answer 201 or 202); only ``success: false`` is the provider
+        saying no. Anything else (``success`` null, 1, "ok", missing) says neither, so it is a
+        ``BadResponse``, never a refusal: a write answered so may have been applied."""
+        if not 200 <= response.status < 300:
             raise self._error(response, None, refusal=refusal)
         body = response.json()
-        if not isinstance(body, dict) or "success" not in body:
+        enveloped = isinstance(body, dict) and "success" in body
+        success = body["success"] if enveloped else None
+        said = success if isinstance(success, bool) else _BOOLEANS.get(str(success).lower())
+        if said is None:
+            what = f"success {success!r}" if enveloped else "unexpected body"
             raise BadResponse(
                 self.name.value,
-                f"unexpected body in a {response.status} answer",
+                f"{what} in a {response.status} answer: neither success nor a refusal",
                 request_id=response.request_id,
                 http_status=response.status,
             )
-        if body["success"] is True or str(body["success"]).lower() == "true":
+        if said:
             return body.get("data")
         raise self._error(response, body, refusal=refusal)
 
@@ -299,11 +312,24 @@ class LipaLater(BaseProvider):
     # -- reads --------------------------------------------------------------------------
 
     async def _detail(self, member: str, number: str) -> Order | None:
+        """The order ``number`` of ``member``, or None. An answer naming another order (its
+        ``orderNo``, or a ``memberId`` it gives) is the provider's fault, never that order:
+        placeOrder would keep it as the order it placed, a read would show it under this id."""
         try:
             data = await self._call("GET", f"{API}/order/{member}/detail/{number}")
         except NotFound:
             return None
-        return self._order(data, member)
+        record = _record(self, data, "detail")
+        given_number, given_member = record.get("orderNo"), record.get("memberId")
+        if not _is(given_number, number) or (
+            given_member not in (None, "") and not _is(given_member, member)
+        ):
+            raise BadResponse(
+                self.name.value,
+                f"asked for order {number} of customer {member}, the detail answer names order "
+                f"{given_number!r} of customer {given_member!r}",
+            )
+        return self._order(record, member)
 
     async def _order_by_key(self, key: str) -> Order | None:
         return await self._detail(*self._split(key))
@@ -372,13 +398,10 @@ class LipaLater(BaseProvider):
         number = str(created.get("orderNo") or "")
         if not _PATH_SAFE.match(number):
             raise BadResponse(self.name.value, "create answer without a usable orderNo")
-        # The create answer has no statuses or fees: read the order back. The order exists
-        # now, so a failed read-back answers what create said rather than an error.
-        try:
-            found = await self._detail(member, number)
-        except ProviderError:
-            found = None
-        return found or self._order(created, member)
+        # The create answer has no statuses or fees: read the order back. A read-back that
+        # fails (one naming another order too, ``_detail``) answers what create said.
+        placed = self._order(created, member)
+        return await read_back(placed, self._detail(member, number), "as the create said")
 
     def _create_body(self, order: NewOrder) -> dict[str, Any]:
         if order.currency and m.currency_code(order.currency) != self.currency:
@@ -491,6 +514,12 @@ def _integer_if_plain(number: str) -> int | str:
         if str(value) == number and value < 2**63:
             return value
     return number
+
+
+def _is(value: object, asked: str) -> bool:
+    """Whether an answer's ``orderNo`` or ``memberId`` is the one asked for: its text, or a
+    JSON integer of it (the page's tables type orderNo integer; its examples send strings)."""
+    return isinstance(value, str | int) and not isinstance(value, bool) and str(value) == asked
 
 
 def _record(provider: LipaLater, data: Any, what: str) -> dict[str, Any]:

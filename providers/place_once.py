@@ -1,6 +1,13 @@
-"""Placing an order at most once per idempotency key, whatever retries and lost answers do.
+"""Placing an order at most once per idempotency key and per external reference, whatever
+retries and lost answers do.
 
-:class:`PlaceOnce` sits between ``placeOrder`` and the connector's ``place_order``:
+:class:`PlaceOnce` sits between ``placeOrder`` and the connector's ``place_order``. A create
+claims a record for each of its keys (:func:`scopes`): its idempotency key, and its external
+reference, which names one order at the provider whatever key it comes with (unless the
+provider itself refuses a second order under one reference, and a key is given). "Key" below
+is either, and an answer names the input whose record it comes from (``idempotencyKey`` or
+``externalReference``). A record that is not this call's to own answers for the call, and the
+records claimed before it go back as they were (or, when it holds this very order, hold it too):
 
 - a key seen before with another input: ``IDEMPOTENCY_CONFLICT``;
 - a key whose create succeeded: the order it made (the caller re-reads it by its key);
@@ -20,9 +27,9 @@
   asked keeps answering ``OUTCOME_UNKNOWN`` for that key, and says so: never a blind second
   create. A connector that raises ``OutcomeUnknown`` itself has done its own recovery, and its
   message says what was tried and what is left to do.
-- a definite failure (a 4xx refusal, bad input, nothing sent): the record is dropped, so the
-  same key may be tried again. Nothing was sent when no attempt of the create left the
-  gateway (the shared client counts them, ``providers/http.py``): whatever failed before,
+- a definite failure (a 4xx refusal, bad input, nothing sent): its records are dropped, so the
+  same key and reference may be tried again. Nothing was sent when no attempt of the create
+  left the gateway (the shared client counts them, ``providers/http.py``): whatever failed before,
   a token that could not be had (``TokenUnavailable``), an order that could not be encoded
   (an amount too large or not a number: ``InvalidRequest``, the safety net under the
   connectors' checks), even a cancellation, placed nothing.
@@ -33,6 +40,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import orjson
@@ -40,7 +48,7 @@ import orjson
 from providers import errors as pe
 from providers.base import Provider
 from providers.http import Sent, counting
-from providers.idempotency import IdempotencyStore, State
+from providers.idempotency import Claim, IdempotencyStore, Record, State
 from providers.model import NewOrder, Order
 
 log = logging.getLogger("commerce_graph.place_once")
@@ -67,6 +75,31 @@ class Placed:
     replayed: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """One record a create claims (``record``, its key in the store), and the input it stands
+    for (``field``), which every answer about it names."""
+
+    record: str
+    field: str
+
+
+def scopes(provider: Provider, caller: str, key: str | None, new: NewOrder) -> list[Scope]:
+    """The records a create claims: its idempotency key, in the namespace of the API key that
+    sent it (``caller``, an id, never the key) and of the provider; and its external reference
+    as connectors send it (``_reference``), in the provider's namespace, where the provider
+    holds it. One reference names one order, whatever key it comes with: under a second key,
+    the same order answers the first one's and another order is a conflict. A provider that
+    itself refuses a second order under one reference (``creates_idempotent_by_reference``:
+    Kalixo) is left to do so when a key is given."""
+    name = provider.name.value
+    claimed = [Scope(f"{name}:key:{caller}:{key}", "idempotencyKey")] if key else []
+    reference = _reference(new)
+    if reference and not (claimed and provider.creates_idempotent_by_reference):
+        claimed.append(Scope(f"{name}:ref:{reference}", "externalReference"))
+    return claimed
+
+
 _NOT_FOUND = object()  # the provider says no order holds the reference
 _CANNOT_ASK = object()  # the provider has no lookup by reference at all
 
@@ -80,40 +113,37 @@ class PlaceOnce:
         self.store = store
         self.lease_s = lease_s
         self.wait_s = wait_s
-        # Creates running in this process, so a concurrent retry waits instead of refusing.
+        # Creates running in this process, by each record they claimed, so a concurrent retry
+        # (under the same key or reference) waits instead of refusing.
         self._running: dict[str, tuple[str, asyncio.Future[Placed]]] = {}
         self._gate = asyncio.Lock()
 
     async def place(
-        self, provider: Provider, key: str | None, fingerprint: str, new: NewOrder
+        self, provider: Provider, claimed: Sequence[Scope], fingerprint: str, new: NewOrder
     ) -> Placed:
-        if key is None:
-            return await self._create(provider, None, new)
+        """Place ``new`` once for every record of ``claimed`` (see :func:`scopes`)."""
+        if not claimed:
+            return await self._create(provider, new)
         future: asyncio.Future[Placed] = asyncio.get_running_loop().create_future()
-        async with self._gate:  # the check and the claim as one step within this process
-            running = self._running.get(key)
-            if running is None:
-                claim = await self.store.begin(key, fingerprint, self.lease_s)
-                if claim.owned:
-                    self._running[key] = (fingerprint, future)
-        if running is not None:
-            if running[0] != fingerprint:
-                raise _conflict()
-            return await self._wait(running[1])
-        if not claim.owned:
-            record = claim.record
-            if record.fingerprint != fingerprint:
-                raise _conflict()
-            if record.state is State.DONE and record.order_key is not None:
-                return Placed(record.order_key, None, replayed=True)
-            raise PlaceOnceError(
-                IN_PROGRESS,
-                "an order with this idempotency key is being placed right now; "
-                "ask again in a moment",
-                ["input", "idempotencyKey"],
+        async with self._gate:  # the checks and the claims as one step within this process
+            running = next(
+                ((s, self._running[s.record]) for s in claimed if s.record in self._running), None
             )
+            if running is None:
+                claims, taken = await self._claim(claimed, fingerprint)
+                if taken is None:
+                    self._running.update(
+                        dict.fromkeys((s.record for s in claimed), (fingerprint, future))
+                    )
+        if running is not None:
+            scope, (theirs, pending) = running
+            if theirs != fingerprint:
+                raise _conflict(scope)
+            return await self._wait(pending, scope)
+        if taken is not None:
+            return _answer(*taken, fingerprint)
         try:
-            placed = await self._owned(provider, key, new, reconcile=claim.previous is not None)
+            placed = await self._owned(provider, claims, new)
         except BaseException as exc:
             shared = exc if isinstance(exc, Exception) else _unknown(provider, new)
             future.set_exception(shared)
@@ -123,54 +153,88 @@ class PlaceOnce:
             future.set_result(placed)
             return placed
         finally:
-            self._running.pop(key, None)
+            for scope in claimed:
+                self._running.pop(scope.record, None)
 
-    async def _wait(self, future: asyncio.Future[Placed]) -> Placed:
+    async def _claim(
+        self, claimed: Sequence[Scope], fingerprint: str
+    ) -> tuple[list[Claim], tuple[Scope, Record] | None]:
+        """Claim every record, in order; stop at the first that is not this call's to own (its
+        scope and record), putting back the ones claimed before it as they were: dropped, or
+        ``UNKNOWN`` again where one was taken over; or, where the record holds this very order
+        already, holding it too."""
+        claims: list[Claim] = []
+        for scope in claimed:
+            claim = await self.store.begin(scope.record, fingerprint, self.lease_s)
+            if claim.owned:
+                claims.append(claim)
+                continue
+            record = claim.record
+            same = record.fingerprint == fingerprint and record.state is State.DONE
+            held = record.order_key if same else None
+            for mine in claims:
+                if held is not None:
+                    await self.store.complete(mine.record.key, held)
+                else:
+                    await self.store.fail(mine.record.key, unknown=mine.previous is not None)
+            return claims, (scope, record)
+        return claims, None
+
+    async def _wait(self, future: asyncio.Future[Placed], scope: Scope) -> Placed:
         try:
             placed = await asyncio.wait_for(asyncio.shield(future), self.wait_s)
         except TimeoutError:
             raise PlaceOnceError(
                 IN_PROGRESS,
-                f"an order with this idempotency key is still being placed after "
+                f"an order with this {scope.field} is still being placed after "
                 f"{self.wait_s:g} s; ask again later",
-                ["input", "idempotencyKey"],
+                ["input", scope.field],
             ) from None
         return dataclasses.replace(placed, replayed=True)
 
-    async def _owned(self, provider: Provider, key: str, new: NewOrder, reconcile: bool) -> Placed:
-        """Run the create this key now owns; the record ends DONE, UNKNOWN or dropped."""
+    async def _owned(self, provider: Provider, claims: Sequence[Claim], new: NewOrder) -> Placed:
+        """Run the create these records now hold; they end DONE, UNKNOWN or dropped, together."""
+        keys = [claim.record.key for claim in claims]
         sent: Sent | None = None  # the create's attempts; none: nothing sent, whatever failed
         again = False  # sending again a create that may have landed earlier
         try:
-            if reconcile:
-                # A create under this key may have landed earlier: ask before sending again.
+            if any(claim.previous is not None for claim in claims):
+                # A create under this key or reference may have landed earlier: ask before
+                # sending again.
                 found = await self._lookup(provider, new)
                 if isinstance(found, Order):
-                    await self.store.complete(key, found.key)
+                    await self._complete(keys, found.key)
                     return Placed(found.key, found, replayed=True)
                 # A provider that refuses a second order under the reference needs no answer.
                 again = found is not _NOT_FOUND and provider.creates_idempotent_by_reference
                 if found is not _NOT_FOUND and not again:
                     raise _unknown(provider, new, askable=found is not _CANNOT_ASK)
             sent = Sent()
-            placed = await self._create(provider, key, new, sent, again=again)
+            placed = await self._create(provider, new, sent, again=again)
         except PlaceOnceError as exc:
-            await self.store.fail(key, unknown=exc.code == OUTCOME_UNKNOWN)
+            await self._fail(keys, unknown=exc.code == OUTCOME_UNKNOWN)
             raise
         except BaseException as exc:
             # Failing in the lookup keeps what an earlier create left (UNKNOWN), as does any
             # failure of sending it again; failing before any attempt of this create left the
             # gateway placed nothing.
             unknown = again or (_may_have_landed(exc) and (sent is None or sent.attempts > 0))
-            await asyncio.shield(self.store.fail(key, unknown=unknown))
+            await asyncio.shield(self._fail(keys, unknown=unknown))
             raise
-        await self.store.complete(key, placed.order_key)
+        await self._complete(keys, placed.order_key)
         return placed
+
+    async def _complete(self, keys: Sequence[str], order_key: str) -> None:
+        for key in keys:
+            await self.store.complete(key, order_key)
+
+    async def _fail(self, keys: Sequence[str], *, unknown: bool) -> None:
+        for key in keys:
+            await self.store.fail(key, unknown=unknown)
 
     async def _create(
         self,
         provider: Provider,
-        key: str | None,
         new: NewOrder,
         sent: Sent | None = None,
         *,
@@ -240,11 +304,22 @@ def _unsent(provider: Provider, exc: Exception) -> Exception:
     )
 
 
-def _conflict() -> PlaceOnceError:
+def _conflict(scope: Scope) -> PlaceOnceError:
     return PlaceOnceError(
-        CONFLICT,
-        "this idempotency key (or external reference) was used for a different order",
-        ["input", "idempotencyKey"],
+        CONFLICT, f"this {scope.field} was used for a different order", ["input", scope.field]
+    )
+
+
+def _answer(scope: Scope, record: Record, fingerprint: str) -> Placed:
+    """The answer of a record this call could not claim: the order it holds, or why not."""
+    if record.fingerprint != fingerprint:
+        raise _conflict(scope)
+    if record.state is State.DONE and record.order_key is not None:
+        return Placed(record.order_key, None, replayed=True)
+    raise PlaceOnceError(
+        IN_PROGRESS,
+        f"an order with this {scope.field} is being placed right now; ask again in a moment",
+        ["input", scope.field],
     )
 
 

@@ -31,7 +31,7 @@ from providers import model
 from providers.base import Provider
 from providers.http import MAY_HAVE_APPLIED, counting
 from providers.model import ProviderName
-from providers.place_once import CONFLICT, PlaceOnceError
+from providers.place_once import PlaceOnceError, scopes
 from providers.redact import SECRETS
 from resolvers.loaders import Later
 from resolvers.mutation_inputs import (
@@ -255,29 +255,6 @@ async def on_item(info: Info, item_id: str, act: Action) -> OrderItemPayload:
 # -- placing an order ------------------------------------------------------------------
 
 
-def idempotency_key(ctx: Context, new: PlaceOrderInput, order: model.NewOrder) -> str | None:
-    """The idempotencyKey, in the namespace of the API key that sent it (its ``id``, never
-    the key), else the provider's externalReference."""
-    provider = new.provider.value
-    if new.idempotency_key:
-        caller = ctx.principal.id if ctx.principal else ""
-        return f"{provider}:key:{caller}:{new.idempotency_key}"
-    if order.external_reference:
-        return f"{provider}:ref:{order.external_reference}"
-    return None
-
-
-def _refused(refused: PlaceOnceError, new: PlaceOrderInput) -> UserError:
-    """The idempotency refusal as a userError, at the input that collided: without an
-    idempotencyKey, the record is the externalReference's."""
-    field, message = refused.field, refused.message
-    if not new.idempotency_key and field == ["input", "idempotencyKey"]:
-        field = ["input", "externalReference"]
-        if refused.code == CONFLICT:
-            message = "this externalReference was used for a different order"
-    return UserError(field=field, message=message, code=refused.code)
-
-
 # Each mutation's payload is nullable, as is usual for GraphQL mutations: one that fails as a
 # whole (UNSUPPORTED_OPERATION, a provider down) is null beside its error, and the other
 # mutations of the same document keep their answers. A non-null payload would null them all,
@@ -291,16 +268,20 @@ class OrderMutations:
             return OrderPayload(user_errors=problems)
         provider = info.context.provider(input.provider)
         new = new_order(input)
-        key = idempotency_key(info.context, input, new)
+        # The idempotencyKey in the namespace of the API key that sent it (its id, never the
+        # key); the externalReference in the provider's.
+        caller = info.context.principal.id if info.context.principal else ""
+        claimed = scopes(provider, caller, input.idempotency_key, new)
         once = info.context.gateway.place_once
         try:
             placed = await attempt(
-                once.place(provider, key, fingerprint(input.provider, new), new), ["input"]
+                once.place(provider, claimed, fingerprint(input.provider, new), new), ["input"]
             )
         except MutationFailed as failed:
             return OrderPayload(user_errors=failed.errors)
         except PlaceOnceError as refused:
-            return OrderPayload(user_errors=[_refused(refused, input)])
+            error = UserError(field=refused.field, message=refused.message, code=refused.code)
+            return OrderPayload(user_errors=[error])
         if placed.order is None:  # a retry after success: the first order, re-read
             forget_order(info.context, input.provider, placed.order_key)
             return OrderPayload(user_errors=[], _reread=(input.provider, placed.order_key))

@@ -22,6 +22,7 @@ import pytest
 from graph.embedded import start_sandboxes
 from providers import errors as pe
 from providers.model import NewOrder, NewOrderItem, ProviderName
+from providers.place_once import Scope
 from providers.registry import connector_built
 from tests.conftest import gateway_with, started
 from tests.harness import Gateway
@@ -177,6 +178,50 @@ async def test_another_process_running_the_key_answers_in_progress(tmp_path: Pat
             await s.close()
 
 
+@pytest.mark.skipif(
+    not connector_built(ProviderName.LIPALATER), reason="the Lipa Later connector is not built"
+)
+async def test_another_process_placing_the_reference_under_another_key_answers_in_progress(
+    tmp_path: Path,
+) -> None:
+    """Two gateways sharing one store: the second, with another key and the same reference,
+    sees the first's create running, at the reference; its own key is put back, not left
+    running, so asked again once the first is done it answers that order."""
+    config, running = await start_sandboxes(names=("lipalater",))
+    config.server.extra["idempotency_db"] = str(tmp_path / "idempotency.sqlite3")
+    sandboxes = {s.name: s for s in running}
+
+    def order(key: str) -> Any:
+        return {"in": LIPALATER | {"externalReference": "LL-SHARED", "idempotencyKey": key}}
+
+    try:
+        async with started(config, sandboxes) as one, started(config, sandboxes) as two:
+            await one.ok(PLACE, {"in": LIPALATER | {"externalReference": "LL-WARM"}})
+            one.faults("lipalater").update({"latency_s": 1.5, "only_paths": ["/create"]})
+            first = asyncio.create_task(one.ok(PLACE, order("key-one")))
+            await asyncio.sleep(0.5)
+            busy = (await two.ok(PLACE, order("key-two")))["placeOrder"]
+            assert busy == {
+                "order": None,
+                "userErrors": [
+                    {
+                        "field": ["input", "externalReference"],
+                        "message": "an order with this externalReference is being placed right "
+                        "now; ask again in a moment",
+                        "code": "IDEMPOTENCY_IN_PROGRESS",
+                    }
+                ],
+            }
+            placed, errors = payload(await first)
+            assert errors == []
+            again, errors = payload(await two.ok(PLACE, order("key-two")))
+            assert (again["id"], errors) == (placed["id"], [])
+            assert len(one.calls("lipalater", "/create", "POST")) == 2  # LL-WARM, LL-SHARED
+    finally:
+        for s in running:
+            await s.close()
+
+
 # -- nothing sent: the key is free again -----------------------------------------------------
 
 LOGIN_FAULTS = [
@@ -275,6 +320,9 @@ async def test_a_lipalater_token_endpoint_down_sends_no_create_and_leaves_the_ke
         assert len(gw.calls("lipalater", "/create")) == 1
 
 
+KEY_HUGE = Scope("key-huge", "idempotencyKey")
+
+
 @pytest.mark.parametrize(
     ("price", "raised"),
     [("1e30", "TypeError"), ("Infinity", "OverflowError"), ("sNaN", "InvalidOperation")],
@@ -296,7 +344,7 @@ async def test_an_order_that_cannot_be_encoded_sends_nothing_and_leaves_the_key_
             return NewOrder("I-HUGE", None, None, "GBP", [item])
 
         with pytest.raises(pe.InvalidRequest) as refused:
-            await place_once.place(kalixo, "key-huge", "fingerprint-1", order(price))
+            await place_once.place(kalixo, [KEY_HUGE], "fingerprint-1", order(price))
         assert refused.value.message == (
             f"the order cannot be encoded for kalixo ({raised}): an amount in it is too large "
             "or not a number; nothing was sent"
@@ -304,7 +352,7 @@ async def test_an_order_that_cannot_be_encoded_sends_nothing_and_leaves_the_key_
         assert await place_once.store.get("key-huge") is None  # not UNKNOWN: free again
         assert gw.calls("kalixo", "place-order") == []
 
-        placed = await place_once.place(kalixo, "key-huge", "fingerprint-2", order("32.99"))
+        placed = await place_once.place(kalixo, [KEY_HUGE], "fingerprint-2", order("32.99"))
         assert placed.order is not None
         assert placed.order.external_reference == "I-HUGE"
         assert len(gw.calls("kalixo", "place-order")) == 1

@@ -936,11 +936,13 @@ async def test_an_expired_token_is_refreshed_once(gateway: Gateway) -> None:
 
 async def test_a_short_lived_token_is_refreshed_before_it_is_used(gateway: Gateway) -> None:
     # Shorter-lived than the connector's renewal margin: renewed halfway through its life.
-    state(gateway).access_ttl_s = 1.0
+    # Long enough that the first two reads fit in its first half on a loaded machine (1 s
+    # did not, once: CI shares its CPUs).
+    state(gateway).access_ttl_s = 4.0
     await gateway.ok(READ, {"n": str(EXAMPLE_ORDER_ID)})
     await gateway.ok(READ, {"n": str(EXAMPLE_ORDER_ID)})
     assert len(gateway.calls("kalixo", "/auth/refresh")) == 0  # still fresh: reused
-    await asyncio.sleep(0.6)
+    await asyncio.sleep(2.1)
     await gateway.ok(READ, {"n": str(EXAMPLE_ORDER_ID)})
     assert len(gateway.calls("kalixo", "/auth/login")) == 1
     assert len(gateway.calls("kalixo", "/auth/refresh")) == 1

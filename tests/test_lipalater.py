@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from dataclasses import replace
 from decimal import Decimal
@@ -874,6 +875,191 @@ async def test_a_success_code_of_200_is_success_too(
     assert accepted["order"]["status"] == "COMPLETED"
     [call] = gateway.calls(P, "/acceptContract/")
     assert call.method == "GET"
+
+
+# -- answers that say the change was made, and answers that say neither ----------------
+
+
+def held(gw: Gateway, ref: str) -> list[str]:
+    """The numbers of the sandbox's orders under ``ref``."""
+    return [o.order_no for o in gw.sandboxes[P].app[STATE].orders.values() if o.out_order_no == ref]
+
+
+def status_of(gw: Gateway, seed: tuple[str, str]) -> str:
+    return gw.sandboxes[P].app[STATE].orders[seed[0]].status
+
+
+@pytest.mark.parametrize("status", [201, 202])
+async def test_a_create_answered_another_2xx_is_the_order_placed_once(
+    gateway: Gateway, status: int
+) -> None:
+    """Any 2xx holds the envelope: a create that landed under a 201 or 202 is the order. It was
+    a refusal that freed the key, and the same key asked again placed a second order."""
+    gateway.faults(P).update({"only_paths": ["/create"], "answer_status": status})
+    again = {"externalReference": f"SHOP-{status}", "idempotencyKey": f"key-{status}"}
+    first = await place(gateway, **again)
+    assert first["externalReference"] == f"SHOP-{status}"
+    assert (first["status"], first["providerStatus"]) == ("PENDING", "CREATED")  # read back
+    second = await place(gateway, **again)
+    assert second["id"] == first["id"]
+    assert held(gateway, f"SHOP-{status}") == [first["number"]]
+    assert len(gateway.calls(P, "/create", "POST")) == 1
+
+
+@pytest.mark.parametrize("success", [None, 1, "ok", "", [True]])
+async def test_a_create_whose_success_is_neither_true_nor_false_is_unknown_never_refused(
+    gateway: Gateway, success: Any
+) -> None:
+    """The create landed and its envelope says neither success nor refusal (only ``false`` is
+    one): the order may exist, so the key stays taken, OUTCOME_UNKNOWN, and the same key never
+    sends it again. It was REJECTED_BY_PROVIDER, the key freed, and a second order placed."""
+    gateway.faults(P).update({"only_paths": ["/create"], "merge": {"success": success}})
+    inputs = NEW_ORDER | {"externalReference": "SHOP-NEITHER", "idempotencyKey": "key-neither"}
+    for _ in range(2):
+        answer = (await gateway.ok(PLACE, {"input": inputs}))["placeOrder"]
+        assert answer["order"] is None
+        [error] = answer["userErrors"]
+        assert (error["code"], error["field"]) == ("OUTCOME_UNKNOWN", ["input"])
+    # Nor under another key: the reference's record is unknown too.
+    other = await gateway.ok(PLACE, {"input": inputs | {"idempotencyKey": "key-other"}})
+    assert [e["code"] for e in other["placeOrder"]["userErrors"]] == ["OUTCOME_UNKNOWN"]
+    assert len(held(gateway, "SHOP-NEITHER")) == 1
+    assert len(gateway.calls(P, "/create", "POST")) == 1
+
+
+async def test_an_unknown_outcome_says_what_the_answer_said(gateway: Gateway) -> None:
+    gateway.faults(P).update({"only_paths": ["/create"], "merge": {"success": None}})
+    answer = (await gateway.ok(PLACE, {"input": NEW_ORDER}))["placeOrder"]
+    [error] = answer["userErrors"]
+    assert error["message"].startswith(
+        "lipalater: the order was sent but its outcome is unknown (success None in a 200 "
+        "answer: neither success nor a refusal); "
+    )
+
+
+# (mutation, the seeded order it changes, the path it calls, the sandbox's status after it)
+WRITES = [
+    (CANCEL, d.SEED_CREATED, "/cancelOrder", d.CANCELLED),
+    (CONFIRM, d.SEED_CREATED, "/confirm/", d.CONFIRMED),
+    (ACCEPT, d.SEED_CONFIRMED, "/acceptContract/", d.COMPLETED),
+    (REJECT, d.SEED_CONFIRMED, "/rejectContract/", d.CLOSED),
+]
+
+
+@pytest.mark.parametrize(("mutation", "seed", "path", "after"), WRITES)
+async def test_a_write_answered_202_is_made_not_refused(
+    gateway: Gateway, mutation: str, seed: tuple[str, str], path: str, after: str
+) -> None:
+    gateway.faults(P).update({"only_paths": [path], "answer_status": 202})
+    answer = await gateway.ok(mutation, {"id": seeded_id(seed), "reason": "r", "plan": "1"})
+    [payload] = answer.values()
+    assert payload["userErrors"] == []
+    assert payload["order"]["providerStatus"] == after
+    assert status_of(gateway, seed) == after
+    assert len(gateway.calls(P, path)) == 1
+
+
+@pytest.mark.parametrize(("mutation", "seed", "path", "after"), WRITES)
+async def test_a_write_whose_success_is_null_may_have_been_applied(
+    gateway: Gateway, mutation: str, seed: tuple[str, str], path: str, after: str
+) -> None:
+    """The change was made and the answer says neither success nor refusal: an error saying it
+    may have been applied, not retryable; it was a refusal telling the caller nothing changed."""
+    gateway.faults(P).update({"only_paths": [path], "merge": {"success": None}})
+    answer = await gateway.query(mutation, {"id": seeded_id(seed), "reason": "r", "plan": "1"})
+    assert list(answer.data.values()) == [None]
+    [error] = answer.errors
+    assert error["extensions"]["code"] == "PROVIDER_ERROR"
+    assert error["extensions"]["retryable"] is False
+    assert error["message"].endswith("; the request may have been applied")
+    assert status_of(gateway, seed) == after
+    assert len(gateway.calls(P, path)) == 1
+
+
+async def test_a_refusal_under_another_2xx_is_still_a_refusal(gateway: Gateway) -> None:
+    gateway.faults(P).update({"answer_status": 201})
+    answer = (await gateway.ok(ACCEPT, {"id": seeded_id(d.SEED_CREATED)}))["acceptContract"]
+    assert answer["userErrors"] == [
+        {
+            "field": ["input", "orderId"],
+            "message": "lipalater: Order has not been confirmed",
+            "code": "REJECTED_BY_PROVIDER",
+            "providerCode": "500",
+        }
+    ]
+
+
+async def test_an_invalid_token_under_a_201_is_fetched_again_and_the_order_placed_once(
+    gateway: Gateway,
+) -> None:
+    """A refused token under any 2xx applied nothing: the create is sent again with a new
+    token, placed once, and its key holds it."""
+    await place(gateway, externalReference="SHOP-TOKEN-0")  # a token, then revoked
+    gateway.sandboxes[P].app[STATE].tokens.clear()
+    gateway.faults(P).update({"answer_status": 201})
+    inputs = {"externalReference": "SHOP-TOKEN", "idempotencyKey": "key-token"}
+    first = await place(gateway, **inputs)
+    again = await place(gateway, **inputs)
+    assert again["id"] == first["id"]
+    assert held(gateway, "SHOP-TOKEN") == [first["number"]]
+    assert len(gateway.calls(P, TOKEN_PATH)) == 2
+    assert len(gateway.calls(P, "/create", "POST")) == 3  # the first order; refused, then sent
+
+
+# -- a detail must name the order asked for ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "named",
+    [
+        {"orderNo": d.SEED_CREATED[0]},  # another order that exists
+        {"orderNo": ""},
+        {"orderNo": None},
+        {"memberId": d.SEED_CONFIRMED[1]},
+    ],
+)
+async def test_a_read_back_naming_another_order_answers_the_order_placed(
+    gateway: Gateway, named: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    """placeOrder reads its new order back; an answer naming another order (or none) was
+    answered as the order placed, and kept for the key: every retry answered that one."""
+    gateway.faults(P).update({"only_paths": ["/detail/"], "merge": {"data": named}})
+    inputs = {"externalReference": "SHOP-BACK", "idempotencyKey": "key-back"}
+    order = await place(gateway, **inputs)
+    [number] = held(gateway, "SHOP-BACK")
+    assert (order["id"], order["number"]) == (order_id("100001", number), number)
+    assert order["externalReference"] == "SHOP-BACK"
+    assert order["customer"] == {"id": "100001"}
+    assert (order["status"], order["total"]) == ("UNKNOWN", kes("63997.00"))  # create's answer
+    [note] = [r for r in caplog.records if "status could not be read" in r.getMessage()]
+    assert note.getMessage().startswith(
+        f"lipalater order 100001/{number} placed, but its status could not be read (asked for "
+        f"order {number} of customer 100001, the detail answer names order "
+    )
+    assert note.levelno == logging.WARNING
+    gateway.faults(P).update({"merge": None})
+    again = await place(gateway, **inputs)  # the key's record, re-read by the order it names
+    assert (again["id"], again["status"]) == (order["id"], "PENDING")
+    assert len(gateway.calls(P, "/create", "POST")) == 1
+
+
+async def test_a_detail_naming_another_order_is_a_provider_error(gateway: Gateway) -> None:
+    variables = {"n": d.SEED_CREATED[0], "c": d.SEED_CREATED[1]}
+    knobs = {"only_paths": ["/detail/"], "merge": {"data": {"orderNo": d.SEED_CONFIRMED[0]}}}
+    gateway.faults(P).update(knobs)
+    answer = await gateway.query(BY_NUMBER, variables)
+    assert answer.data == {"orderByNumber": None}
+    [error] = answer.errors
+    assert error["extensions"]["code"] == "PROVIDER_ERROR"
+    assert error["message"] == (
+        f"lipalater: asked for order {d.SEED_CREATED[0]} of customer {d.SEED_CREATED[1]}, the "
+        f"detail answer names order '{d.SEED_CONFIRMED[0]}' of customer '{d.SEED_CREATED[1]}'"
+    )
+    # The same number as a JSON integer (the table's type), or no memberId, is that order.
+    gateway.faults(P).update({"merge": {"data": {"orderNo": int(d.SEED_CREATED[0])}}})
+    assert (await gateway.ok(BY_NUMBER, variables))["orderByNumber"]["number"] == variables["n"]
+    gateway.faults(P).update({"merge": {"data": {"memberId": ""}}})
+    assert (await gateway.ok(BY_NUMBER, variables))["orderByNumber"]["number"] == variables["n"]
 
 
 # -- configuration ---------------------------------------------------------------------

@@ -7,6 +7,7 @@ before anything is sent; the reference and the amounts are compared as the provi
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from decimal import Decimal, localcontext
 from typing import Any
@@ -469,9 +470,7 @@ async def test_amounts_are_compared_by_value_under_one_key(ll: Gateway) -> None:
     assert other["userErrors"] == [
         {
             "field": ["input", "idempotencyKey"],
-            "message": (
-                "this idempotency key (or external reference) was used for a different order"
-            ),
+            "message": "this idempotencyKey was used for a different order",
             "code": "IDEMPOTENCY_CONFLICT",
         }
     ]
@@ -494,6 +493,100 @@ async def test_a_reference_used_for_another_order_is_a_conflict_at_the_reference
         ],
     }
     assert made(ll, "R-COLLIDE") == 1
+
+
+def conflict_at(field: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "field": ["input", field],
+            "message": f"this {field} was used for a different order",
+            "code": "IDEMPOTENCY_CONFLICT",
+        }
+    ]
+
+
+async def test_a_reference_names_one_order_whatever_key_it_comes_with(ll: Gateway) -> None:
+    """Lipa Later places a second order under one outOrderNo: the gateway keeps the reference
+    to one order. Another key with the same order answers it; with another order, it is a
+    conflict at the reference. Two keys used to place two orders."""
+    first = (await ll.ok(PLACE, {"in": lipalater("R-ONE", key="k-1")}))["placeOrder"]
+    assert first["userErrors"] == []
+    for key in ("k-2", None, "k-2"):
+        again = (await ll.ok(PLACE, {"in": lipalater("R-ONE", key=key)}))["placeOrder"]
+        assert again == first
+    other = (await ll.ok(PLACE, {"in": lipalater("R-ONE", "2000", key="k-3")}))["placeOrder"]
+    assert other == {"order": None, "userErrors": conflict_at("externalReference")}
+    # The key is checked first: its own conflict is named at it.
+    mine = (await ll.ok(PLACE, {"in": lipalater("R-ONE", "2000", key="k-1")}))["placeOrder"]
+    assert mine == {"order": None, "userErrors": conflict_at("idempotencyKey")}
+    # The refused key was put back, not left running: its own order is its own.
+    own = (await ll.ok(PLACE, {"in": lipalater("R-THREE", "2000", key="k-3")}))["placeOrder"]
+    assert own["userErrors"] == []
+    assert own["order"]["externalReference"] == "R-THREE"
+    assert len(ll.calls(LL, "/create", "POST")) == 2
+    assert (made(ll, "R-ONE"), made(ll, "R-THREE")) == (1, 1)
+
+
+async def test_one_reference_under_two_keys_at_once_is_placed_once(ll: Gateway) -> None:
+    ll.faults(LL).update({"only_paths": ["/create"], "latency_s": 0.3})
+    one, two = await asyncio.gather(
+        ll.ok(PLACE, {"in": lipalater("R-RACE", key="k-race-1")}),
+        ll.ok(PLACE, {"in": lipalater("R-RACE", key="k-race-2")}),
+    )
+    assert one["placeOrder"]["userErrors"] == two["placeOrder"]["userErrors"] == []
+    assert one["placeOrder"]["order"]["id"] == two["placeOrder"]["order"]["id"]
+    assert len(ll.calls(LL, "/create", "POST")) == 1
+    assert made(ll, "R-RACE") == 1
+
+
+async def test_a_reference_whose_create_may_have_landed_is_unknown_under_any_key(
+    ll: Gateway,
+) -> None:
+    """Lipa Later cannot be asked for an order by its reference: a create that may have landed
+    (a 503) leaves the reference unknown, under a new key too, and nothing is sent again."""
+    ll.faults(LL).update({"only_paths": ["/create"], "error_rate": 1.0, "error_status": 503})
+    for key in ("k-lost", "k-new", None):
+        if key == "k-new":
+            ll.faults(LL).update({"error_rate": 0.0})
+        answer = (await ll.ok(PLACE, {"in": lipalater("R-LOST", key=key)}))["placeOrder"]
+        assert answer["order"] is None
+        assert [(e["code"], e["field"]) for e in answer["userErrors"]] == [
+            ("OUTCOME_UNKNOWN", ["input"])
+        ]
+    assert len(ll.calls(LL, "/create", "POST")) == 1
+
+
+async def test_a_refused_order_frees_its_key_and_its_reference(ll: Gateway) -> None:
+    refusal = {"code": 500, "msg": "Store is closed", "data": None, "success": False}
+    ll.faults(LL).update({"only_paths": ["/create"], "body": refusal})
+    refused = (await ll.ok(PLACE, {"in": lipalater("R-FREE", key="k-free-1")}))["placeOrder"]
+    assert [e["code"] for e in refused["userErrors"]] == ["REJECTED_BY_PROVIDER"]
+    ll.faults(LL).update({"body": None})
+    # The reference is free for another key; the first key is free, and answers that order.
+    placed = (await ll.ok(PLACE, {"in": lipalater("R-FREE", key="k-free-2")}))["placeOrder"]
+    assert placed["userErrors"] == []
+    again = (await ll.ok(PLACE, {"in": lipalater("R-FREE", key="k-free-1")}))["placeOrder"]
+    assert again == placed
+    assert len(ll.calls(LL, "/create", "POST")) == 2
+    assert made(ll, "R-FREE") == 1
+
+
+async def test_a_purchases_reference_under_two_keys_is_one_order() -> None:
+    """The purchases sandbox adds purchases to an order_id it holds already: a second key
+    with the same order_id would have doubled the order's purchases."""
+    async with gateway_with(names=(LP,)) as gw:
+        first = await gw.ok(PLACE, {"in": purchases("5002") | {"idempotencyKey": "k-lp-1"}})
+        again = await gw.ok(PLACE, {"in": purchases("5002") | {"idempotencyKey": "k-lp-2"}})
+        assert again == first
+        assert first["placeOrder"]["userErrors"] == []
+        other = await gw.ok(PLACE, {"in": purchases("5002", 2) | {"idempotencyKey": "k-lp-3"}})
+        assert other["placeOrder"] == {
+            "order": None,
+            "userErrors": conflict_at("externalReference"),
+        }
+        assert len(gw.calls(LP, "/purchases", "POST")) == 1
+        state = gw.sandboxes[LP].app[LP_STATE]
+        assert [p.order_id for p in state.purchases.values()].count("5002") == 1
 
 
 # -- payloads and fields ---------------------------------------------------------------

@@ -18,6 +18,10 @@ call counts, then applies the fault knobs before or instead of the real handler:
 - ``wrong_shape``: valid JSON of the wrong shape (``[]``);
 - ``body``: this JSON instead of the real answer, with status 200 (``{}``, an envelope without
   its data: a shape the page does not show);
+- ``answer_status``: the real answer (the handler runs: a write is made) with this status
+  instead (a 201 or 202 where the page shows 200);
+- ``merge``: the real answer's JSON with this object merged into it, nested objects key by key
+  (``{"success": None}``, ``{"data": {"orderNo": "1"}}``: an answer the handler made, changed);
 - ``reset``: close the connection without an answer;
 - ``drip_s``: send the real body one byte at a time, ``drip_s`` apart.
 
@@ -74,6 +78,8 @@ class Faults:
     reset: bool = False
     drip_s: float = 0.0
     body: Any = None
+    answer_status: int | None = None
+    merge: dict[str, Any] | None = None
     only_paths: list[str] = field(default_factory=list)
     only_methods: list[str] = field(default_factory=list)
 
@@ -118,6 +124,8 @@ _KNOB_OK: dict[str, Callable[[Any], bool]] = {
     "wrong_shape": _flag,
     "reset": _flag,
     "drip_s": _number,
+    "answer_status": lambda v: v is None or (type(v) is int and 100 <= v <= 599),
+    "merge": lambda v: v is None or type(v) is dict,
     # A string would match character by character ("/" matches every path).
     "only_paths": lambda v: type(v) is list and all(type(p) is str for p in v),
     "only_methods": lambda v: type(v) is list and all(type(m) is str for m in v),
@@ -227,9 +235,35 @@ async def _faulted(request: web.Request, handler: Handler) -> web.StreamResponse
     if faults.body is not None:
         return json_response(faults.body)
     response = await handler(request)
+    if faults.answer_status is not None or faults.merge is not None:
+        response = _changed(response, faults)
     if faults.drip_s and isinstance(response, web.Response) and response.body:
         return await _drip(request, response, faults.drip_s)
     return response
+
+
+def _changed(response: web.StreamResponse, faults: Faults) -> web.StreamResponse:
+    """The handler's answer with ``answer_status`` and ``merge`` applied."""
+    if not isinstance(response, web.Response) or not isinstance(response.body, bytes):
+        return response
+    body = response.body
+    if faults.merge is not None:
+        body = json.dumps(_merged(json.loads(body), faults.merge)).encode()
+    status = response.status if faults.answer_status is None else faults.answer_status
+    kept = {k: v for k, v in response.headers.items() if k.lower() not in _REWRITTEN_HEADERS}
+    return web.Response(body=body, status=status, headers=kept, content_type=response.content_type)
+
+
+_REWRITTEN_HEADERS = frozenset({"content-length", "content-type"})
+
+
+def _merged(value: Any, changes: dict[str, Any]) -> Any:
+    if not isinstance(value, dict):
+        return changes
+    merged = dict(value)
+    for key, change in changes.items():
+        merged[key] = _merged(merged.get(key), change) if type(change) is dict else change
+    return merged
 
 
 def _error(request: web.Request, faults: Faults) -> web.Response:

@@ -42,6 +42,8 @@ async def statuses(client: Client, count: int) -> list[int]:
         {"only_paths": "/zzz"},  # matched character by character: "/" matched every path
         {"latency_s": 0.5, "retry_after": -1},  # one bad value sets none of them
         {"no_such_knob": True},
+        {"answer_status": 700},
+        {"merge": ["success", None]},
     ],
 )
 async def test_a_knob_of_the_wrong_type_or_range_is_refused(
@@ -215,3 +217,17 @@ async def test_an_injected_error_speaks_the_providers_envelope(
     response = await sandbox.request(method, path)
     assert (response.status, await response.json()) == (status, {"detail": "sandbox fault"})
     assert sandbox.app[FAULTS].fail_next == 0
+
+
+async def test_answer_status_and_merge_change_the_real_answer(client: Client) -> None:
+    """The handler runs (a write is made); its answer goes out with another status, and with
+    the merged values in place of its own, nested objects merged key by key."""
+    real = await (await client.get(DETAILS, headers=AUTH)).json()
+    knobs = {"answer_status": 202, "merge": {"is_data": None, "data": {"orderUuid": "other"}}}
+    assert (await client.put("/_sandbox/faults", json=knobs)).status == 200
+    response = await client.get(DETAILS, headers=AUTH)
+    changed = await response.json()
+    assert response.status == 202
+    assert changed["is_data"] is None
+    assert changed["data"] == real["data"] | {"orderUuid": "other"}
+    assert changed["status_code"] == real["status_code"]
