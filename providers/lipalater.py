@@ -74,7 +74,7 @@ from providers.model import (
 )
 from providers.redact import SECRETS
 from providers.settings import ProviderSettings, SettingsError
-from providers.values import decimal, exact_in, given_text
+from providers.values import decimal, exact_in, given_text, shown
 
 T = TypeVar("T")
 API = "/open/op"
@@ -265,11 +265,11 @@ class LipaLater(BaseProvider):
             except BadResponse:
                 parsed = None
             detail = parsed.get("msg") or parsed.get("detail") if isinstance(parsed, dict) else None
-            return response.error(str(detail or f"HTTP {response.status}"))
-        message = str(body.get("msg") or "request refused")
+            return response.error(shown(detail or f"HTTP {response.status}"))
+        message = shown(body.get("msg") or "request refused")
         kwargs: dict[str, Any] = {
             "http_status": response.status,
-            "code": None if body.get("code") is None else str(body["code"]),
+            "code": None if body.get("code") is None else shown(body["code"]),
             "request_id": response.request_id,
         }
         lowered = message.strip().lower()
