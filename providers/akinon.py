@@ -567,7 +567,17 @@ class Akinon(BaseProvider):
         if item is None:
             raise NotFound(self.name.value, f"no order item {item_key!r}")
         # 204 No Content on success; a refusal is a 400/406 that _call raises as Rejected.
-        await self._call("POST", f"{API}/order-items/{item}/reject/")
+        response = await self._call("POST", f"{API}/order-items/{item}/reject/")
+        if response.status != 204 and response.body.strip():
+            # The page answers nothing else: a 2xx with a body (``{}``, ``[]``, a cut-off
+            # JSON) is no proof the item was rejected, and the reject may have been applied.
+            raise BadResponse(
+                self.name.value,
+                f"a {response.status} answer with a body to a reject (the page answers 204 "
+                "No Content)",
+                request_id=response.request_id,
+                http_status=response.status,
+            )
 
     # -- payload -> domain -------------------------------------------------------------
 

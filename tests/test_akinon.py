@@ -540,6 +540,39 @@ async def test_reject_with_a_malformed_id_is_a_user_error_and_no_call(gateway: G
     assert gateway.calls("akinon") == []
 
 
+@pytest.mark.parametrize(
+    "fault", [{"body": {}}, {"body": {"detail": "ok"}}, {"malformed": True}, {"wrong_shape": True}]
+)
+async def test_a_reject_answered_with_a_body_may_have_been_applied(
+    gateway: Gateway, fault: dict[str, object]
+) -> None:
+    """The page answers a reject 204 No Content and nothing else. A 200 with a body (``{}``,
+    ``[]``, a cut-off JSON) was a success, the item re-read as if rejected; it says nothing of
+    what was done: a PROVIDER_ERROR that may have been applied (not retryable), no re-read."""
+    item = ids.encode("OrderItem", ProviderName.AKINON, data.REJECTABLE_ITEM_IDS[0])
+    gateway.faults("akinon").update(fault | {"only_paths": ["/reject/"]})
+    answer = await gateway.query(
+        """mutation($id: ID!) { rejectOrderItem(input: {itemId: $id}) {
+            item { id status } userErrors { code } } }""",
+        {"id": item},
+    )
+    assert answer.data == {"rejectOrderItem": None}
+    [error] = answer.errors
+    assert error["path"] == ["rejectOrderItem"]
+    assert (error["extensions"]["code"], error["extensions"]["retryable"]) == (
+        "PROVIDER_ERROR",
+        False,
+    )
+    assert error["message"] == (
+        "akinon: a 200 answer with a body to a reject (the page answers 204 No Content); the "
+        "request may have been applied"
+    )
+    assert len(gateway.calls("akinon", "/reject/", "POST")) == 1
+    assert gateway.calls("akinon", "/order-items/", "GET") == []
+    state = gateway.sandboxes["akinon"].app[STATE]
+    assert state.items[data.REJECTABLE_ITEM_IDS[0]].data["status"] != 900  # never rejected
+
+
 async def test_cancellation_plans_and_customer_addresses_connections(gateway: Gateway) -> None:
     answer = await gateway.ok(
         """{

@@ -494,6 +494,66 @@ async def test_a_refund_answered_without_data_succeeds(gateway: Gateway) -> None
     assert found["refundOrder"]["order"]["refunded"] == {"amount": "1.00"}
 
 
+# A 2xx that is not the page's success envelope, or that holds another order's data.
+NOT_A_WRITES_ANSWER = {
+    "{}": ({}, "not the success envelope of a write"),
+    "data only": (
+        {"data": {"orderUuid": data.SENT_UUID, "status": "CANCELLED"}},
+        "not the success envelope of a write",
+    ),
+    "is_data false only": ({"is_data": False, "data": None}, "not the success envelope of a write"),
+    "another order": (
+        {
+            "status_code": 202,
+            "status_message": "Accepted",
+            "message": "cancelledOrderSuccessfully",
+            "is_data": True,
+            "data": {"orderUuid": "ODR000000001", "status": "CANCELLED"},
+        },
+        "the data of another order",
+    ),
+}
+
+
+@pytest.mark.parametrize("answer", list(NOT_A_WRITES_ANSWER))
+@pytest.mark.parametrize(
+    ("mutation", "uuid", "variables"),
+    [
+        ("cancelOrder", data.SENT_UUID, {"reason": "Wrong size"}),
+        ("refundOrder", data.PAID_UUID, {"amount": "1"}),
+    ],
+)
+async def test_a_write_answered_without_its_success_envelope_may_have_been_applied(
+    gateway: Gateway, answer: str, mutation: str, uuid: str, variables: dict[str, Any]
+) -> None:
+    """A cancel or refund answered ``{}`` under a 200 was a success, its order re-read as if
+    the change had been made. It says nothing of what was done: a PROVIDER_ERROR that may have
+    been applied (not retryable), and no re-read."""
+    body, why = NOT_A_WRITES_ANSWER[answer]
+    action = "cancel" if mutation == "cancelOrder" else "refund"
+    gateway.faults(FP).update({"body": body, "only_paths": [f"/orders/{action}/"]})
+    status = orders(gateway)[uuid]["status"]
+    found = await gateway.query(
+        CANCEL if mutation == "cancelOrder" else REFUND, {"id": order_id(uuid)} | variables
+    )
+    assert found.data == {mutation: None}
+    [error] = found.errors
+    assert error["path"] == [mutation]
+    assert (error["extensions"]["code"], error["extensions"]["retryable"]) == (
+        "PROVIDER_ERROR",
+        False,
+    )
+    assert error["extensions"]["httpStatus"] == 200
+    assert error["message"] == (
+        f"frontpayment: unexpected body from orders: {why}; the request may have been applied"
+    )
+    assert len(gateway.calls(FP, f"/orders/{action}/{uuid}", "POST")) == 1
+    # A refund reads the order first; neither reads it again after the write.
+    reads = 1 if mutation == "refundOrder" else 0
+    assert len(gateway.calls(FP, "/orders/details/", "GET")) == reads
+    assert orders(gateway)[uuid]["status"] == status  # the fault answered, not the sandbox
+
+
 async def test_cancel_an_unknown_order(gateway: Gateway) -> None:
     found = await gateway.ok(CANCEL, {"id": order_id("ODR999999999"), "reason": "x"})
     [error] = found["cancelOrder"]["userErrors"]
