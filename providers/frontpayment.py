@@ -53,7 +53,7 @@ from providers.model import (
     RefundRequest,
 )
 from providers.settings import ProviderSettings, SettingsError
-from providers.values import exact_in
+from providers.values import MAX_AMOUNT, exact_in
 
 API = "/api/v1/connect"
 # What an order uuid may look like before it is put in a path ("ODR986760186"): no ``.``,
@@ -265,6 +265,12 @@ class FrontPayment(BaseProvider):
             total = payload.left_to_refund(data)
             if total <= 0:
                 raise self._invalid(f"nothing is left to refund on order {order_key}", ["orderId"])
+            if total > MAX_AMOUNT:  # the provider's own figures, no amount it can have been paid
+                raise BadResponse(
+                    self.name.value,
+                    f"order {order_key}'s payment history leaves more than {MAX_AMOUNT:,} to "
+                    "refund: not an amount it can have been paid; nothing was sent",
+                )
         body = {
             "type": payload.refund_type(data),
             "grandTotal": payload.number(total),
