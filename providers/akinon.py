@@ -21,6 +21,7 @@ Quirks kept here and nowhere else:
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable, Collection, Sequence
@@ -60,7 +61,7 @@ from providers.model import (
     map_enum,
 )
 from providers.settings import ProviderSettings
-from providers.values import as_str, decimal, shown
+from providers.values import as_str, decimal, given_id, shown
 
 API = "/api/i1"
 
@@ -80,6 +81,10 @@ STATUS_CODE = {status: code for code, status in STATUS.items()}
 
 Record = dict[str, Any]
 T = TypeVar("T")
+# How long a deployment is believed to ignore an ``__in`` filter once seen to (``_where_in``):
+# a deployment that does costs one batch call more every five minutes; one answer that was
+# wrong once costs batching five minutes at most, not the life of the process.
+NO_IN_MEMORY_S = 300.0
 _ORDER_MEMORY = 50_000  # orders whose currency and number are remembered (about 20 MB at most)
 
 
@@ -191,8 +196,9 @@ class Akinon(BaseProvider):
         self._username = settings.get("username")
         self._password = settings.secret("password")
         self._tokens = TokenCache(self._login, provider=self.name.value)
-        # (path, ``<field>__in``) the provider was seen to ignore: those keys go one at a time.
-        self._no_in: set[tuple[str, str]] = set()
+        # (path, ``<field>__in``) the provider was seen to ignore, and until when (monotonic
+        # seconds) that is believed: those keys go one at a time (``_where_in``).
+        self._no_in: dict[tuple[str, str], float] = {}
         # List path -> the most records this deployment was seen to put on a page (its DRF
         # max_page_size), when that is less than a ``limit`` asked for (``_page_at``).
         self._page_caps: dict[str, int] = {}
@@ -421,39 +427,49 @@ class Akinon(BaseProvider):
         without a call. The keys go in one ``__in`` query, except a key a comma-separated list
         cannot carry (it holds a comma), which is asked on its own. Every record answered must
         be one asked for: one that is not means the deployment ignored the filter (DRF skips
-        filters it does not have), kept for the process for that filter, and every key is then
-        asked on its own, with answers checked the same way. A deployment that ignores the
-        one-value filter too cannot answer: ``FilterIgnored``, never records not asked for.
+        filters it does not have), and every key is then asked on its own, with answers
+        checked the same way. A deployment that ignores the one-value filter too cannot
+        answer: ``FilterIgnored``, never records not asked for. Only when the one-value
+        answers are right is the ``__in`` filter taken to be ignored, and for
+        ``NO_IN_MEMORY_S``: one wrong answer (a proxy's, a deployment's bad minute) does not
+        switch batching off for the life of the process. A record without a usable
+        ``lookup.field`` is a bad answer (``BadResponse``), not a filter ignored.
         """
         canonical = [lookup.canonical(k) for k in keys]
         found: dict[str, list[T]] = {c: [] for c in canonical if c is not None}
 
         def among(wanted: Collection[str]) -> Callable[[Record], tuple[str, T]]:
             def matching(record: Record) -> tuple[str, T]:
-                value = record.get(lookup.field)
-                key = None if value is None else lookup.canonical(str(value))
-                if key is None or key not in wanted:
+                value = given_id(record.get(lookup.field))
+                key = None if value is None else lookup.canonical(value)
+                if key is None:
+                    raise BadResponse(
+                        self.name.value, f"{lookup.what} answered without a usable {lookup.field}"
+                    )
+                if key not in wanted:
                     raise _FilterIgnored
                 return key, read(record)
 
             return matching
 
         alone = list(found)
-        if (lookup.path, lookup.batch) not in self._no_in:
+        if not self._ignores(lookup):
             alone = [k for k in found if "," in k]  # a comma-separated list cannot carry these
         skip = set(alone)
         # in one order whoever asks: the same keys are the same URL, a read the operation shares
         listed = sorted(k for k in found if k not in skip)
+        ignored = False  # the batch filter seen ignored now (not remembered from before)
         if listed:
             query = {lookup.batch: ",".join(listed)}
             try:
                 pairs = await self._all(lookup.path, query, among(set(listed)))
             except _FilterIgnored:
-                self._no_in.add((lookup.path, lookup.batch))
+                ignored = True
                 alone = list(found)
             else:
                 for key, record in pairs:
                     found[key].append(record)
+        confirmed = False
         for key, value in (await self._single_values(lookup, alone)).items():
             try:
                 pairs = await self._all(lookup.path, {lookup.single: value}, among({key}))
@@ -463,7 +479,22 @@ class Akinon(BaseProvider):
                     f"{lookup.batch} and {lookup.single} on {lookup.path}"
                 ) from None
             found[key].extend(record for _, record in pairs)
+            confirmed = True
+        if ignored and confirmed:
+            # The one-value filter answered right where the batch one did not: believed for a
+            # while (not renewed by the calls it makes), then the batch filter is tried again.
+            self._no_in[(lookup.path, lookup.batch)] = time.monotonic() + NO_IN_MEMORY_S
         return [[] if c is None else found[c] for c in canonical]
+
+    def _ignores(self, lookup: _Lookup) -> bool:
+        """Whether this deployment was lately seen to ignore ``lookup``'s ``__in`` filter."""
+        until = self._no_in.get((lookup.path, lookup.batch))
+        if until is None:
+            return False
+        if until > time.monotonic():
+            return True
+        del self._no_in[(lookup.path, lookup.batch)]
+        return False
 
     async def _single_values(self, lookup: _Lookup, keys: list[str]) -> dict[str, str]:
         """Each key's value for ``lookup.single``: the key, or its order's number (the orders
@@ -568,7 +599,17 @@ class Akinon(BaseProvider):
         if item is None:
             raise NotFound(self.name.value, f"no order item {item_key!r}")
         # 204 No Content on success; a refusal is a 400/406 that _call raises as Rejected.
-        await self._call("POST", f"{API}/order-items/{item}/reject/")
+        response = await self._call("POST", f"{API}/order-items/{item}/reject/")
+        if response.status != 204 and response.body.strip():
+            # The page answers nothing else: a 2xx with a body (``{}``, ``[]``, a cut-off
+            # JSON) is no proof the item was rejected, and the reject may have been applied.
+            raise BadResponse(
+                self.name.value,
+                f"a {response.status} answer with a body to a reject (the page answers 204 "
+                "No Content)",
+                request_id=response.request_id,
+                http_status=response.status,
+            )
 
     # -- payload -> domain -------------------------------------------------------------
 

@@ -12,7 +12,8 @@ Quirks kept here (and, for payloads, in ``providers/frontpayment_payload.py``) a
 - A failure is an HTTP status >= 400, or under a 2xx an envelope with ``is_error`` set or a
   ``status_code`` >= 400. ``is_data`` only says whether ``data`` holds anything: a 2xx with
   ``is_data: false`` is a success without data (a write's answer needs none; a details read
-  without data is that order not found).
+  without data is that order not found). A write's 2xx must be the success envelope
+  (``status_code`` 2xx, ``message`` its code): a bare ``{}`` is no proof the write was made.
 - No batch read: a batch is one ``GET orders/details/{uuid}`` per key, concurrently.
 - Order and item keys: the order's uuid ("ODR986760186"); an item is "<uuid>/<productId>",
   since a refund names products by productId.
@@ -52,7 +53,7 @@ from providers.model import (
     RefundRequest,
 )
 from providers.settings import ProviderSettings, SettingsError
-from providers.values import exact_in, shown
+from providers.values import MAX_AMOUNT, exact_in, shown
 
 API = "/api/v1/connect"
 # What an order uuid may look like before it is put in a path ("ODR986760186"): no ``.``,
@@ -91,11 +92,11 @@ class FrontPayment(BaseProvider):
 
     # -- transport ----------------------------------------------------------------------
 
-    async def _call(
-        self, method: str, path: str, body: Record | None = None, *, reads: bool = False
-    ) -> Any:
-        """One request; answers the envelope's ``data`` or raises the tree's error. A read
-        (``reads``) answered without ``data``, and without ``is_data: false``, is malformed."""
+    async def _envelope(
+        self, method: str, path: str, body: Record | None = None
+    ) -> tuple[UpstreamResponse, Record]:
+        """One request and its answer's envelope, a success one; anything else is raised as
+        the tree's error (a body that is not an envelope: ``BadResponse``)."""
         headers = {"Authorization": f"Bearer {self._token}", "Accept": "application/json"}
         response = await self.up.request(method, f"{API}/{path}", json=body, headers=headers)
         if response.status >= 400:
@@ -109,13 +110,31 @@ class FrontPayment(BaseProvider):
             raise self._unexpected(response, path, "not an envelope")
         if envelope.get("is_error") or _failure_code(envelope.get("status_code")):
             raise self._error(response, envelope)  # an error envelope under a 2xx status
-        # ``is_data: false`` is a success without data (the page shows it on a refund's 202
-        # and inside a 404 body, where the status already said what failed).
+        return response, envelope
+
+    async def _read(self, path: str) -> Any:
+        """A read's ``data``; ``None`` for ``is_data: false``, a success without data (no such
+        order). Without data otherwise (``{}``), the answer is malformed, not "no such order"."""
+        response, envelope = await self._envelope("GET", path)
         if envelope.get("is_data") is False:
             return None
-        if reads and envelope.get("data") is None:  # `{}` read as "no such order"
+        if envelope.get("data") is None:
             raise self._unexpected(response, path, "no data")
-        return envelope.get("data")
+        return envelope["data"]
+
+    async def _write(self, action: str, uuid: str, body: Record) -> None:
+        """``POST orders/{action}/{uuid}``; its 2xx must be the page's success envelope (a
+        ``status_code`` of 2xx and a ``message``, "cancelledOrderSuccessfully"), whose data, if
+        it names an order, names this one. Anything else under a 2xx (``{}``, another order's
+        data) says nothing of what was done: ``BadResponse``, which for a write that was
+        answered means it may have been applied (resolvers/mutations.py says so)."""
+        path = f"orders/{action}/{uuid}"
+        response, envelope = await self._envelope("POST", path, body)
+        if not _success_envelope(envelope):
+            raise self._unexpected(response, path, "not the success envelope of a write")
+        data = None if envelope.get("is_data") is False else envelope.get("data")
+        if isinstance(data, dict) and data.get("orderUuid") not in (None, uuid):
+            raise self._unexpected(response, path, "the data of another order")
 
     def _unexpected(self, response: UpstreamResponse, path: str, what: str) -> BadResponse:
         return BadResponse(
@@ -152,7 +171,7 @@ class FrontPayment(BaseProvider):
         if not _UUID.match(uuid):
             return None  # not a Front Payment uuid: nothing to ask
         try:
-            data = await self._call("GET", f"orders/details/{uuid}", reads=True)
+            data = await self._read(f"orders/details/{uuid}")
         except NotFound:
             return None
         if data is None:
@@ -222,7 +241,7 @@ class FrontPayment(BaseProvider):
             raise NotFound(self.name.value, f"no order {order_key!r}", http_status=404)
         # 202 cancelledOrderSuccessfully; 400 orderStatusAlreadyPaid is raised as Rejected.
         try:
-            await self._call("POST", f"orders/cancel/{order_key}", {"cancellationNote": reason})
+            await self._write("cancel", order_key, {"cancellationNote": reason})
         except Rejected as exc:
             exc.field = _input_field(exc.field)
             raise
@@ -246,13 +265,19 @@ class FrontPayment(BaseProvider):
             total = payload.left_to_refund(data)
             if total <= 0:
                 raise self._invalid(f"nothing is left to refund on order {order_key}", ["orderId"])
+            if total > MAX_AMOUNT:  # the provider's own figures, no amount it can have been paid
+                raise BadResponse(
+                    self.name.value,
+                    f"order {order_key}'s payment history leaves more than {MAX_AMOUNT:,} to "
+                    "refund: not an amount it can have been paid; nothing was sent",
+                )
         body = {
             "type": payload.refund_type(data),
             "grandTotal": payload.number(total),
             "products": [{"id": pid, "amount": payload.number(a)} for pid, a in products],
         }
         try:
-            await self._call("POST", f"orders/refund/{order_key}", body)
+            await self._write("refund", order_key, body)
         except Rejected as exc:
             exc.field = _input_field(exc.field)
             raise
@@ -307,6 +332,19 @@ def _input_field(field: list[str] | None) -> list[str] | None:
 def _failure_code(status_code: Any) -> bool:
     """Whether an envelope's own ``status_code`` says it failed (an int >= 400)."""
     return isinstance(status_code, int) and not isinstance(status_code, bool) and status_code >= 400
+
+
+def _success_envelope(envelope: Record) -> bool:
+    """Whether a 2xx body is the page's success envelope: ``status_code`` a 2xx (a number, as
+    the page types it) and ``message`` its code."""
+    code, message = envelope.get("status_code"), envelope.get("message")
+    return (
+        isinstance(code, int)
+        and not isinstance(code, bool)
+        and 200 <= code < 300
+        and isinstance(message, str)
+        and bool(message.strip())
+    )
 
 
 def _as_list(value: Any) -> list[Any]:

@@ -52,7 +52,7 @@ from providers.model import (
     map_enum,
 )
 from providers.redact import MASK
-from providers.values import as_str, decimal, money
+from providers.values import as_str, count, decimal, money
 
 PROVIDER = ProviderName.FRONTPAYMENT
 DEFAULT_CURRENCY = "NOK"
@@ -205,7 +205,7 @@ def _item(order_key: str, p: Record, currency: str) -> OrderItem:
         order_key=order_key,
         product_id=product_id or None,
         name=as_str(p.get("name")),
-        quantity=_int(p.get("quantity"), 1),
+        quantity=_quantity(p.get("quantity")),
         unit_price=money(p.get("rate"), currency),
         total=money(p.get("amount"), currency),
         discount=money(p.get("discount"), currency),
@@ -339,11 +339,10 @@ def boolean(value: Any) -> bool | None:
     return None
 
 
-def _int(value: Any, default: int) -> int:
-    try:
-        return int(value) if value is not None and not isinstance(value, bool) else default
-    except (TypeError, ValueError):
-        return default
+def _quantity(value: Any) -> int:
+    """A product line's quantity, 1 unless it names one."""
+    quantity = count(value, PROVIDER.value, "productList[].quantity")
+    return 1 if quantity is None else quantity
 
 
 def _dict(value: Any) -> Record:

@@ -57,7 +57,7 @@ from providers.model import (
 )
 from providers.redact import SECRETS, scrub
 from providers.settings import ProviderSettings
-from providers.values import as_str, given_id, shown
+from providers.values import as_str, count, given_id, shown
 
 API = "/v1"
 PLACE = f"{API}/orders/place-order"
@@ -329,7 +329,7 @@ class Kalixo(BaseProvider):
         )
 
     def _item(self, order_key: str, index: int, p: Record, currency: str) -> OrderItem:
-        quantity = _int(p.get("quantity"))
+        quantity = count(p.get("quantity"), self.name.value, "products[].quantity")
         quantity = 1 if quantity is None else quantity
         price = _int(p.get("price"))
         exp = exponent(currency)

@@ -27,7 +27,7 @@ from providers.model import (
     RepaymentSchedule,
     map_enum,
 )
-from providers.values import decimal, exact_in, money
+from providers.values import count, decimal, exact_in, money
 
 Record = dict[str, Any]
 PROVIDER = ProviderName.LIPALATER
@@ -202,7 +202,8 @@ def order(r: Record, currency: str, zone: tzinfo, member_id: str) -> Order:
 
 def item(p: Record, order_key_: str, index: int, currency: str) -> OrderItem:
     """One ``orderProductList`` entry; its key is the order's key and its position."""
-    quantity = integer(p.get("productNum"))
+    # The page's examples answer productNum 0: a count from 0.
+    quantity = count(p.get("productNum"), PROVIDER.value, "orderProductList[].productNum", least=0)
     line = decimal(p.get("totalFee"))
     if line is None:
         line = decimal(p.get("actTotalFee"))

@@ -15,7 +15,9 @@ Quirks kept here and nowhere else:
 - Update is ``PUT /api/v2/purchases`` with ``items[{id, facility_status}]`` in the body, as
   the page's example sends it (its heading puts the id in the path). Cancel is a DELETE per
   purchase: an order's cancel can partly fail, so it reads the purchases first and sends a
-  DELETE only to those not cancelled yet, and asking again finishes what was left.
+  DELETE only to those not cancelled yet, and asking again finishes what was left. A DELETE's
+  2xx must be the page's answer (``data: {message}``), a 204 or empty: anything else leaves
+  that purchase's outcome unknown.
 - Errors are ``{type, title, status, detail}``; validation errors carry ``details`` (field ->
   messages) instead. The token endpoint answers OAuth's ``{error, error_description}``.
 - No currency is sent or answered: the API serves Kenya, so KES unless configured.
@@ -361,7 +363,7 @@ class LipaLaterPurchases(BaseProvider):
         if unread is not None:
             raise unread
         open_ids = [p for p in ids if not _is_cancelled(fetched[p])]
-        sent = await _gather(self._call("DELETE", f"{PURCHASES}/{p}") for p in open_ids)
+        sent = await _gather(self._cancel(p) for p in open_ids)
         results = dict(zip(open_ids, sent, strict=True))
         failures = [r for r in sent if isinstance(r, Exception)]
         if (
@@ -371,6 +373,24 @@ class LipaLaterPurchases(BaseProvider):
         ):
             raise failures[0]
         return [self._cancelled(p, results.get(p)) for p in ids]
+
+    async def _cancel(self, purchase_id: str) -> None:
+        """DELETE one purchase. The page answers ``{apiVersion, status, data: {message}}``
+        ("Item with ID ... was successfully cancelled", naming another purchase than the one in
+        its path, so the id is not compared); a 204 or an empty body is taken too, and so is
+        ``data`` that is this purchase. Anything else under a 2xx (``{}``, ``[]``) is no answer
+        to the cancel: ``BadResponse``, that purchase's outcome unknown."""
+        response = await self._call("DELETE", f"{PURCHASES}/{purchase_id}")
+        if response.status == 204 or not response.body.strip():
+            return
+        if _confirms_cancel(response.json(), purchase_id):
+            return
+        raise BadResponse(
+            self.name.value,
+            f"unexpected answer to a purchase's cancel ({response.status})",
+            request_id=response.request_id,
+            http_status=response.status,
+        )
 
     def _cancelled(self, purchase_id: str, result: object) -> ItemOutcome:
         """What one purchase's cancel came to (``None``: it was cancelled already). A failure
@@ -392,6 +412,18 @@ class LipaLaterPurchases(BaseProvider):
         if code == "OUTCOME_UNKNOWN":
             text += "; cancelling the order again cancels this purchase if it is still open"
         return ItemOutcome(purchase_id, ok=False, code=code, message=f"{self.name.value}: {text}")
+
+
+def _confirms_cancel(body: Any, purchase_id: str) -> bool:
+    """Whether a DELETE's 2xx body is the page's answer: ``data`` holding a ``message``, or
+    this purchase's record."""
+    data = body.get("data") if isinstance(body, dict) else None
+    if not isinstance(data, dict):
+        return False
+    if "id" in data:
+        return given_text(data["id"]) == purchase_id
+    message = data.get("message")
+    return isinstance(message, str) and bool(message.strip())
 
 
 def _is_cancelled(fetched: Fetched | Exception) -> bool:

@@ -1,7 +1,9 @@
 """Reading provider values leniently: a blank, junk or non-finite value is None, never an error.
 
 Every connector reads numbers, amounts and texts out of payloads whose types drift from their
-pages (numbers as strings, "" placeholders); these are the one set of readers they share.
+pages (numbers as strings, "" placeholders); these are the one set of readers they share. The
+one exception is a count the schema serves as an ``Int`` (``count``): a whole number it cannot
+carry is the provider's bad answer, never an internal error.
 """
 
 from __future__ import annotations
@@ -10,9 +12,14 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
 
+from providers.errors import BadResponse
 from providers.model import Money
 
 CENT = Decimal("0.01")
+# The largest amount the gateway sends a provider: the mutations' inputs are bounded by it
+# (resolvers/mutation_inputs.py), and an amount a connector works out from a provider's own
+# figures (what is left to refund) is too.
+MAX_AMOUNT = Decimal(10) ** 12
 
 
 def as_str(value: Any) -> str | None:
@@ -56,6 +63,26 @@ def decimal(value: Any) -> Decimal | None:
     except InvalidOperation:
         return None
     return number if number.is_finite() else None
+
+
+# GraphQL's Int is a signed 32-bit integer: a larger value is an error on the field, and an
+# internal one at that, which no client can act on.
+INT_MAX = 2**31 - 1
+
+
+def count(value: Any, provider: str, what: str, *, least: int = 1) -> int | None:
+    """A count served as an ``Int`` (an item's quantity): None when there is no whole number
+    (missing, blank, junk, a fraction: the caller's default applies, as for any lenient read);
+    the number when it is from ``least`` (1, or 0 where the provider's page shows 0) to
+    ``INT_MAX``. A whole number outside that (3,000,000,000 units, -1) is no count the
+    provider can mean: ``BadResponse`` (``PROVIDER_ERROR`` on the record's field), named by
+    ``what`` ("products[].quantity")."""
+    number = decimal(value)
+    if number is None or number != number.to_integral_value():
+        return None
+    if not least <= number <= INT_MAX:
+        raise BadResponse(provider, f"{what} {number} is not a count from {least} to {INT_MAX:,}")
+    return int(number)
 
 
 def exact_in(amount: Decimal, places: int) -> bool:

@@ -21,10 +21,10 @@ from strawberry.scalars import JSON
 from graph.types.common import UserError
 from providers import model
 from providers.model import ProviderName
+from providers.values import MAX_AMOUNT
 
 # -- amounts ---------------------------------------------------------------------------
 
-MAX_AMOUNT = Decimal(10) ** 12
 # With at most 13 digits before the point, 25 in all: within a Decimal context's 28, so the
 # connectors' exactness checks (``exact_in``) and encodings never round.
 MAX_PLACES = 12

@@ -541,6 +541,39 @@ async def test_reject_with_a_malformed_id_is_a_user_error_and_no_call(gateway: G
     assert gateway.calls("akinon") == []
 
 
+@pytest.mark.parametrize(
+    "fault", [{"body": {}}, {"body": {"detail": "ok"}}, {"malformed": True}, {"wrong_shape": True}]
+)
+async def test_a_reject_answered_with_a_body_may_have_been_applied(
+    gateway: Gateway, fault: dict[str, object]
+) -> None:
+    """The page answers a reject 204 No Content and nothing else. A 200 with a body (``{}``,
+    ``[]``, a cut-off JSON) was a success, the item re-read as if rejected; it says nothing of
+    what was done: a PROVIDER_ERROR that may have been applied (not retryable), no re-read."""
+    item = ids.encode("OrderItem", ProviderName.AKINON, data.REJECTABLE_ITEM_IDS[0])
+    gateway.faults("akinon").update(fault | {"only_paths": ["/reject/"]})
+    answer = await gateway.query(
+        """mutation($id: ID!) { rejectOrderItem(input: {itemId: $id}) {
+            item { id status } userErrors { code } } }""",
+        {"id": item},
+    )
+    assert answer.data == {"rejectOrderItem": None}
+    [error] = answer.errors
+    assert error["path"] == ["rejectOrderItem"]
+    assert (error["extensions"]["code"], error["extensions"]["retryable"]) == (
+        "PROVIDER_ERROR",
+        False,
+    )
+    assert error["message"] == (
+        "akinon: a 200 answer with a body to a reject (the page answers 204 No Content); the "
+        "request may have been applied"
+    )
+    assert len(gateway.calls("akinon", "/reject/", "POST")) == 1
+    assert gateway.calls("akinon", "/order-items/", "GET") == []
+    state = gateway.sandboxes["akinon"].app[STATE]
+    assert state.items[data.REJECTABLE_ITEM_IDS[0]].data["status"] != 900  # never rejected
+
+
 async def test_cancellation_plans_and_customer_addresses_connections(gateway: Gateway) -> None:
     answer = await gateway.ok(
         """{
@@ -885,6 +918,103 @@ async def test_ignored_in_filters_fall_back_to_documented_filters_and_answer_rig
     assert [c.query for c in gateway.calls("akinon", "/order-items/")] == [
         {"order__number": data.PLAN_ORDER_NUMBER, "limit": "100"}
     ]
+
+
+TWO_BY_NUMBER = f"""{{
+    a: orderByNumber(provider: AKINON, number: "{data.EXAMPLE_ORDER_NUMBER}") {{ number }}
+    b: orderByNumber(provider: AKINON, number: "{data.PLAN_ORDER_NUMBER}") {{ number }} }}"""
+BOTH_NUMBERS = {"a": {"number": data.EXAMPLE_ORDER_NUMBER}, "b": {"number": data.PLAN_ORDER_NUMBER}}
+BATCH_BY_NUMBER = {
+    "number__in": f"{data.EXAMPLE_ORDER_NUMBER},{data.PLAN_ORDER_NUMBER}",
+    "limit": "100",
+}
+
+
+async def test_an_ignored_in_filter_is_believed_for_five_minutes_then_tried_again(
+    gateway: Gateway,
+) -> None:
+    """A deployment seen to ignore ``number__in`` (its one-value filter answering right) has
+    its keys asked one at a time from then on; not for the life of the process: after
+    ``NO_IN_MEMORY_S`` the batch filter is tried again, and used where it now works."""
+    state = gateway.sandboxes["akinon"].app[STATE]
+    state.ignore("orders/", "number__in")
+    assert await gateway.ok(TWO_BY_NUMBER) == BOTH_NUMBERS
+    queries = [c.query for c in gateway.calls("akinon", "/orders/")]
+    batch = [q for q in queries if "number__in" in q]
+    # The batch (its first page showed the filter ignored), then one call per key.
+    assert batch
+    assert queries[: len(batch)] == batch
+    assert [q.get("number") for q in queries[len(batch) :]] == [
+        data.EXAMPLE_ORDER_NUMBER,
+        data.PLAN_ORDER_NUMBER,
+    ]
+
+    state.ignored.clear()  # the deployment honours it now; the connector still believes not
+    gateway.clear_calls()
+    assert await gateway.ok(TWO_BY_NUMBER) == BOTH_NUMBERS
+    assert [c.query.get("number") for c in gateway.calls("akinon", "/orders/")] == [
+        data.EXAMPLE_ORDER_NUMBER,
+        data.PLAN_ORDER_NUMBER,
+    ]
+
+    akinon = gateway.app.state.gateway.providers[ProviderName.AKINON]
+    assert set(akinon._no_in) == {("/api/i1/orders/", "number__in")}
+    akinon._no_in = {k: time.monotonic() - 1 for k in akinon._no_in}  # five minutes on
+    gateway.clear_calls()
+    assert await gateway.ok(TWO_BY_NUMBER) == BOTH_NUMBERS
+    assert [c.query for c in gateway.calls("akinon", "/orders/")] == [BATCH_BY_NUMBER]
+    assert akinon._no_in == {}
+
+
+STRAY_ORDER = {"id": "00000000-0000-0000-0000-000000000000", "number": "1"}
+
+
+@pytest.mark.parametrize(
+    ("record", "code", "message"),
+    [
+        # Answered to the batch and to the one-value query alike: not a deployment that
+        # ignores only the batch filter, so nothing is learnt.
+        (
+            STRAY_ORDER,
+            "UNSUPPORTED_OPERATION",
+            "akinon: does not support reading orders by number: this Akinon ignores both "
+            "number__in and number on /api/i1/orders/",
+        ),
+        # No number at all: a bad answer, not a filter ignored.
+        (
+            STRAY_ORDER | {"number": None},
+            "PROVIDER_ERROR",
+            "akinon: orders answered without a usable number",
+        ),
+        (
+            STRAY_ORDER | {"number": ["1"]},
+            "PROVIDER_ERROR",
+            "akinon: orders answered without a usable number",
+        ),
+    ],
+)
+async def test_a_wrong_list_answer_does_not_switch_batching_off(
+    gateway: Gateway, record: dict[str, object], code: str, message: str
+) -> None:
+    """One answer holding a record not asked for (a proxy's bad minute) switched ``__in``
+    batching off for the life of the process: every later batch went one key at a time."""
+    await gateway.ok(TWO_BY_NUMBER)  # logged in
+    stray = {"count": 1, "next": None, "previous": None, "results": [record]}
+    gateway.faults("akinon").update({"body": stray, "only_paths": ["/orders/"]})
+    gateway.clear_calls()
+    answer = await gateway.query(TWO_BY_NUMBER)
+    assert answer.data == {"a": None, "b": None}
+    assert answer.codes == [code, code]
+    assert {e["message"] for e in answer.errors} == {message}
+    batch = [c.query for c in gateway.calls("akinon", "/orders/")]
+    # A malformed record fails the batch; a stray one has each key asked alone first.
+    assert batch[0] == BATCH_BY_NUMBER
+    assert len(batch) == (2 if code == "UNSUPPORTED_OPERATION" else 1)
+
+    gateway.faults("akinon").update({"body": None})
+    gateway.clear_calls()
+    assert await gateway.ok(TWO_BY_NUMBER) == BOTH_NUMBERS
+    assert [c.query for c in gateway.calls("akinon", "/orders/")] == [BATCH_BY_NUMBER]
 
 
 async def test_a_deployment_ignoring_both_order_id_filters_says_so_instead_of_scanning(

@@ -247,6 +247,38 @@ async def test_a_generated_order_maps_every_product_line(gateway: Gateway) -> No
     assert sent["orderByNumber"]["refunded"] is None
 
 
+@pytest.mark.parametrize("quantity", [3_000_000_000, 0, -1])
+async def test_a_quantity_the_schema_cannot_serve_is_the_providers_bad_answer(
+    gateway: Gateway, quantity: int
+) -> None:
+    """GraphQL's Int is 32 bits: a quantity of 3,000,000,000 was an INTERNAL_SERVER_ERROR.
+    Any quantity outside 1 .. 2^31 - 1 is a PROVIDER_ERROR on its order alone."""
+    orders(gateway)[data.PAID_UUID]["productList"][0]["quantity"] = quantity
+    answer = await gateway.query(
+        """query($a: ID!, $b: ID!) {
+            a: order(id: $a) { items { quantity } } b: order(id: $b) { number } }""",
+        {"a": order_id(data.PAID_UUID), "b": order_id(data.SENT_UUID)},
+    )
+    assert answer.data == {"a": None, "b": {"number": data.SENT_UUID}}
+    [error] = answer.errors
+    assert (error["path"], error["extensions"]["code"]) == (["a"], "PROVIDER_ERROR")
+    assert error["message"] == (
+        f"frontpayment: productList[].quantity {quantity} is not a count from 1 to 2,147,483,647"
+    )
+
+
+async def test_the_largest_quantity_the_schema_serves_is_read(gateway: Gateway) -> None:
+    products = orders(gateway)[data.PAID_UUID]["productList"]
+    products[0]["quantity"] = 2**31 - 1
+    found = await gateway.ok(
+        BY_ID.replace("paymentStatus", "paymentStatus items { quantity }"),
+        {"id": order_id(data.PAID_UUID)},
+    )
+    assert [i["quantity"] for i in found["order"]["items"]] == [2**31 - 1] + [
+        p["quantity"] for p in products[1:]
+    ]
+
+
 # Front Payment status -> (OrderStatus, PaymentStatus), for the seeded order in that status.
 SEEDED_STATUSES = {
     data.SENT_UUID: ("PENDING", "PENDING"),
@@ -494,6 +526,66 @@ async def test_a_refund_answered_without_data_succeeds(gateway: Gateway) -> None
     assert found["refundOrder"]["order"]["refunded"] == {"amount": "1.00"}
 
 
+# A 2xx that is not the page's success envelope, or that holds another order's data.
+NOT_A_WRITES_ANSWER = {
+    "{}": ({}, "not the success envelope of a write"),
+    "data only": (
+        {"data": {"orderUuid": data.SENT_UUID, "status": "CANCELLED"}},
+        "not the success envelope of a write",
+    ),
+    "is_data false only": ({"is_data": False, "data": None}, "not the success envelope of a write"),
+    "another order": (
+        {
+            "status_code": 202,
+            "status_message": "Accepted",
+            "message": "cancelledOrderSuccessfully",
+            "is_data": True,
+            "data": {"orderUuid": "ODR000000001", "status": "CANCELLED"},
+        },
+        "the data of another order",
+    ),
+}
+
+
+@pytest.mark.parametrize("answer", list(NOT_A_WRITES_ANSWER))
+@pytest.mark.parametrize(
+    ("mutation", "uuid", "variables"),
+    [
+        ("cancelOrder", data.SENT_UUID, {"reason": "Wrong size"}),
+        ("refundOrder", data.PAID_UUID, {"amount": "1"}),
+    ],
+)
+async def test_a_write_answered_without_its_success_envelope_may_have_been_applied(
+    gateway: Gateway, answer: str, mutation: str, uuid: str, variables: dict[str, Any]
+) -> None:
+    """A cancel or refund answered ``{}`` under a 200 was a success, its order re-read as if
+    the change had been made. It says nothing of what was done: a PROVIDER_ERROR that may have
+    been applied (not retryable), and no re-read."""
+    body, why = NOT_A_WRITES_ANSWER[answer]
+    action = "cancel" if mutation == "cancelOrder" else "refund"
+    gateway.faults(FP).update({"body": body, "only_paths": [f"/orders/{action}/"]})
+    status = orders(gateway)[uuid]["status"]
+    found = await gateway.query(
+        CANCEL if mutation == "cancelOrder" else REFUND, {"id": order_id(uuid)} | variables
+    )
+    assert found.data == {mutation: None}
+    [error] = found.errors
+    assert error["path"] == [mutation]
+    assert (error["extensions"]["code"], error["extensions"]["retryable"]) == (
+        "PROVIDER_ERROR",
+        False,
+    )
+    assert error["extensions"]["httpStatus"] == 200
+    assert error["message"] == (
+        f"frontpayment: unexpected body from orders: {why}; the request may have been applied"
+    )
+    assert len(gateway.calls(FP, f"/orders/{action}/{uuid}", "POST")) == 1
+    # A refund reads the order first; neither reads it again after the write.
+    reads = 1 if mutation == "refundOrder" else 0
+    assert len(gateway.calls(FP, "/orders/details/", "GET")) == reads
+    assert orders(gateway)[uuid]["status"] == status  # the fault answered, not the sandbox
+
+
 async def test_cancel_an_unknown_order(gateway: Gateway) -> None:
     found = await gateway.ok(CANCEL, {"id": order_id("ODR999999999"), "reason": "x"})
     [error] = found["cancelOrder"]["userErrors"]
@@ -574,6 +666,24 @@ async def test_whole_refund_of_the_invoiced_example(gateway: Gateway) -> None:
     assert bodies(gateway, "/orders/refund/ODR986760186") == [
         {"type": "regular", "grandTotal": 30.5, "products": []}
     ]
+
+
+async def test_a_whole_refund_of_more_than_any_order_holds_is_a_provider_error(
+    gateway: Gateway,
+) -> None:
+    """A payment history of 10^30 paid made a whole-order refund an internal error ("Integer
+    exceeds 64-bit range", encoding the amount): it is the provider's bad answer, and nothing
+    is sent."""
+    orders(gateway)[data.PAID_UUID]["paymentHistory"]["amount"] = 10**30
+    found = await gateway.query(REFUND, {"id": order_id(data.PAID_UUID)})
+    assert found.data == {"refundOrder": None}
+    [error] = found.errors
+    assert error["extensions"]["code"] == "PROVIDER_ERROR"
+    assert error["message"] == (
+        f"frontpayment: order {data.PAID_UUID}'s payment history leaves more than "
+        "1,000,000,000,000 to refund: not an amount it can have been paid; nothing was sent"
+    )
+    assert gateway.calls(FP, "/orders/refund/") == []
 
 
 async def test_every_refund_of_an_invoice_order_is_invoiced(gateway: Gateway) -> None:

@@ -593,6 +593,42 @@ async def test_a_missing_order_beside_a_found_one(gateway: Gateway) -> None:
     assert answer.errors[0]["path"] == ["b"]
 
 
+@pytest.mark.parametrize("count", [3_000_000_000, -1])
+async def test_a_product_count_the_schema_cannot_serve_is_the_providers_bad_answer(
+    gateway: Gateway, count: int
+) -> None:
+    """GraphQL's Int is 32 bits: a ``productNum`` of 3,000,000,000 was an
+    INTERNAL_SERVER_ERROR. Any count outside 0 .. 2^31 - 1 (the page's examples answer 0) is
+    a PROVIDER_ERROR on its order alone."""
+    number, member = d.SEED_CREATED
+    other, other_member = d.SEED_COMPLETED
+    gateway.sandboxes[P].app[STATE].orders[number].products[0].product_num = count
+    answer = await gateway.query(
+        """query($a: ID!, $b: ID!) {
+            a: order(id: $a) { items { quantity } } b: order(id: $b) { number } }""",
+        {"a": order_id(member, number), "b": order_id(other_member, other)},
+    )
+    assert answer.data == {"a": None, "b": {"number": other}}
+    [error] = answer.errors
+    assert (error["path"], error["extensions"]["code"]) == (["a"], "PROVIDER_ERROR")
+    assert error["message"] == (
+        f"lipalater: orderProductList[].productNum {count} is not a count from 0 to 2,147,483,647"
+    )
+
+
+@pytest.mark.parametrize("count", [0, 2**31 - 1])
+async def test_a_product_count_from_0_to_the_largest_int_is_read(
+    gateway: Gateway, count: int
+) -> None:
+    number, member = d.SEED_CREATED
+    gateway.sandboxes[P].app[STATE].orders[number].products[0].product_num = count
+    found = await gateway.ok(
+        "query($id: ID!) { order(id: $id) { items { quantity } } }",
+        {"id": order_id(member, number)},
+    )
+    assert found["order"]["items"][0]["quantity"] == count
+
+
 async def test_item_ids_round_trip_through_node(gateway: Gateway) -> None:
     number, member = d.SEED_COMPLETED
     found = await gateway.ok(

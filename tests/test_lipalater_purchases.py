@@ -10,9 +10,11 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
+from aiohttp import web
 
 from graph import ids
 from providers.model import ProviderName
+from providers.sandbox import lipalater_purchases as lp_sandbox
 from providers.sandbox import lipalater_purchases_data as data
 from providers.sandbox.lipalater_purchases import CREDENTIALS, STATE, STATIC_TOKEN
 from tests.conftest import gateway_with
@@ -511,6 +513,73 @@ async def test_a_purchase_whose_delete_answered_a_5xx_may_have_been_cancelled(
     assert error["code"] == "OUTCOME_UNKNOWN"
     assert "; the request may have been applied;" in error["message"]
     assert len(lp.calls(LP, f"{PURCHASES}/{failing}", "DELETE")) == 1
+
+
+@pytest.mark.parametrize(
+    ("fault", "why"),
+    [
+        ({"body": {}}, "unexpected answer to a purchase's cancel (200)"),
+        ({"wrong_shape": True}, "unexpected answer to a purchase's cancel (200)"),
+        ({"malformed": True}, "malformed JSON in a 200 answer"),
+        (
+            {"body": {"apiVersion": "2.0", "status": 200, "data": {"id": "another-purchase"}}},
+            "unexpected answer to a purchase's cancel (200)",
+        ),
+    ],
+)
+async def test_a_delete_answered_with_no_cancel_leaves_that_purchase_unknown(
+    lp: Gateway, fault: dict[str, Any], why: str
+) -> None:
+    """A DELETE answered 200 with a body that is not the page's answer (``{}``, ``[]``, a
+    cut-off body, another purchase) counted as cancelled: the order read back showed that
+    purchase open with no userError. It is that item's OUTCOME_UNKNOWN; the other is
+    cancelled, and cancelling again finishes it."""
+    placed = await place(lp, page_item(), page_item(sku="A1"))
+    failing = placed["details"]["purchase_ids"][1]
+    lp.faults(LP).update(fault | {"only_paths": [failing], "only_methods": ["DELETE"]})
+    payload = (await lp.ok(CANCEL, {"id": placed["id"]}))["cancelOrder"]
+    [error] = payload["userErrors"]
+    assert (error["code"], error["field"]) == ("OUTCOME_UNKNOWN", ["input", "orderId"])
+    assert error["message"] == (
+        f"item {item_gid(failing)}: lipalater_purchases: {why}; the request may have been "
+        "applied; cancelling the order again cancels this purchase if it is still open"
+    )
+    # The fault answered in the sandbox's place: that purchase is still open.
+    assert [i["providerStatus"] for i in payload["order"]["items"]] == [
+        "cancelled",
+        "pending_collection_customer",
+    ]
+    assert len(lp.calls(LP, PURCHASES, "DELETE")) == 2
+
+    lp.faults(LP).update({"body": None, "wrong_shape": False, "malformed": False})
+    lp.clear_calls()
+    retry = (await lp.ok(CANCEL, {"id": placed["id"]}))["cancelOrder"]
+    assert retry["userErrors"] == []
+    assert retry["order"]["status"] == "CANCELLED"
+    assert [d.path for d in lp.calls(LP, PURCHASES, "DELETE")] == [f"{PURCHASES}/{failing}"]
+
+
+async def test_a_delete_answered_204_no_content_is_a_cancel(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The page shows a JSON answer to a DELETE; a 204 No Content is a cancel too."""
+    real = lp_sandbox.cancel_purchase
+    answered: list[int] = []
+
+    async def no_content(request: web.Request) -> web.Response:
+        answer = await real(request)
+        if answer.status == 200:
+            answer = web.Response(status=204)
+        answered.append(answer.status)
+        return answer
+
+    monkeypatch.setattr(lp_sandbox, "cancel_purchase", no_content)
+    async with gateway_with(names=(LP,)) as gw:
+        placed = await place(gw, page_item(), page_item(sku="A1"))
+        payload = (await gw.ok(CANCEL, {"id": placed["id"]}))["cancelOrder"]
+        assert payload["userErrors"] == []
+        assert payload["order"]["status"] == "CANCELLED"
+        assert answered == [204, 204]
 
 
 # -- tokens and failures ---------------------------------------------------------------
