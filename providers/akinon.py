@@ -224,12 +224,7 @@ class Akinon(BaseProvider):
             raise self._login_error(response)
         body = response.json()
         if not isinstance(body, dict) or not body.get("key"):
-            raise BadResponse(
-                self.name.value,
-                f"a {response.status} login answer without a key",
-                request_id=response.request_id,
-                http_status=response.status,
-            )
+            raise response.bad(f"a {response.status} login answer without a key")
         return TokenCache.expiring_in(str(body["key"]), None)
 
     def _login_error(self, response: UpstreamResponse) -> StatusError:
@@ -603,12 +598,9 @@ class Akinon(BaseProvider):
         if response.status != 204 and response.body.strip():
             # The page answers nothing else: a 2xx with a body (``{}``, ``[]``, a cut-off
             # JSON) is no proof the item was rejected, and the reject may have been applied.
-            raise BadResponse(
-                self.name.value,
+            raise response.bad(
                 f"a {response.status} answer with a body to a reject (the page answers 204 "
-                "No Content)",
-                request_id=response.request_id,
-                http_status=response.status,
+                "No Content)"
             )
 
     # -- payload -> domain -------------------------------------------------------------

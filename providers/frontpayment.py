@@ -137,12 +137,7 @@ class FrontPayment(BaseProvider):
             raise self._unexpected(response, path, "the data of another order")
 
     def _unexpected(self, response: UpstreamResponse, path: str, what: str) -> BadResponse:
-        return BadResponse(
-            self.name.value,
-            f"unexpected body from {path.split('/', 1)[0]}: {what}",
-            request_id=response.request_id,
-            http_status=response.status,
-        )
+        return response.bad(f"unexpected body from {path.split('/', 1)[0]}: {what}")
 
     def _error(self, response: UpstreamResponse, body: Any) -> StatusError:
         """Front Payment's error envelopes (and anything else) as the error tree."""

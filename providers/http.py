@@ -265,12 +265,14 @@ class UpstreamResponse:
         try:
             return orjson.loads(self.body) if self.body else None
         except orjson.JSONDecodeError:
-            raise BadResponse(
-                self.provider,
-                f"malformed JSON in a {self.status} answer",
-                request_id=self.request_id,
-                http_status=self.status,
-            ) from None
+            raise self.bad(f"malformed JSON in a {self.status} answer") from None
+
+    def bad(self, message: str) -> BadResponse:
+        """This answer as no answer the provider's page gives (``BadResponse``), with its
+        status and request id, as every connector reports one."""
+        return BadResponse(
+            self.provider, message, request_id=self.request_id, http_status=self.status
+        )
 
     @property
     def retry_after(self) -> float | None:

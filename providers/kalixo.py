@@ -193,12 +193,7 @@ class Kalixo(BaseProvider):
         enveloped = isinstance(body, dict) and ("message" in body or "statusCode" in body)
         if response.status == 404 and not enveloped:
             # A route that does not exist (a wrong base_url), not an order that does not.
-            return BadResponse(
-                self.name.value,
-                "HTTP 404 without Kalixo's error body: is base_url right?",
-                request_id=response.request_id,
-                http_status=404,
-            )
+            return response.bad("HTTP 404 without Kalixo's error body: is base_url right?")
         message, code = f"HTTP {response.status}", None
         if isinstance(body, dict) and enveloped:
             code = as_str(body.get("statusCode"))
@@ -218,12 +213,7 @@ class Kalixo(BaseProvider):
             return None
         body = response.json()
         if not isinstance(body, dict) or body.get("orderId") is None:
-            raise BadResponse(
-                self.name.value,
-                "retrieve-order answered a body without orderId",
-                request_id=response.request_id,
-                http_status=response.status,
-            )
+            raise response.bad("retrieve-order answered a body without orderId")
         return body
 
     # -- reads -------------------------------------------------------------------------
@@ -282,12 +272,7 @@ class Kalixo(BaseProvider):
         answer = response.json()
         key = given_id(answer.get("orderId")) if isinstance(answer, dict) else None
         if key is None:
-            raise BadResponse(
-                self.name.value,
-                "place-order answered a body without orderId",
-                request_id=response.request_id,
-                http_status=response.status,
-            )
+            raise response.bad("place-order answered a body without orderId")
         reference = body["externalOrderCode"]
         self._reference_of.keep(key, reference)
         self._key_of.keep(reference, key)

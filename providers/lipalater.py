@@ -245,11 +245,8 @@ class LipaLater(BaseProvider):
         said = success if isinstance(success, bool) else _BOOLEANS.get(str(success).lower())
         if said is None:
             what = f"success {success!r}" if enveloped else "unexpected body"
-            raise BadResponse(
-                self.name.value,
-                f"{what} in a {response.status} answer: neither success nor a refusal",
-                request_id=response.request_id,
-                http_status=response.status,
+            raise response.bad(
+                f"{what} in a {response.status} answer: neither success nor a refusal"
             )
         if said:
             return body.get("data")

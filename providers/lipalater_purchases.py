@@ -190,12 +190,7 @@ class LipaLaterPurchases(BaseProvider):
             or not records
             or not all(isinstance(r, dict) and r.get("id") for r in records)
         ):
-            raise BadResponse(
-                self.name.value,
-                f"unexpected purchases answer ({response.status})",
-                request_id=response.request_id,
-                http_status=response.status,
-            )
+            raise response.bad(f"unexpected purchases answer ({response.status})")
         order_id = body.get("order_id") if isinstance(body, dict) else None
         return data, None if order_id is None else str(order_id)
 
@@ -385,12 +380,7 @@ class LipaLaterPurchases(BaseProvider):
             return
         if _confirms_cancel(response.json(), purchase_id):
             return
-        raise BadResponse(
-            self.name.value,
-            f"unexpected answer to a purchase's cancel ({response.status})",
-            request_id=response.request_id,
-            http_status=response.status,
-        )
+        raise response.bad(f"unexpected answer to a purchase's cancel ({response.status})")
 
     def _cancelled(self, purchase_id: str, result: object) -> ItemOutcome:
         """What one purchase's cancel came to (``None``: it was cancelled already). A failure
