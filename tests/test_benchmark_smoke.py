@@ -8,8 +8,9 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 
-from tests.benchmarks import ab, procs, report, run
+from tests.benchmarks import ab, load, procs, report, run
 from tests.benchmarks.workloads import W1
 
 
@@ -71,6 +72,51 @@ def test_ab_runs_two_checkouts_side_by_side(tmp_path: Path) -> None:
         ["git", "-C", str(procs.ROOT), "worktree", "list"], capture_output=True, text=True
     )
     assert "commerce-graph-ab-" not in worktrees.stdout  # removed again
+
+
+async def test_load_generator_reads_answers_by_length_and_by_chunks() -> None:
+    """The load generator's own HTTP/1.1 reading: a ``Content-Length`` answer, a chunked one
+    and a refusal, each on a kept-alive connection, and the steady state's window."""
+    answered: list[str] = []
+
+    async def sized(request: web.Request) -> web.Response:
+        answered.append("sized")
+        return web.json_response({"data": {"n": 1}})
+
+    async def chunked(request: web.Request) -> web.StreamResponse:
+        answered.append("chunked")
+        response = web.StreamResponse()
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        for part in (b'{"data": ', b'{"n": 2}', b"}"):
+            await response.write(part)
+        await response.write_eof()
+        return response
+
+    async def refused(request: web.Request) -> web.Response:
+        return web.json_response({"errors": [{"message": "no"}]}, status=400)
+
+    app = web.Application()
+    app.add_routes([web.post("/sized", sized), web.post("/chunked", chunked),
+                    web.post("/refused", refused)])  # fmt: skip
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        for path in ("sized", "chunked"):
+            result = await load.drive(f"http://127.0.0.1:{port}/{path}", "{ n }", 3, 30, 5.0)
+            assert len(result["latencies_ms"]) == 30
+            assert result["error_count"] == 0
+            assert 0 < result["window_completed"] <= 30
+            assert result["window_s"] > 0
+        assert answered.count("sized") == answered.count("chunked") == 30 + 3 * load.WARM_UP
+        result = await load.drive(f"http://127.0.0.1:{port}/refused", "{ n }", 2, 6, 5.0)
+        assert result["error_count"] == 6 + 2 * load.WARM_UP
+        assert result["errors"][0].startswith("400: ")
+    finally:
+        await runner.cleanup()
 
 
 class argparse_like:  # noqa: N801 - stands in for argparse.Namespace

@@ -15,6 +15,8 @@ import json
 import sys
 from typing import Any
 
+import uvloop
+
 from providers import sandbox
 
 
@@ -49,7 +51,7 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=0.0)
     args = parser.parse_args()
     try:
-        asyncio.run(_main(args.latency_ms))
+        uvloop.run(_main(args.latency_ms))
     except KeyboardInterrupt:
         pass
 
