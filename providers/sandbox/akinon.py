@@ -107,8 +107,18 @@ class Param:
     choices: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class _Field:
+    """A getter of the record's own field, which :func:`_filtered` can compare directly."""
+
+    name: str
+
+    def __call__(self, state: AkinonState, row: Row) -> Any:
+        return row.data[self.name]
+
+
 def _of(name: str) -> Getter:
-    return lambda state, row: row.data[name]
+    return _Field(name)
 
 
 def _of_order(name: str) -> Getter:
@@ -238,6 +248,9 @@ def _parse(param: Param, raw: str) -> Any:
     return raw
 
 
+_NORMALISED = frozenset({"dec", "dt", "date", "istr"})  # the kinds :func:`_normal` converts
+
+
 def _normal(kind: str, value: Any) -> Any:
     """A record's value in the form its parsed query value takes."""
     match kind:
@@ -303,10 +316,23 @@ def _filtered(
             errors[name] = [str(exc)]
     if errors:
         return json_response({**errors, "code": "invalid"}, 400)
+    # An exact or ``in`` filter on a record's own field, whose value is compared as stored,
+    # narrows the rows first in one comprehension (``number=`` leaves one order of hundreds);
+    # the rest of the filters, through their getters, then read only what is left.
+    rest = []
+    for param, wanted in checks:
+        if not (isinstance(param.get, _Field) and param.kind not in _NORMALISED):
+            rest.append((param, wanted))
+        elif param.lookup == "exact":
+            rows = [row for row in rows if row.data[param.get.name] == wanted]
+        elif param.lookup == "in":
+            rows = [row for row in rows if row.data[param.get.name] in wanted]
+        else:
+            rest.append((param, wanted))
     return [
         row
         for row in rows
-        if all(_matches(param, wanted, param.get(state, row)) for param, wanted in checks)
+        if all(_matches(param, wanted, param.get(state, row)) for param, wanted in rest)
     ]
 
 
