@@ -71,9 +71,10 @@ INT_MAX = 2**31 - 1
 
 
 def count(value: Any, provider: str, what: str, *, least: int = 1) -> int | None:
-    """A count served as an ``Int`` (an item's quantity): None when there is no whole number
-    (missing, blank, junk, a fraction: the caller's default applies, as for any lenient read);
-    the number when it is from ``least`` (1, or 0 where the provider's page shows 0) to
+    """A count served as an ``Int`` (an item's quantity, a list's total, a repayment period's
+    number and days): None when there is no whole number (missing, blank, junk, a fraction:
+    the caller's default applies, as for any lenient read); the number when it is from
+    ``least`` (1, or 0 where the provider's page shows 0 or a total can be none) to
     ``INT_MAX``. A whole number outside that (3,000,000,000 units, -1) is no count the
     provider can mean: ``BadResponse`` (``PROVIDER_ERROR`` on the record's field), named by
     ``what`` ("products[].quantity")."""

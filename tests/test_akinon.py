@@ -281,6 +281,38 @@ async def test_orders_connection_pages_with_total_count(gateway: Gateway) -> Non
     assert pages == [{"page": "1", "limit": "7"}, {"page": "2", "limit": "7"}]
 
 
+@pytest.mark.parametrize("count", [3_000_000_000, -1])
+@pytest.mark.parametrize(
+    ("field", "path"),
+    [
+        ("orders", "/orders/"),
+        ("cancellationPlans", "/cancellation-plans/"),
+        ("customerAddresses", "/customer-addresses/"),
+    ],
+)
+async def test_a_list_count_the_schema_cannot_serve_is_the_providers_bad_answer(
+    gateway: Gateway, field: str, path: str, count: int
+) -> None:
+    """``totalCount`` is an Int (32 bits): a list ``count`` of 3,000,000,000 was an
+    INTERNAL_SERVER_ERROR. Any count outside 0 .. 2^31 - 1 is a PROVIDER_ERROR naming Akinon
+    and its field."""
+    gateway.faults("akinon").update({"only_paths": [path], "merge": {"count": count}})
+    answer = await gateway.query(f"{{ {field}(first: 2) {{ totalCount }} }}")
+    [error] = answer.errors
+    assert (error["path"], error["extensions"]["code"]) == ([field], "PROVIDER_ERROR")
+    assert error["extensions"]["provider"] == "AKINON"
+    assert error["message"] == f"akinon: count {count} is not a count from 0 to 2,147,483,647"
+
+
+@pytest.mark.parametrize("count", [0, 2**31 - 1])
+async def test_a_list_count_from_0_to_the_largest_int_is_served(
+    gateway: Gateway, count: int
+) -> None:
+    gateway.faults("akinon").update({"only_paths": ["/orders/"], "merge": {"count": count}})
+    found = await gateway.ok("{ orders(first: 2) { totalCount pageInfo { hasNextPage } } }")
+    assert found["orders"] == {"totalCount": count, "pageInfo": {"hasNextPage": count > 2}}
+
+
 PAGE_OF_ORDERS = """query($after: String) {
   orders(first: 60, after: $after) { nodes { number } pageInfo { endCursor } } }"""
 
