@@ -86,6 +86,21 @@ def count(value: Any, provider: str, what: str, *, least: int = 1) -> int | None
     return int(number)
 
 
+def minor_units(value: Any, provider: str, what: str) -> int | None:
+    """An amount a provider sends as a whole number of minor units (Kalixo's prices: 3299
+    pence): None when there is no number (missing, blank, junk), as for any lenient read; the
+    number when it is whole, however written (3299, 3299.0, "3299"). A fraction (32.99) is no
+    amount in minor units, and cutting it to one (32) would serve another price:
+    ``BadResponse`` (``PROVIDER_ERROR`` on the record's field), named by ``what``
+    ("products[].price")."""
+    number = decimal(value)
+    if number is None:
+        return None
+    if number != number.to_integral_value():
+        raise BadResponse(provider, f"{what} {number} is not a whole number of minor units")
+    return int(number)
+
+
 def exact_in(amount: Decimal, places: int) -> bool:
     """Whether ``amount`` needs no more than ``places`` decimal places (0: a whole number).
 
