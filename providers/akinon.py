@@ -556,13 +556,17 @@ class Akinon(BaseProvider):
         plans = iter(await self._plans([group[0] for group in groups if group]))
         return [next(plans) if group else None for group in groups]
 
-    async def _plans(self, records: list[Record]) -> list[CancellationPlan]:
-        """Plans in their orders' currencies; orders not read yet are read in one call."""
+    async def _plans(self, records: list[Record], amounts: bool = True) -> list[CancellationPlan]:
+        """Plans in their orders' currencies; orders not read yet are read in one call. Without
+        ``amounts`` no order is read (a plan names no currency of its own) and the plans carry
+        none: an amount in a currency guessed would be wrong for some."""
+        if not amounts:
+            return self._read_all(self._plan_without_amounts, records)
         await self._read_orders({str(r.get("order")) for r in records})
         return self._read_all(self._plan, records)
 
     async def list_cancellation_plans(
-        self, flt: CancellationPlanFilter, offset: int, limit: int
+        self, flt: CancellationPlanFilter, offset: int, limit: int, *, amounts: bool = True
     ) -> Page[CancellationPlan]:
         params = _drop_none(
             {
@@ -573,7 +577,7 @@ class Akinon(BaseProvider):
             }
         )
         records, total = await self._list(f"{API}/cancellation-plans/", params, offset, limit)
-        plans = await self._plans(records)
+        plans = await self._plans(records, amounts)
         return Page(plans, total, offset, offset + len(plans) < total)
 
     async def list_addresses(self, flt: AddressFilter, offset: int, limit: int) -> Page[Address]:
@@ -670,6 +674,13 @@ class Akinon(BaseProvider):
     def _plan(self, r: Record) -> CancellationPlan:
         seen = self._seen.get(str(r.get("order")))
         currency = seen.currency if seen else self._default_currency
+        plan = self._plan_without_amounts(r)
+        plan.refund = Money.of(r.get("refund_amount"), currency)
+        plan.shipping_refund = Money.of(r.get("shipping_refund_amount"), currency)
+        plan.discount_refund = Money.of(r.get("discount_refund_amount"), currency)
+        return plan
+
+    def _plan_without_amounts(self, r: Record) -> CancellationPlan:
         return CancellationPlan(
             provider=self.name,
             key=str(r["id"]),
@@ -677,9 +688,6 @@ class Akinon(BaseProvider):
             item_keys=[str(i) for i in r.get("order_items") or []],
             plan_type=as_str(r.get("plan_type")),
             status=as_str(r.get("status")),
-            refund=Money.of(r.get("refund_amount"), currency),
-            shipping_refund=Money.of(r.get("shipping_refund_amount"), currency),
-            discount_refund=Money.of(r.get("discount_refund_amount"), currency),
             invoice_number=as_str(r.get("invoice_number")),
             raw=r,
         )
