@@ -61,7 +61,7 @@ from providers.model import (
     map_enum,
 )
 from providers.settings import ProviderSettings
-from providers.values import as_str, decimal, given_id, shown
+from providers.values import as_str, count, decimal, given_id, shown
 
 API = "/api/i1"
 
@@ -289,7 +289,7 @@ class Akinon(BaseProvider):
             not isinstance(body, dict)
             or not isinstance(body.get("results"), list)
             or not all(isinstance(r, dict) for r in body["results"])
-            or not isinstance(body.get("count", 0), int)
+            or type(body.get("count", 0)) is not int
         ):
             raise BadResponse(self.name.value, f"unexpected list body from {_short(path)}")
         return body
@@ -337,8 +337,15 @@ class Akinon(BaseProvider):
                 raise
             # Past the last page ("Invalid page."): an empty page, and the count from page 1.
             body = await page(path, params | {"page": "1", "limit": "1"})
-            return [], int(body.get("count", 0))
-        return results[skip : skip + limit], int(body.get("count", len(results)))
+            return [], self._total(body, 0)
+        return results[skip : skip + limit], self._total(body, len(results))
+
+    def _total(self, body: Record, default: int) -> int:
+        """A list's ``count`` (an int, ``_get_page`` saw to that), or ``default`` without one.
+        It is served as the connection's ``totalCount``, an Int: a count that cannot be one
+        (3,000,000,000, -1) is the provider's bad answer, named, never an internal error."""
+        total = count(body.get("count", default), self.name.value, "count", least=0)
+        return default if total is None else total
 
     async def _page_at(
         self,
@@ -525,9 +532,9 @@ class Akinon(BaseProvider):
         check = None
         if "status__in" in params:  # an inference: the page lists only ``status``
             check = _statuses_in(set(params["status__in"].split(",")))
-        records, count = await self._list(f"{API}/orders/", params, offset, limit, check)
+        records, total = await self._list(f"{API}/orders/", params, offset, limit, check)
         orders = self._read_all(self._order, records)
-        return Page(orders, count, offset, offset + len(orders) < count)
+        return Page(orders, total, offset, offset + len(orders) < total)
 
     async def items_by_order(self, order_keys: Sequence[str]) -> Batch[list[OrderItem]]:
         return [items for items in await self._where_in(ITEMS_BY_ORDER, order_keys, self._item)]
@@ -549,13 +556,17 @@ class Akinon(BaseProvider):
         plans = iter(await self._plans([group[0] for group in groups if group]))
         return [next(plans) if group else None for group in groups]
 
-    async def _plans(self, records: list[Record]) -> list[CancellationPlan]:
-        """Plans in their orders' currencies; orders not read yet are read in one call."""
+    async def _plans(self, records: list[Record], amounts: bool = True) -> list[CancellationPlan]:
+        """Plans in their orders' currencies; orders not read yet are read in one call. Without
+        ``amounts`` no order is read (a plan names no currency of its own) and the plans carry
+        none: an amount in a currency guessed would be wrong for some."""
+        if not amounts:
+            return self._read_all(self._plan_without_amounts, records)
         await self._read_orders({str(r.get("order")) for r in records})
         return self._read_all(self._plan, records)
 
     async def list_cancellation_plans(
-        self, flt: CancellationPlanFilter, offset: int, limit: int
+        self, flt: CancellationPlanFilter, offset: int, limit: int, *, amounts: bool = True
     ) -> Page[CancellationPlan]:
         params = _drop_none(
             {
@@ -565,9 +576,9 @@ class Akinon(BaseProvider):
                 "plan_type": flt.plan_type,
             }
         )
-        records, count = await self._list(f"{API}/cancellation-plans/", params, offset, limit)
-        plans = await self._plans(records)
-        return Page(plans, count, offset, offset + len(plans) < count)
+        records, total = await self._list(f"{API}/cancellation-plans/", params, offset, limit)
+        plans = await self._plans(records, amounts)
+        return Page(plans, total, offset, offset + len(plans) < total)
 
     async def list_addresses(self, flt: AddressFilter, offset: int, limit: int) -> Page[Address]:
         params = _drop_none(
@@ -580,9 +591,9 @@ class Akinon(BaseProvider):
                 "is_active": None if flt.is_active is None else str(flt.is_active).lower(),
             }
         )
-        records, count = await self._list(f"{API}/customer-addresses/", params, offset, limit)
+        records, total = await self._list(f"{API}/customer-addresses/", params, offset, limit)
         addresses = self._read_all(self._address, records)
-        return Page(addresses, count, offset, offset + len(addresses) < count)
+        return Page(addresses, total, offset, offset + len(addresses) < total)
 
     # -- writes ------------------------------------------------------------------------
 
@@ -663,6 +674,13 @@ class Akinon(BaseProvider):
     def _plan(self, r: Record) -> CancellationPlan:
         seen = self._seen.get(str(r.get("order")))
         currency = seen.currency if seen else self._default_currency
+        plan = self._plan_without_amounts(r)
+        plan.refund = Money.of(r.get("refund_amount"), currency)
+        plan.shipping_refund = Money.of(r.get("shipping_refund_amount"), currency)
+        plan.discount_refund = Money.of(r.get("discount_refund_amount"), currency)
+        return plan
+
+    def _plan_without_amounts(self, r: Record) -> CancellationPlan:
         return CancellationPlan(
             provider=self.name,
             key=str(r["id"]),
@@ -670,9 +688,6 @@ class Akinon(BaseProvider):
             item_keys=[str(i) for i in r.get("order_items") or []],
             plan_type=as_str(r.get("plan_type")),
             status=as_str(r.get("status")),
-            refund=Money.of(r.get("refund_amount"), currency),
-            shipping_refund=Money.of(r.get("shipping_refund_amount"), currency),
-            discount_refund=Money.of(r.get("discount_refund_amount"), currency),
             invoice_number=as_str(r.get("invoice_number")),
             raw=r,
         )
@@ -783,12 +798,12 @@ def _page_cap(body: Record, number: int, size: int) -> int | None:
         return None
     if body.get("next"):
         return held
-    count = body.get("count")  # an int when given (``_get_page``)
-    if count is None:
+    total = body.get("count")  # an int when given (``_get_page``)
+    if total is None:
         return None
-    if number == 1 or (number - 1) * size + held == count:
+    if number == 1 or (number - 1) * size + held == total:
         return None
-    cap, rest = divmod(count - held, number - 1)
+    cap, rest = divmod(total - held, number - 1)
     return cap if rest == 0 and held <= cap < size else held
 
 

@@ -70,8 +70,12 @@ class Provider(Protocol):
     async def plans_by_order(self, order_keys: Sequence[str]) -> Batch[list[CancellationPlan]]: ...
     async def plans_by_key(self, keys: Sequence[str]) -> Batch[CancellationPlan]: ...
     async def list_cancellation_plans(
-        self, flt: CancellationPlanFilter, offset: int, limit: int
-    ) -> Page[CancellationPlan]: ...
+        self, flt: CancellationPlanFilter, offset: int, limit: int, *, amounts: bool = True
+    ) -> Page[CancellationPlan]:
+        """A page of plans; ``amounts`` False: none of their amounts is shown, and the plans
+        may come without them (no read made only for their currency)."""
+        ...
+
     async def list_addresses(
         self, flt: AddressFilter, offset: int, limit: int
     ) -> Page[Address]: ...
@@ -134,7 +138,7 @@ class BaseProvider:
         raise self._unsupported("cancellation plans")
 
     async def list_cancellation_plans(
-        self, flt: CancellationPlanFilter, offset: int, limit: int
+        self, flt: CancellationPlanFilter, offset: int, limit: int, *, amounts: bool = True
     ) -> Page[CancellationPlan]:
         raise self._unsupported("cancellation plans")
 

@@ -57,7 +57,7 @@ from providers.model import (
 )
 from providers.redact import SECRETS, scrub
 from providers.settings import ProviderSettings
-from providers.values import as_str, count, given_id, shown
+from providers.values import as_str, count, given_id, minor_units, shown
 
 API = "/v1"
 PLACE = f"{API}/orders/place-order"
@@ -316,7 +316,7 @@ class Kalixo(BaseProvider):
     def _item(self, order_key: str, index: int, p: Record, currency: str) -> OrderItem:
         quantity = count(p.get("quantity"), self.name.value, "products[].quantity")
         quantity = 1 if quantity is None else quantity
-        price = _int(p.get("price"))
+        price = minor_units(p.get("price"), self.name.value, "products[].price")
         exp = exponent(currency)
         unit = None if price is None else Decimal(price).scaleb(-exp)
         pins = p.get("pin", p.get("pins"))
@@ -396,10 +396,3 @@ def _phrase(status: int) -> str:
 
 def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
-
-
-def _int(value: Any) -> int | None:
-    try:
-        return int(value) if value is not None and not isinstance(value, bool) else None
-    except (TypeError, ValueError):
-        return None

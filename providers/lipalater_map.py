@@ -101,11 +101,6 @@ def currency_code(value: Any) -> str | None:
     return "KES" if code == "KSH" else code
 
 
-def integer(value: Any) -> int | None:
-    number = decimal(value)
-    return None if number is None or number != number.to_integral_value() else int(number)
-
-
 def text(value: Any) -> str | None:
     """A value as text; the page's ``""`` placeholders mean "not set"."""
     return None if value is None or value == "" else str(value)
@@ -252,7 +247,9 @@ def schedule(r: Record, currency: str) -> RepaymentSchedule:
 
 def period(p: Record, currency: str) -> RepaymentPeriod:
     return RepaymentPeriod(
-        period=integer(p.get("period")) or 0,
+        # Both are served as Ints: a whole number from 0 to INT_MAX, or the provider's bad
+        # answer (``count``); a period with no number is 0, as it always was.
+        period=count(p.get("period"), PROVIDER.value, "periods[].period", least=0) or 0,
         from_date=day(p.get("fromDate")),
         due_date=day(p.get("dueDate")),
         complete=p.get("complete") if isinstance(p.get("complete"), bool) else None,
@@ -264,7 +261,9 @@ def period(p: Record, currency: str) -> RepaymentPeriod:
         total_paid=money(p.get("totalPaidForPeriod"), currency),
         total_outstanding=money(p.get("totalOutstandingForPeriod"), currency),
         total_overdue=money(p.get("totalOverdue"), currency),
-        days_in_period=integer(p.get("daysInPeriod")),
+        days_in_period=count(
+            p.get("daysInPeriod"), PROVIDER.value, "periods[].daysInPeriod", least=0
+        ),
         extra={k: v for k, v in p.items() if k not in PERIOD_NAMED},
     )
 

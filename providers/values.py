@@ -71,9 +71,10 @@ INT_MAX = 2**31 - 1
 
 
 def count(value: Any, provider: str, what: str, *, least: int = 1) -> int | None:
-    """A count served as an ``Int`` (an item's quantity): None when there is no whole number
-    (missing, blank, junk, a fraction: the caller's default applies, as for any lenient read);
-    the number when it is from ``least`` (1, or 0 where the provider's page shows 0) to
+    """A count served as an ``Int`` (an item's quantity, a list's total, a repayment period's
+    number and days): None when there is no whole number (missing, blank, junk, a fraction:
+    the caller's default applies, as for any lenient read); the number when it is from
+    ``least`` (1, or 0 where the provider's page shows 0 or a total can be none) to
     ``INT_MAX``. A whole number outside that (3,000,000,000 units, -1) is no count the
     provider can mean: ``BadResponse`` (``PROVIDER_ERROR`` on the record's field), named by
     ``what`` ("products[].quantity")."""
@@ -82,6 +83,21 @@ def count(value: Any, provider: str, what: str, *, least: int = 1) -> int | None
         return None
     if not least <= number <= INT_MAX:
         raise BadResponse(provider, f"{what} {number} is not a count from {least} to {INT_MAX:,}")
+    return int(number)
+
+
+def minor_units(value: Any, provider: str, what: str) -> int | None:
+    """An amount a provider sends as a whole number of minor units (Kalixo's prices: 3299
+    pence): None when there is no number (missing, blank, junk), as for any lenient read; the
+    number when it is whole, however written (3299, 3299.0, "3299"). A fraction (32.99) is no
+    amount in minor units, and cutting it to one (32) would serve another price:
+    ``BadResponse`` (``PROVIDER_ERROR`` on the record's field), named by ``what``
+    ("products[].price")."""
+    number = decimal(value)
+    if number is None:
+        return None
+    if number != number.to_integral_value():
+        raise BadResponse(provider, f"{what} {number} is not a whole number of minor units")
     return int(number)
 
 

@@ -11,7 +11,7 @@ from graph.cursors import scope_of
 from graph.errors import BadUserInput
 from graph.types.address import CustomerAddress
 from graph.types.common import Connection, Provider, connection
-from graph.types.plan import CancellationPlan
+from graph.types.plan import CancellationPlan, amounts_shown
 from providers.base import Capability
 from providers.model import AddressFilter, CancellationPlanFilter
 from resolvers.common import After, First, check_filter, max_page, page_window, provider_for
@@ -67,7 +67,10 @@ class CancellationPlansQuery:
             info.context, Capability.CANCELLATION_PLANS, name, "cancellation plans"
         )
         domain = CancellationPlanFilter(order_key, flt.order_number, flt.status, flt.plan_type)
-        page = await provider.list_cancellation_plans(domain, offset, limit)
+        # A provider may read the plans' orders for their amounts' currency: not for a page
+        # that shows none.
+        amounts = amounts_shown(info, ("nodes", "edges.node"))
+        page = await provider.list_cancellation_plans(domain, offset, limit, amounts=amounts)
         return connection([CancellationPlan.from_model(p) for p in page.items], page, scope)
 
 

@@ -11,13 +11,16 @@ from decimal import Decimal
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from graphql import GraphQLObjectType, get_named_type
 from strawberry.types.base import get_object_definition
 from strawberry.utils.str_converters import to_camel_case
 
 from graph import ids
 from graph.config import Config
 from graph.cursors import cursor_for, scope_of
+from graph.schema import build_schema
 from graph.types.order import READS, Order
+from graph.types.plan import AMOUNTS
 from providers.http import HttpClient, UpstreamSettings
 from providers.model import Money, ProviderName
 from providers.sandbox import akinon_data as data
@@ -279,6 +282,38 @@ async def test_orders_connection_pages_with_total_count(gateway: Gateway) -> Non
     assert len(set(numbers)) == 14
     pages = [c.query for c in gateway.calls("akinon", "/orders/")]
     assert pages == [{"page": "1", "limit": "7"}, {"page": "2", "limit": "7"}]
+
+
+@pytest.mark.parametrize("count", [3_000_000_000, -1])
+@pytest.mark.parametrize(
+    ("field", "path"),
+    [
+        ("orders", "/orders/"),
+        ("cancellationPlans", "/cancellation-plans/"),
+        ("customerAddresses", "/customer-addresses/"),
+    ],
+)
+async def test_a_list_count_the_schema_cannot_serve_is_the_providers_bad_answer(
+    gateway: Gateway, field: str, path: str, count: int
+) -> None:
+    """``totalCount`` is an Int (32 bits): a list ``count`` of 3,000,000,000 was an
+    INTERNAL_SERVER_ERROR. Any count outside 0 .. 2^31 - 1 is a PROVIDER_ERROR naming Akinon
+    and its field."""
+    gateway.faults("akinon").update({"only_paths": [path], "merge": {"count": count}})
+    answer = await gateway.query(f"{{ {field}(first: 2) {{ totalCount }} }}")
+    [error] = answer.errors
+    assert (error["path"], error["extensions"]["code"]) == ([field], "PROVIDER_ERROR")
+    assert error["extensions"]["provider"] == "AKINON"
+    assert error["message"] == f"akinon: count {count} is not a count from 0 to 2,147,483,647"
+
+
+@pytest.mark.parametrize("count", [0, 2**31 - 1])
+async def test_a_list_count_from_0_to_the_largest_int_is_served(
+    gateway: Gateway, count: int
+) -> None:
+    gateway.faults("akinon").update({"only_paths": ["/orders/"], "merge": {"count": count}})
+    found = await gateway.ok("{ orders(first: 2) { totalCount pageInfo { hasNextPage } } }")
+    assert found["orders"] == {"totalCount": count, "pageInfo": {"hasNextPage": count > 2}}
 
 
 PAGE_OF_ORDERS = """query($after: String) {
@@ -601,6 +636,70 @@ async def test_cancellation_plans_and_customer_addresses_connections(gateway: Ga
     assert addresses["totalCount"] >= 1
     assert addresses["nodes"][0]["line"] == "Address Text"
     assert gateway.calls("akinon", "/cancellation-plans/")[0].query["order__number"] == "90000700"
+
+
+@pytest.mark.parametrize(
+    ("selection", "orders"),
+    [
+        ("totalCount nodes { id planType status invoiceNumber items { id } raw }", 0),
+        ("edges { cursor node { id planType } } pageInfo { hasNextPage }", 0),
+        ("nodes { refund { amount currency } }", 1),
+        ("edges { node { shippingRefund { amount } } }", 1),
+        ("nodes { ...Amounts }", 1),
+        ("... on CancellationPlanConnection { nodes { ... on Node { ... on CancellationPlan {"
+         " refund { amount } } } } }", 1),
+        # Whether it will be shown depends on the variable: read as if it will.
+        ("nodes { id discountRefund @include(if: $x) { amount } }", 1),
+        ("nodes { id ...Amounts @skip(if: $x) }", 1),
+        # The plan's order, and no amount: the order field's own read, the only one.
+        ("nodes { order { number } }", 1),
+    ],
+)  # fmt: skip
+async def test_a_page_of_plans_reads_their_orders_only_when_it_may_show_an_amount(
+    gateway: Gateway, selection: str, orders: int
+) -> None:
+    """A plan names no currency: its amounts are in its order's, so the page's orders were read
+    with every page of plans, even one showing no amount. Now only when an amount may be shown
+    (under ``@skip``/``@include`` too); a page showing none makes no order read at all."""
+    variables = "($x: Boolean!)" if "$x" in selection else ""
+    document = f"query{variables} {{ cancellationPlans(first: 5) {{ {selection} }} }}"
+    if "...Amounts" in selection:
+        document += " fragment Amounts on CancellationPlan { discountRefund { amount } }"
+    found = await gateway.ok(document, {"x": False} if variables else None)
+    assert len(gateway.calls("akinon", "/cancellation-plans/")) == 1
+    assert len(gateway.calls("akinon", "/orders/")) == orders
+    plans = found["cancellationPlans"]
+    assert len(plans.get("nodes") or plans.get("edges")) == 5
+
+
+def test_every_amount_of_a_plan_is_one_that_needs_its_orders_currency() -> None:
+    """A Money field of CancellationPlan missing from ``AMOUNTS`` would be shown from a page
+    that read no currency for it."""
+    plan = build_schema()._schema.get_type("CancellationPlan")
+    assert isinstance(plan, GraphQLObjectType)
+    money = {name for name, f in plan.fields.items() if get_named_type(f.type).name == "Money"}
+    assert money == AMOUNTS
+
+
+async def test_a_page_of_plans_shows_its_amounts_in_each_orders_currency(
+    gateway: Gateway,
+) -> None:
+    """The amounts read as they were: the plans read without them, then with them, each in its
+    order's currency."""
+    document = "{ cancellationPlans(first: 5) { nodes { id refund { amount currency } } } }"
+    state = gateway.sandboxes["akinon"].app[STATE]
+    bare = await gateway.ok("{ cancellationPlans(first: 5) { nodes { id } } }")
+    found = await gateway.ok(document)
+    assert [n["id"] for n in found["cancellationPlans"]["nodes"]] == [
+        n["id"] for n in bare["cancellationPlans"]["nodes"]
+    ]
+    plans = {str(row.data["id"]): row.data for row in state.data.plans}
+    for node in found["cancellationPlans"]["nodes"]:
+        plan = plans[ids.decode(node["id"], "CancellationPlan").key]
+        currency = state.orders[str(plan["order"])].data["currency"].upper()
+        assert node["refund"]["currency"] == currency
+        assert Decimal(node["refund"]["amount"]) == Decimal(str(plan["refund_amount"]))
+    assert len(gateway.calls("akinon", "/orders/")) == 1
 
 
 async def test_listing_where_a_provider_cannot_is_unsupported(gateway: Gateway) -> None:

@@ -665,6 +665,37 @@ async def test_the_largest_quantity_the_schema_serves_is_read(gateway: Gateway) 
     ]
 
 
+@pytest.mark.parametrize("price", [19.99, "19.99", 3299.5])
+async def test_a_price_that_is_no_whole_number_of_minor_units_is_the_providers_bad_answer(
+    gateway: Gateway, price: Any
+) -> None:
+    """Kalixo's prices are integers in minor units: a price of 19.99 was cut to 19 pence (and
+    "19.99" read as no price at all). A fraction is a PROVIDER_ERROR on its order alone, never
+    another price."""
+    state(gateway).orders[EXAMPLE_ORDER_ID].lines[1].price = price
+    other = SEEDED_IDS["completed"][0]
+    answer = await gateway.query(
+        f"""{{ a: orderByNumber(provider: KALIXO, number: "{EXAMPLE_ORDER_ID}") {{
+                 items {{ unitPrice {{ amount }} }} }}
+               b: orderByNumber(provider: KALIXO, number: "{other}") {{ number }} }}"""
+    )
+    assert answer.data == {"a": None, "b": {"number": str(other)}}
+    [error] = answer.errors
+    assert (error["path"], error["extensions"]["code"]) == (["a"], "PROVIDER_ERROR")
+    assert error["extensions"]["provider"] == "KALIXO"
+    assert error["message"] == (
+        f"kalixo: products[].price {price} is not a whole number of minor units"
+    )
+
+
+@pytest.mark.parametrize("price", [3299, 3299.0, "3299"])
+async def test_a_whole_price_is_read_however_it_is_written(gateway: Gateway, price: Any) -> None:
+    state(gateway).orders[EXAMPLE_ORDER_ID].lines[1].price = price
+    found = await gateway.ok(READ, {"n": str(EXAMPLE_ORDER_ID)})
+    items = found["orderByNumber"]["items"]
+    assert [i["unitPrice"]["amount"] for i in items] == ["10.99", "32.99"]
+
+
 async def test_every_status_maps_and_keeps_the_providers_value(gateway: Gateway) -> None:
     expected = {
         "requested": "PENDING",

@@ -671,6 +671,43 @@ async def test_schedule_passes_the_country_and_refusals_surface(gateway: Gateway
     assert bad.data["order"]["total"] == ok["order"]["total"]  # the rest of the answer stands
 
 
+@pytest.mark.parametrize("value", [3_000_000_000, -1])
+@pytest.mark.parametrize("name", ["period", "daysInPeriod"])
+async def test_a_period_number_the_schema_cannot_serve_is_the_providers_bad_answer(
+    gateway: Gateway, name: str, value: int
+) -> None:
+    """``period`` and ``daysInPeriod`` are Ints (32 bits): 3,000,000,000 was an
+    INTERNAL_SERVER_ERROR. Any value outside 0 .. 2^31 - 1 is a PROVIDER_ERROR on the schedule
+    alone, naming Lipa Later and the field."""
+    period = {"period": 1, "daysInPeriod": 31} | {name: value}
+    knobs = {"only_paths": ["/calculateSchedule/"], "merge": {"data": {"periods": [period]}}}
+    gateway.faults(P).update(knobs)
+    answer = await gateway.query(SCHEDULE, {"id": seeded_id(d.SEED_CREATED), "loan": 1})
+    [error] = answer.errors
+    assert error["path"] == ["order", "repaymentSchedule"]
+    assert (error["extensions"]["code"], error["extensions"]["provider"]) == (
+        "PROVIDER_ERROR",
+        "LIPALATER",
+    )
+    assert error["message"] == (
+        f"lipalater: periods[].{name} {value} is not a count from 0 to 2,147,483,647"
+    )
+    assert answer.data["order"]["repaymentSchedule"] is None
+    assert answer.data["order"]["total"] is not None  # the rest of the order stands
+
+
+@pytest.mark.parametrize("value", [0, 2**31 - 1])
+async def test_a_period_number_from_0_to_the_largest_int_is_read(
+    gateway: Gateway, value: int
+) -> None:
+    period = {"period": value, "daysInPeriod": value}
+    knobs = {"only_paths": ["/calculateSchedule/"], "merge": {"data": {"periods": [period]}}}
+    gateway.faults(P).update(knobs)
+    found = await gateway.ok(SCHEDULE, {"id": seeded_id(d.SEED_CREATED), "loan": 1})
+    [read] = found["order"]["repaymentSchedule"]["periods"]
+    assert (read["period"], read["daysInPeriod"]) == (value, value)
+
+
 async def test_batching_ten_orders_one_detail_call_each_concurrently(gateway: Gateway) -> None:
     seeded = [(d.SEED_ORDER_NOS[i], d.MEMBER_IDS[i % 4]) for i in range(10)]
     aliases = [

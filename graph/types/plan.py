@@ -7,7 +7,7 @@ from collections.abc import Iterable
 import strawberry
 from strawberry.scalars import JSON
 
-from graph import ids
+from graph import ids, lookahead
 from graph.auth import CanReadRaw
 from graph.context import Info
 from graph.types.common import Money, Node, Provider
@@ -15,6 +15,22 @@ from graph.types.order import Order, OrderItem
 from providers import model
 from providers.redact import scrub
 from resolvers.loaders import Later, then
+
+# A plan's amounts (its Money fields): a provider may have to read the plan's order for their
+# currency (Akinon's plans name none), a read no other field needs.
+AMOUNTS = frozenset({"refund", "shippingRefund", "discountRefund"})
+
+
+def amounts_shown(info: Info, paths: Iterable[str]) -> bool:
+    """Whether the plans at ``paths`` (from the field being resolved: ``"nodes"``,
+    ``"edges.node"``) may show an amount: whether a field of ``AMOUNTS`` may be selected, under
+    ``@skip`` or ``@include`` too (``graph.lookahead.possibly``), or it cannot be told."""
+    raw = info._raw_info
+    for path in paths:
+        names = lookahead.possibly(raw, *path.split("."))
+        if names is None or not AMOUNTS.isdisjoint(names):
+            return True
+    return False
 
 
 @strawberry.type
