@@ -72,16 +72,17 @@ INT_MAX = 2**31 - 1
 
 def count(value: Any, provider: str, what: str, *, least: int = 1) -> int | None:
     """A count served as an ``Int`` (an item's quantity, a list's total, a repayment period's
-    number and days): None when there is no whole number (missing, blank, junk, a fraction:
-    the caller's default applies, as for any lenient read); the number when it is from
+    number and days): None when there is no number (missing, blank, junk: the caller's default
+    applies, as for any lenient read); the number when it is whole (3, 3.0, "3") and from
     ``least`` (1, or 0 where the provider's page shows 0 or a total can be none) to
-    ``INT_MAX``. A whole number outside that (3,000,000,000 units, -1) is no count the
-    provider can mean: ``BadResponse`` (``PROVIDER_ERROR`` on the record's field), named by
-    ``what`` ("products[].quantity")."""
+    ``INT_MAX``. A fraction (2.5 units), or a whole number outside that (3,000,000,000 units,
+    -1), is no count the provider can mean, and serving another (the default 1, a cut 2) would
+    be wrong: ``BadResponse`` (``PROVIDER_ERROR`` on the record's field), named by ``what``
+    ("products[].quantity")."""
     number = decimal(value)
-    if number is None or number != number.to_integral_value():
+    if number is None:
         return None
-    if not least <= number <= INT_MAX:
+    if number != number.to_integral_value() or not least <= number <= INT_MAX:
         raise BadResponse(provider, f"{what} {number} is not a count from {least} to {INT_MAX:,}")
     return int(number)
 

@@ -1161,3 +1161,21 @@ async def test_a_place_answer_whose_order_id_is_no_id_is_an_unknown_outcome(
         "place-order answered a body without orderId"
         in (answer["placeOrder"]["userErrors"][0]["message"])
     )
+
+
+@pytest.mark.parametrize("quantity", [2.5, "2.5"])
+async def test_a_quantity_that_is_no_whole_number_is_the_providers_bad_answer(
+    gateway: Gateway, quantity: Any
+) -> None:
+    """A quantity of 2.5 used to be read as no quantity, and served as the default 1."""
+    state(gateway).orders[EXAMPLE_ORDER_ID].lines[1].quantity = quantity
+    answer = await gateway.query(
+        f'{{ orderByNumber(provider: KALIXO, number: "{EXAMPLE_ORDER_ID}") '
+        "{ items { quantity } } }"
+    )
+    assert answer.data == {"orderByNumber": None}
+    [error] = answer.errors
+    assert error["extensions"]["code"] == "PROVIDER_ERROR"
+    assert error["message"] == (
+        "kalixo: products[].quantity 2.5 is not a count from 1 to 2,147,483,647"
+    )
