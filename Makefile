@@ -1,4 +1,5 @@
-# One place for the project's checks. `make test` is what CI runs (through .ci/run).
+# One place for the project's checks. CI runs scripts/test (through .ci/run), which installs
+# everything from nothing; `make test` runs the same suite in an existing .venv.
 PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin

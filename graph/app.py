@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
+import re
 import secrets
 from collections.abc import AsyncIterator, Mapping
 from types import SimpleNamespace
@@ -61,6 +63,9 @@ GRAPHIQL_ONLY = "graphiql_only"
 # The GraphQL over HTTP parameters of a GET: any of them, under any encoding, is an operation.
 OPERATION_PARAMS = ("query", "extensions", "variables", "operationName")
 _BOM = "\ufeff"
+_LONG_DIGITS = re.compile(r"\d{19}")  # what may be an integer beyond 64 bits
+_LONG_DIGITS_BYTES = re.compile(rb"\d{19}")
+_BEYOND = 2**64  # what an integer literal of more than 20 digits stands for: beyond 64 bits
 
 
 def format_error(error: GraphQLError, *, production: bool, request_id: str) -> dict[str, Any]:
@@ -90,6 +95,23 @@ def format_error(error: GraphQLError, *, production: bool, request_id: str) -> d
             # "Did you mean ..." names fields, arguments and enum values: a map of the schema.
             formatted["message"] = formatted["message"].split(" Did you mean")[0]
     return formatted
+
+
+def loads(data: str | bytes) -> object:
+    """A request body as JSON, by orjson: UTF-8 only (invalid UTF-8 and lone surrogates are a
+    JSON error, not a crash when the answer is encoded), nesting refused past 1,024 levels (a
+    JSON error, not a RecursionError). orjson reads an integer beyond 64 bits as a float (1e+23
+    sent upstream for the 10^23 a variable holds); a body with a run of 19 digits is read again
+    by the standard library, whose integers are exact, so that the limits refuse it
+    (``BAD_USER_INPUT``)."""
+    parsed = orjson.loads(data)
+    long = _LONG_DIGITS_BYTES.search(data) if isinstance(data, bytes) else _LONG_DIGITS.search(data)
+    if long is None:
+        return parsed
+    try:  # valid JSON to orjson, so valid here; more than 20 digits need no exact value
+        return json.loads(data, parse_int=lambda s: int(s) if len(s) <= 21 else _BEYOND)
+    except RecursionError:  # deeper than the standard library goes, though orjson read it
+        return parsed
 
 
 class GraphQLView(GraphQL[Context, None]):
@@ -172,13 +194,10 @@ class GraphQLView(GraphQL[Context, None]):
         )
 
     def decode_json(self, data: str | bytes) -> object:
-        """orjson, as the fast path reads a body: UTF-8 only (invalid UTF-8 and lone surrogates
-        are a JSON error, not a crash when the answer is encoded), nesting refused past 1,024
-        levels (a JSON error, not a RecursionError), integers past 64 bits read as floats. A
-        leading byte order mark is ignored, as RFC 8259 allows."""
+        """:func:`loads`, with a leading byte order mark ignored, as RFC 8259 allows."""
         if isinstance(data, bytes):
-            return orjson.loads(data.removeprefix(_BOM.encode()))
-        return orjson.loads(data.removeprefix(_BOM))
+            return loads(data.removeprefix(_BOM.encode()))
+        return loads(data.removeprefix(_BOM))
 
     @property
     def graphql_ide_html(self) -> str:
@@ -219,7 +238,7 @@ class GraphQLView(GraphQL[Context, None]):
         if body is None or scope["method"] != "POST" or self.streams(scope):
             return None
         try:
-            data = orjson.loads(body)
+            data = loads(body)
         except orjson.JSONDecodeError:
             return None
         if not isinstance(data, dict):

@@ -253,14 +253,41 @@ async def test_deep_variables_and_huge_integers_are_refused_with_their_code(
 async def test_a_variable_integer_beyond_64_bits_is_bad_user_input(
     value: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """Over HTTP orjson reads such an integer as a float; a caller of the schema itself can
-    still hand one in, and the limits' memo key must not crash on it."""
+    """A caller of the schema itself hands one in as it is (over HTTP, the test below), and
+    the limits' memo key must not crash on it."""
     with caplog.at_level(logging.INFO):
         result = await build_schema().execute(PLACE_EXTRA, {"x": value})
     assert result.data is None
     errors = result.errors or []
     assert [e.message for e in errors] == ["a variable holds an integer beyond 64 bits"]
     assert [error_code(e) for e in errors] == ["BAD_USER_INPUT"]
+    no_error_logged(caplog)
+
+
+@pytest.mark.parametrize(
+    "literal",
+    [
+        "18446744073709551616",
+        "-9223372036854775809",
+        '{"a": [1, 100000000000000000000000]}',
+        "9" * 300,  # a float to orjson (past 308 digits it is no JSON it reads)
+    ],
+)
+async def test_a_variable_integer_beyond_64_bits_over_http_is_refused_and_sends_nothing(
+    gateway: Gateway, literal: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """orjson reads such an integer as a float: the JSON extra went to Kalixo as 1e+23, and
+    an order was placed with a number the caller never wrote."""
+    body = b'{"query": %s, "variables": {"x": %s}}' % (
+        orjson.dumps(PLACE_EXTRA),
+        literal.encode(),
+    )
+    with caplog.at_level(logging.INFO):
+        answer = await send(gateway, body)
+    assert answer.codes == ["BAD_USER_INPUT"]
+    assert answer.errors[0]["message"] == "a variable holds an integer beyond 64 bits"
+    assert "data" not in answer.body or answer.body["data"] is None
+    no_upstream_calls(gateway)
     no_error_logged(caplog)
 
 

@@ -821,3 +821,13 @@ async def test_an_extra_the_gateway_does_not_name_is_still_sent(lp: Gateway) -> 
     await place(lp, page_item(extra={"warranty": "2y"}))
     [sent] = json.loads(lp.calls(LP, PURCHASES, "POST")[0].body)["items"]
     assert (sent["warranty"], sent["item_value"]) == ("2y", "50000")
+
+
+async def test_an_extra_of_long_integers_within_64_bits_is_sent_exactly(lp: Gateway) -> None:
+    """A body with 19 digits in a row is read again by the standard library (graph/app.py
+    ``loads``): the largest integers either side of zero, and digits in a string, stay as
+    they were written."""
+    extra = {"serial": 2**64 - 1, "floor": -(2**63), "code": "12345678901234567890123"}
+    await place(lp, page_item(extra=extra))
+    [sent] = json.loads(lp.calls(LP, PURCHASES, "POST")[0].body)["items"]
+    assert {k: sent[k] for k in extra} == extra
