@@ -201,9 +201,7 @@ class LipaLater(BaseProvider):
         data = self._data(response, refusal=False)
         token = given_text(data.get("accessToken")) if isinstance(data, dict) else None
         if token is None:
-            raise BadResponse(
-                self.name.value, "token answer without accessToken", request_id=response.request_id
-            )
+            raise response.bad("token answer without accessToken")
         seconds = decimal(data.get("expiresSeconds"))
         return TokenCache.expiring_in(token, float(seconds or 300))
 

@@ -778,6 +778,28 @@ async def test_a_revoked_token_is_fetched_again_once(gateway: Gateway) -> None:
     assert len(gateway.calls(P, "/detail/")) == 3  # first query, refused try, retry
 
 
+async def test_a_token_answer_without_its_token_is_a_provider_error_with_its_status(
+    gateway: Gateway,
+) -> None:
+    """A 200 whose data holds no accessToken is no token: the query's call was never sent
+    (PROVIDER_UNAVAILABLE, as every failed token fetch), and the error carries the token
+    answer's status as every other bad answer does (it had no httpStatus)."""
+    gateway.faults(P).update({"only_paths": [TOKEN_PATH], "merge": {"data": {"accessToken": ""}}})
+    answer = await gateway.query(BY_NUMBER, {"n": d.SEED_CREATED[0], "c": d.SEED_CREATED[1]})
+    [error] = answer.errors
+    assert error["message"] == (
+        "lipalater: could not obtain an access token (token answer without accessToken); "
+        "nothing was sent"
+    )
+    extensions = error["extensions"]
+    assert (extensions["code"], extensions["provider"], extensions["httpStatus"]) == (
+        "PROVIDER_UNAVAILABLE",
+        "LIPALATER",
+        200,
+    )
+    assert gateway.calls(P, "/detail/") == []
+
+
 async def test_a_static_token_skips_the_token_flow(gateway: Gateway) -> None:
     config = config_with(gateway, token=STATIC_TOKEN, api_key=None, api_secret=None)
     async with started(config, gateway.sandboxes) as gw:
