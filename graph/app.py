@@ -46,6 +46,7 @@ from graph.http_policy import (
     error_response,
     header,
 )
+from graph.limits import INT_MAX, INT_MIN, beyond_64_bits
 from graph.metrics import Metrics
 from graph.schema import build_schema
 from providers.http import REQUEST_ID, REQUEST_ID_OK
@@ -63,9 +64,9 @@ GRAPHIQL_ONLY = "graphiql_only"
 # The GraphQL over HTTP parameters of a GET: any of them, under any encoding, is an operation.
 OPERATION_PARAMS = ("query", "extensions", "variables", "operationName")
 _BOM = "\ufeff"
-_LONG_DIGITS = re.compile(r"\d{19}")  # what may be an integer beyond 64 bits
-_LONG_DIGITS_BYTES = re.compile(rb"\d{19}")
-_BEYOND = 2**64  # what an integer literal of more than 20 digits stands for: beyond 64 bits
+# What may be an integer beyond 64 bits: as many digits in a row as -2^63 has, or more.
+_LONG_DIGITS = re.compile(r"\d" * len(str(-INT_MIN)))
+_LONG_DIGITS_BYTES = re.compile(_LONG_DIGITS.pattern.encode())
 
 
 def format_error(error: GraphQLError, *, production: bool, request_id: str) -> dict[str, Any]:
@@ -108,8 +109,8 @@ def loads(data: str | bytes) -> object:
     long = _LONG_DIGITS_BYTES.search(data) if isinstance(data, bytes) else _LONG_DIGITS.search(data)
     if long is None:
         return parsed
-    try:  # valid JSON to orjson, so valid here; more than 20 digits need no exact value
-        return json.loads(data, parse_int=lambda s: int(s) if len(s) <= 21 else _BEYOND)
+    try:  # valid JSON to orjson, so valid here; an integer beyond 64 bits needs no exact value
+        return json.loads(data, parse_int=lambda s: INT_MAX + 1 if beyond_64_bits(s) else int(s))
     except RecursionError:  # deeper than the standard library goes, though orjson read it
         return parsed
 

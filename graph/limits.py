@@ -160,14 +160,16 @@ def lexical_check(query: str, limits: Limits) -> None:
                     )
             elif token.kind == TokenKind.BRACE_R:
                 nesting -= 1
-            elif token.kind == TokenKind.INT and _beyond_64_bits(token.value or "0"):
+            elif token.kind == TokenKind.INT and beyond_64_bits(token.value or "0"):
                 raise _too_big("the query")
             token = lexer.advance()
     except GraphQLError:
         return  # a syntax error: the parser reports it properly
 
 
-def _beyond_64_bits(literal: str) -> bool:
+def beyond_64_bits(literal: str) -> bool:
+    """Whether an integer written as ``literal`` (a document's, a JSON body's) is beyond 64
+    bits."""
     # Length first: int() refuses a text of more than 4,300 digits (ValueError, a crash here).
     return len(literal.lstrip("-")) > len(str(INT_MAX)) or not INT_MIN <= int(literal) <= INT_MAX
 
