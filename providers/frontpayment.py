@@ -265,6 +265,7 @@ class FrontPayment(BaseProvider):
                     self.name.value,
                     f"order {order_key}'s payment history leaves more than {MAX_AMOUNT:,} to "
                     "refund: not an amount it can have been paid; nothing was sent",
+                    retryable=False,  # the provider's figures will say the same next time
                 )
         body = {
             "type": payload.refund_type(data),

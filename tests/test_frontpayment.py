@@ -683,6 +683,7 @@ async def test_a_whole_refund_of_more_than_any_order_holds_is_a_provider_error(
         f"frontpayment: order {data.PAID_UUID}'s payment history leaves more than "
         "1,000,000,000,000 to refund: not an amount it can have been paid; nothing was sent"
     )
+    assert error["extensions"]["retryable"] is False  # the same history answers the same
     assert gateway.calls(FP, "/orders/refund/") == []
 
 
