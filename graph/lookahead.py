@@ -48,24 +48,32 @@ def selected(info: GraphQLResolveInfo[Any], *path: str) -> tuple[str, ...]:
     return _memo(info, path, sure=True) or ()
 
 
-def possibly(info: GraphQLResolveInfo[Any], *path: str) -> tuple[str, ...] | None:
+def possibly(
+    info: GraphQLResolveInfo[Any], *path: str, as_type: str | None = None
+) -> tuple[str, ...] | None:
     """The names of the fields that may be selected at ``path`` below the field being
     resolved, as ``selected`` names them, those under a directive too; None where that
     cannot be told (an interface or a union on the way: it depends on the object), for any
-    field may be."""
-    return _memo(info, path, sure=False)
+    field may be. ``as_type``: the object type the field answers this time, where its own
+    type is an interface (``node`` answering a ``CancellationPlan``)."""
+    return _memo(info, path, sure=False, as_type=as_type)
 
 
 def _memo(
-    info: GraphQLResolveInfo[Any], path: Sequence[str], *, sure: bool
+    info: GraphQLResolveInfo[Any],
+    path: Sequence[str],
+    *,
+    sure: bool,
+    as_type: str | None = None,
 ) -> tuple[str, ...] | None:
     memo: Lru[tuple[Any, ...], tuple[Sequence[FieldNode], tuple[str, ...] | None]]
     memo = on_schema(info.schema, _MEMO)
     nodes = info.field_nodes
-    key = (sure, *map(id, nodes), *path)
+    key = (sure, as_type, *map(id, nodes), *path)
     found = memo.find(key)
     if found is None:
-        names = _selected(info.schema, info.fragments, nodes, info.return_type, path, sure)
+        answers = info.return_type if as_type is None else info.schema.get_type(as_type)
+        names = _selected(info.schema, info.fragments, nodes, answers, path, sure)
         found = memo.keep(key, (nodes, names))
     return found[1]
 

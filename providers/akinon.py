@@ -551,9 +551,11 @@ class Akinon(BaseProvider):
         plans = iter(await self._plans([r for group in groups for r in group]))
         return [[next(plans) for _ in group] for group in groups]
 
-    async def plans_by_key(self, keys: Sequence[str]) -> Batch[CancellationPlan]:
+    async def plans_by_key(
+        self, keys: Sequence[str], *, amounts: bool = True
+    ) -> Batch[CancellationPlan]:
         groups = await self._where_in(PLANS_BY_ID, keys, _record)
-        plans = iter(await self._plans([group[0] for group in groups if group]))
+        plans = iter(await self._plans([group[0] for group in groups if group], amounts))
         return [next(plans) if group else None for group in groups]
 
     async def _plans(self, records: list[Record], amounts: bool = True) -> list[CancellationPlan]:

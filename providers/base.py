@@ -68,7 +68,9 @@ class Provider(Protocol):
     async def items_by_key(self, keys: Sequence[str]) -> Batch[OrderItem]: ...
     async def addresses_by_key(self, keys: Sequence[str]) -> Batch[Address]: ...
     async def plans_by_order(self, order_keys: Sequence[str]) -> Batch[list[CancellationPlan]]: ...
-    async def plans_by_key(self, keys: Sequence[str]) -> Batch[CancellationPlan]: ...
+    async def plans_by_key(
+        self, keys: Sequence[str], *, amounts: bool = True
+    ) -> Batch[CancellationPlan]: ...
     async def list_cancellation_plans(
         self, flt: CancellationPlanFilter, offset: int, limit: int, *, amounts: bool = True
     ) -> Page[CancellationPlan]:
@@ -134,7 +136,9 @@ class BaseProvider:
     async def plans_by_order(self, order_keys: Sequence[str]) -> Batch[list[CancellationPlan]]:
         raise self._unsupported("cancellation plans")
 
-    async def plans_by_key(self, keys: Sequence[str]) -> Batch[CancellationPlan]:
+    async def plans_by_key(
+        self, keys: Sequence[str], *, amounts: bool = True
+    ) -> Batch[CancellationPlan]:
         raise self._unsupported("cancellation plans")
 
     async def list_cancellation_plans(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable
 from typing import Any
 
@@ -13,7 +14,7 @@ from graph.context import Info
 from graph.types.address import CustomerAddress
 from graph.types.common import Node
 from graph.types.order import Order, OrderItem
-from graph.types.plan import CancellationPlan
+from graph.types.plan import CancellationPlan, amounts_shown
 
 # Each id type: the loader kind that finds its record, and the GraphQL type that renders it.
 KINDS: dict[str, tuple[str, Any]] = {
@@ -22,12 +23,23 @@ KINDS: dict[str, tuple[str, Any]] = {
     "CancellationPlan": ("plans_by_key", CancellationPlan),
     "CustomerAddress": ("addresses_by_key", CustomerAddress),
 }
+# The loader kind of plans read without their amounts, so without their orders.
+BARE_PLANS = "plans_by_key_without_amounts"
 
 
 async def resolve_node(info: Info, id: str) -> Node | None:
     gid = ids.decode(id)
     kind, type_ = KINDS[gid.type]
-    found = await info.context.loaders.load(gid.provider, kind, gid.key)
+    loaders = info.context.loaders
+    if type_ is CancellationPlan and not amounts_shown(info, [""], as_type=gid.type):
+        # A plan shown without an amount needs no read of its order (as a page of them).
+        provider = loaders.provider(gid.provider)
+        loader = loaders.get(
+            gid.provider, BARE_PLANS, functools.partial(provider.plans_by_key, amounts=False)
+        )
+        found = await loader.load(gid.key)
+    else:
+        found = await loaders.load(gid.provider, kind, gid.key)
     node: Node | None = None if found is None else type_.from_model(found)
     return node
 

@@ -672,6 +672,38 @@ async def test_a_page_of_plans_reads_their_orders_only_when_it_may_show_an_amoun
     assert len(plans.get("nodes") or plans.get("edges")) == 5
 
 
+@pytest.mark.parametrize(
+    ("selection", "orders"),
+    [
+        ("id ... on CancellationPlan { planType status invoiceNumber }", 0),
+        ("__typename", 0),
+        ("... on Order { number total { amount } }", 0),  # an Order's amount: not a plan's
+        ("... on CancellationPlan { refund { amount currency } }", 1),
+        ("...Amounts", 1),
+        ("... on Node { ... on CancellationPlan { shippingRefund @skip(if: true) { amount } } }",
+         1),
+    ],
+)  # fmt: skip
+@pytest.mark.parametrize("field", ["node(id: $id)", "nodes(ids: [$id])"])
+async def test_a_plan_by_id_reads_its_order_only_when_it_may_show_an_amount(
+    gateway: Gateway, field: str, selection: str, orders: int
+) -> None:
+    """As a page of plans: ``node`` and ``nodes`` read a plan's order for the currency of its
+    amounts only where one may be shown; a plan read for its id and status is one call."""
+    plan = ids.encode("CancellationPlan", ProviderName.AKINON, data.EXAMPLE_PLAN_ID)
+    document = f"query($id: ID!) {{ found: {field} {{ {selection} }} }}"
+    if "...Amounts" in selection:
+        document += " fragment Amounts on CancellationPlan { discountRefund { amount } }"
+    found = await gateway.ok(document, {"id": plan})
+    node = found["found"] if field.startswith("node(") else found["found"][0]
+    assert node is not None
+    assert len(gateway.calls("akinon", "/cancellation-plans/")) == 1
+    assert len(gateway.calls("akinon", "/orders/")) == orders
+    if "refund {" in selection:  # in its order's currency, read for it
+        order = gateway.sandboxes["akinon"].app[STATE].orders[data.EXAMPLE_PLAN_ORDER_ID]
+        assert node["refund"]["currency"] == order.data["currency"].upper()
+
+
 def test_every_amount_of_a_plan_is_one_that_needs_its_orders_currency() -> None:
     """A Money field of CancellationPlan missing from ``AMOUNTS`` would be shown from a page
     that read no currency for it."""

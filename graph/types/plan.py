@@ -21,13 +21,14 @@ from resolvers.loaders import Later, then
 AMOUNTS = frozenset({"refund", "shippingRefund", "discountRefund"})
 
 
-def amounts_shown(info: Info, paths: Iterable[str]) -> bool:
+def amounts_shown(info: Info, paths: Iterable[str], *, as_type: str | None = None) -> bool:
     """Whether the plans at ``paths`` (from the field being resolved: ``"nodes"``,
-    ``"edges.node"``) may show an amount: whether a field of ``AMOUNTS`` may be selected, under
-    ``@skip`` or ``@include`` too (``graph.lookahead.possibly``), or it cannot be told."""
+    ``"edges.node"``; ``""``, the field's own object, which ``node`` answers ``as_type``
+    ``"CancellationPlan"``) may show an amount: whether a field of ``AMOUNTS`` may be selected,
+    under ``@skip`` or ``@include`` too (``graph.lookahead.possibly``), or it cannot be told."""
     raw = info._raw_info
     for path in paths:
-        names = lookahead.possibly(raw, *path.split("."))
+        names = lookahead.possibly(raw, *path.split(".") if path else (), as_type=as_type)
         if names is None or not AMOUNTS.isdisjoint(names):
             return True
     return False
