@@ -757,13 +757,15 @@ async def test_token_is_cached_between_requests(gateway: Gateway) -> None:
 async def test_token_is_renewed_before_it_runs_out(gateway: Gateway) -> None:
     # A token shorter-lived than the 30 s renewal margin is renewed halfway through its life:
     # reused at once, fetched afresh once half of it has gone (never sent about to expire, and
-    # never fetched for every request).
-    gateway.sandboxes[P].app[STATE].token_ttl_s = 1
+    # never fetched for every request). Three seconds, so that the first two queries are done
+    # well within the first half even on a loaded machine (with one second, a slow first
+    # query left the second a renewal of its own).
+    gateway.sandboxes[P].app[STATE].token_ttl_s = 3
     variables = {"n": d.SEED_CREATED[0], "c": d.SEED_CREATED[1]}
     for _ in range(2):
         await gateway.ok(BY_NUMBER, variables)
     assert len(gateway.calls(P, TOKEN_PATH)) == 1
-    await asyncio.sleep(0.6)
+    await asyncio.sleep(1.6)
     await gateway.ok(BY_NUMBER, variables)
     assert len(gateway.calls(P, TOKEN_PATH)) == 2
 
