@@ -100,6 +100,10 @@ def scopes(provider: Provider, caller: str, key: str | None, new: NewOrder) -> l
     return claimed
 
 
+# What claiming a create's records ends with: the records it holds, and the first one it could
+# not claim (its scope and the record as found), if any.
+Claimed = tuple[list[Claim], tuple[Scope, Record] | None]
+
 _NOT_FOUND = object()  # the provider says no order holds the reference
 _CANNOT_ASK = object()  # the provider has no lookup by reference at all
 
@@ -130,7 +134,7 @@ class PlaceOnce:
                 ((s, self._running[s.record]) for s in claimed if s.record in self._running), None
             )
             if running is None:
-                claims, taken = await self._claim(claimed, fingerprint)
+                claims, taken = await self._claim_whole(claimed, fingerprint)
                 if taken is None:
                     self._running.update(
                         dict.fromkeys((s.record for s in claimed), (fingerprint, future))
@@ -156,29 +160,55 @@ class PlaceOnce:
             for scope in claimed:
                 self._running.pop(scope.record, None)
 
-    async def _claim(
-        self, claimed: Sequence[Scope], fingerprint: str
-    ) -> tuple[list[Claim], tuple[Scope, Record] | None]:
+    async def _claim_whole(self, claimed: Sequence[Scope], fingerprint: str) -> Claimed:
+        """``_claim``, which a cancellation (a gateway shutting down) does not cut short: the
+        store's steps run in a thread, which goes on regardless, so the claims are let finish
+        and then given back, never left ``RUNNING`` for a lease with no create behind them."""
+        claiming = asyncio.ensure_future(self._claim(claimed, fingerprint))
+        try:
+            return await asyncio.shield(claiming)
+        except asyncio.CancelledError:
+            await asyncio.shield(self._abandon(claiming))
+            raise
+
+    async def _abandon(self, claiming: asyncio.Future[Claimed]) -> None:
+        """Give back what a claiming whose caller is gone ends up holding."""
+        try:
+            claims, taken = await claiming
+        except Exception:  # noqa: BLE001 - ``_claim`` gave back its claims before raising
+            return
+        if taken is None:  # every record claimed (one that was not gave back the rest)
+            await self._give_back(claims)
+
+    async def _claim(self, claimed: Sequence[Scope], fingerprint: str) -> Claimed:
         """Claim every record, in order; stop at the first that is not this call's to own (its
-        scope and record), putting back the ones claimed before it as they were: dropped, or
-        ``UNKNOWN`` again where one was taken over; or, where the record holds this very order
-        already, holding it too."""
+        scope and record), giving back the ones claimed before it (``_give_back``): where the
+        record holds this very order already, holding it too. A store that fails part-way (a
+        shared file locked too long) has the ones claimed before given back too."""
         claims: list[Claim] = []
         for scope in claimed:
-            claim = await self.store.begin(scope.record, fingerprint, self.lease_s)
+            try:
+                claim = await self.store.begin(scope.record, fingerprint, self.lease_s)
+            except Exception:
+                await self._give_back(claims)
+                raise
             if claim.owned:
                 claims.append(claim)
                 continue
             record = claim.record
             same = record.fingerprint == fingerprint and record.state is State.DONE
-            held = record.order_key if same else None
-            for mine in claims:
-                if held is not None:
-                    await self.store.complete(mine.record.key, held)
-                else:
-                    await self.store.fail(mine.record.key, unknown=mine.previous is not None)
+            await self._give_back(claims, record.order_key if same else None)
             return claims, (scope, record)
         return claims, None
+
+    async def _give_back(self, claims: Sequence[Claim], held: str | None = None) -> None:
+        """Records claimed for a create that will not run, as they were: dropped, or
+        ``UNKNOWN`` again where one was taken over; or holding order ``held``."""
+        for mine in claims:
+            if held is not None:
+                await self.store.complete(mine.record.key, held)
+            else:
+                await self.store.fail(mine.record.key, unknown=mine.previous is not None)
 
     async def _wait(self, future: asyncio.Future[Placed], scope: Scope) -> Placed:
         try:

@@ -9,6 +9,7 @@ placed, so the tests count orders where they land.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -21,6 +22,7 @@ import pytest
 
 from graph.embedded import start_sandboxes
 from providers import errors as pe
+from providers.idempotency import Claim, IdempotencyStore, State
 from providers.model import NewOrder, NewOrderItem, ProviderName
 from providers.place_once import Scope
 from providers.registry import connector_built
@@ -421,3 +423,73 @@ async def test_a_create_that_can_be_neither_looked_up_nor_sent_again_stays_unkno
         order, errors = payload(await gw.ok(PLACE, {"in": order_in}))
         assert (order, errors) == (None, ["OUTCOME_UNKNOWN"])
         assert len(gw.calls("lipalater", "/create")) == 1
+
+
+# -- a claim cut short gives back what it had claimed ----------------------------------------
+
+
+class LockedOnce:
+    """The gateway's store, whose claim of an external reference fails once, as a store file
+    shared by several gateways does when another holds it longer than its busy timeout; or,
+    ``held``, waits for ``release``, as a claim in a worker thread does."""
+
+    def __init__(self, store: IdempotencyStore, *, held: bool = False) -> None:
+        self.store, self.held, self.failed = store, held, False
+        self.holding, self.release = asyncio.Event(), asyncio.Event()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+    async def begin(self, key: str, fingerprint: str, lease_s: float) -> Claim:
+        if ":ref:" in key and self.held:
+            self.holding.set()
+            await self.release.wait()  # a thread is not cancelled: the claim goes on regardless
+        elif ":ref:" in key and not self.failed:
+            self.failed = True
+            raise sqlite3.OperationalError("database is locked")
+        return await self.store.begin(key, fingerprint, lease_s)
+
+
+@pytest.mark.skipif(
+    not connector_built(ProviderName.LIPALATER), reason="the Lipa Later connector is not built"
+)
+async def test_a_store_that_fails_after_claiming_the_key_gives_the_key_back() -> None:
+    """A create claims its idempotency key, then its external reference; when the store failed
+    on the second, the key stayed RUNNING, so the caller's retry answered
+    IDEMPOTENCY_IN_PROGRESS for the whole lease (120 s) with no create behind it."""
+    order = LIPALATER | {"externalReference": "LL-LOCKED", "idempotencyKey": "key-locked"}
+    async with gateway_with(names=("lipalater",)) as gw:
+        place_once = gw.app.state.gateway.place_once
+        place_once.store = LockedOnce(place_once.store)
+        answer = await gw.query(PLACE, {"in": order})
+        assert answer.codes == ["INTERNAL_SERVER_ERROR"]
+        assert gw.calls("lipalater", "/create") == []
+        placed, errors = payload(await gw.ok(PLACE, {"in": order}))
+        assert errors == []
+        assert placed["externalReference"] == "LL-LOCKED"
+        assert len(gw.calls("lipalater", "/create", "POST")) == 1
+
+
+async def test_a_create_cancelled_while_claiming_gives_back_what_it_claimed() -> None:
+    """A gateway shutting down cancels a placeOrder between claiming its key and its
+    reference: the reference's claim, in the store's thread, finishes anyway; neither is left
+    RUNNING for a lease with no create behind it."""
+    async with gateway_with(names=("kalixo",)) as gw:
+        gateway = gw.app.state.gateway
+        place_once, kalixo = gateway.place_once, gateway.providers[ProviderName.KALIXO]
+        store = place_once.store = LockedOnce(place_once.store, held=True)
+        key, reference = "kalixo:key:c:k", "kalixo:ref:R"
+        claimed = [Scope(key, "idempotencyKey"), Scope(reference, "externalReference")]
+        item = NewOrderItem(sku=str(ITEMS[0]["sku"]), product_id="2", unit_price=Decimal("1"))
+        new = NewOrder("R", None, None, "GBP", [item])
+        placing = asyncio.create_task(place_once.place(kalixo, claimed, "fingerprint", new))
+        await store.holding.wait()  # the key is claimed; the reference's claim is under way
+        assert (await store.get(key)).state is State.RUNNING
+        placing.cancel()
+        await asyncio.sleep(0.05)
+        store.release.set()  # the reference's claim finishes, as its thread would
+        with pytest.raises(asyncio.CancelledError):
+            await placing
+        assert await store.get(key) is None
+        assert await store.get(reference) is None
+        assert gw.calls("kalixo", "place-order") == []
