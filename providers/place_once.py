@@ -172,13 +172,23 @@ class PlaceOnce:
             raise
 
     async def _abandon(self, claiming: asyncio.Future[Claimed]) -> None:
-        """Give back what a claiming whose caller is gone ends up holding."""
+        """Give back what a claiming whose caller is gone ends up holding. Its caller was
+        cancelled and stays so: a store that fails meanwhile (closed as the gateway stops) is
+        logged, and its records end with their lease."""
         try:
             claims, taken = await claiming
         except Exception:  # noqa: BLE001 - ``_claim`` gave back its claims before raising
             return
-        if taken is None:  # every record claimed (one that was not gave back the rest)
+        if taken is not None:  # ``_claim`` gave back the records before the one it found taken
+            return
+        try:
             await self._give_back(claims)
+        except Exception:
+            log.warning(
+                "placeOrder: cancelled while claiming its idempotency records, which the "
+                "store failed to give back; they are held until their lease ends",
+                exc_info=True,
+            )
 
     async def _claim(self, claimed: Sequence[Scope], fingerprint: str) -> Claimed:
         """Claim every record, in order; stop at the first that is not this call's to own (its

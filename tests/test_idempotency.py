@@ -436,6 +436,7 @@ class LockedOnce:
     def __init__(self, store: IdempotencyStore, *, held: bool = False) -> None:
         self.store, self.held, self.failed = store, held, False
         self.holding, self.release = asyncio.Event(), asyncio.Event()
+        self.closed = False  # as the gateway's shutdown closes it: nothing is given back
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.store, name)
@@ -448,6 +449,11 @@ class LockedOnce:
             self.failed = True
             raise sqlite3.OperationalError("database is locked")
         return await self.store.begin(key, fingerprint, lease_s)
+
+    async def fail(self, key: str, *, unknown: bool) -> None:
+        if self.closed:
+            raise sqlite3.ProgrammingError("Cannot operate on a closed database.")
+        await self.store.fail(key, unknown=unknown)
 
 
 @pytest.mark.skipif(
@@ -470,10 +476,14 @@ async def test_a_store_that_fails_after_claiming_the_key_gives_the_key_back() ->
         assert len(gw.calls("lipalater", "/create", "POST")) == 1
 
 
-async def test_a_create_cancelled_while_claiming_gives_back_what_it_claimed() -> None:
+@pytest.mark.parametrize("closed", [False, True], ids=["store-open", "store-closed"])
+async def test_a_create_cancelled_while_claiming_gives_back_what_it_claimed(
+    closed: bool, caplog: pytest.LogCaptureFixture
+) -> None:
     """A gateway shutting down cancels a placeOrder between claiming its key and its
     reference: the reference's claim, in the store's thread, finishes anyway; neither is left
-    RUNNING for a lease with no create behind it."""
+    RUNNING for a lease with no create behind it. A store closed meanwhile cannot take them
+    back: that is logged, and the call still ends cancelled, not with the store's error."""
     async with gateway_with(names=("kalixo",)) as gw:
         gateway = gw.app.state.gateway
         place_once, kalixo = gateway.place_once, gateway.providers[ProviderName.KALIXO]
@@ -487,9 +497,21 @@ async def test_a_create_cancelled_while_claiming_gives_back_what_it_claimed() ->
         assert (await store.get(key)).state is State.RUNNING
         placing.cancel()
         await asyncio.sleep(0.05)
+        store.closed = closed
         store.release.set()  # the reference's claim finishes, as its thread would
         with pytest.raises(asyncio.CancelledError):
             await placing
-        assert await store.get(key) is None
-        assert await store.get(reference) is None
+        left = {k: await store.get(k) for k in (key, reference)}
+        if closed:
+            assert {k: r.state for k, r in left.items() if r} == {
+                key: State.RUNNING,
+                reference: State.RUNNING,
+            }
+            [warning] = [r for r in caplog.records if r.name == "commerce_graph.place_once"]
+            assert warning.getMessage() == (
+                "placeOrder: cancelled while claiming its idempotency records, which the store "
+                "failed to give back; they are held until their lease ends"
+            )
+        else:
+            assert left == {key: None, reference: None}
         assert gw.calls("kalixo", "place-order") == []
