@@ -14,6 +14,11 @@ plain field whose value is not simply fine (an exception, a null where the type 
 value the scalar refuses), takes graphql-core's own path, which then builds exactly the errors it
 always would. Schema extensions that wrap resolvers (``resolve`` hooks) turn the short path off.
 
+A selection of plain fields only, each a leaf or an object of such a selection (an order of a
+page, its ``total { amount currency }``), is read whole by :func:`read_plain`: no entry walk,
+no path, nothing to await; the first value that is not simply fine hands the object back to the
+walk above. A list of such objects is read item by item in the same way.
+
 Also here: the objects a resolver returns go straight to their selection's entries
 (:meth:`GatewayExecutor.collect_and_execute_subfields`), which the operation's :class:`Plan`
 keeps for the document's later requests; resolvers whose arguments are scalars or enums and
@@ -155,6 +160,16 @@ def _enum_coercion(enum_type: GraphQLEnumType) -> Callable[[Any], Any]:
 Subselections = dict[
     tuple[GraphQLObjectType, int], tuple[FieldDetailsList, tuple[Entry, ...] | None]
 ]
+# A selection of plain fields only, each a leaf or an object of plain fields only, as
+# ``read_plain`` reads it: per response key, its attribute, whether it is non-null, and its
+# leaf's coercion or its object's own such selection.
+PlainSelection = tuple[
+    tuple[str, Callable[[Any], Any], bool, Callable[[Any], Any] | None, "PlainSelection | None"],
+    ...,
+]
+# Per selection's entries (by identity, with the entries kept alive): its plain selection, or
+# None when some field in it is not plain.
+Pure = dict[int, tuple[tuple[Entry, ...], PlainSelection | None]]
 
 
 class Plan:
@@ -167,12 +182,13 @@ class Plan:
     fields serve them all. Measured: a tenth of the Python calls of a one-order request.
     """
 
-    __slots__ = ("root", "entries", "subselections")
+    __slots__ = ("root", "entries", "subselections", "pure")
 
     def __init__(self) -> None:
         self.root: GroupedFieldSet | None = None
         self.entries: dict[int, tuple[GroupedFieldSet, tuple[Entry, ...]]] = {}
         self.subselections: Subselections = {}
+        self.pure: Pure = {}
 
 
 _PLANS = "_commerce_graph_plans"  # the schema's memo of plans (graph/memo.py)
@@ -245,6 +261,7 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
     # Memos of entries and selections: the operation's plan's, or this request's own.
     _entries: dict[int, tuple[GroupedFieldSet, tuple[Entry, ...]]] | None = None
     _subselections: Subselections | None = None
+    _pure: Pure | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -273,6 +290,7 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
                     plan.root = grouped_field_set
                 grouped_field_set = plan.root
                 self._entries, self._subselections = plan.entries, plan.subselections
+                self._pure = plan.pure
         return super().execute_collected_root_fields(
             root_type, root_value, grouped_field_set, serially, new_defer_usages
         )
@@ -313,6 +331,34 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
             entries = None if defer_usages else self.entries(object_type, grouped)
             cached = self._subselections[key] = (details, entries)
         return cached[1]
+
+    def plain_selection(self, entries: tuple[Entry, ...]) -> PlainSelection | None:
+        """The selection as ``read_plain`` reads it, or None when some field in it, or below
+        it, is not plain; worked out once per request (or plan) and selection."""
+        if self._pure is None:
+            self._pure = {}
+        found = self._pure.get(id(entries))
+        if found is None:
+            found = self._pure[id(entries)] = (entries, self._plain_selection(entries))
+        return found[1]
+
+    def _plain_selection(self, entries: tuple[Entry, ...]) -> PlainSelection | None:
+        fields = []
+        for entry in entries:
+            plain = entry.plain
+            if plain is None:
+                return None
+            below = None
+            if plain.object_type is not None:
+                if entry.selection is None:
+                    entry.selection = (
+                        self.subselection(plain.object_type, entry.field_details_list) or ()
+                    )
+                below = self.plain_selection(entry.selection) if entry.selection else None
+                if below is None:
+                    return None
+            fields.append((entry.response_name, plain.read, plain.non_null, plain.coerce, below))
+        return tuple(fields)
 
     def collect_and_execute_subfields(
         self,
@@ -355,6 +401,12 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
         entries: tuple[Entry, ...],
         position_context: Any,
     ) -> Any:
+        if position_context is None:
+            selection = self.plain_selection(entries)
+            if selection is not None:
+                found = read_plain(selection, source_value)
+                if found is not None:
+                    return found
         results: dict[str, Any] = {}
         is_awaitable = self.is_awaitable
         awaitable_fields: list[str] = []
@@ -570,8 +622,18 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
         awaitable: list[int] = []
         alone = True
         is_awaitable, complete_item = self.is_awaitable, self.complete_list_item_value
+        plain, is_type_of = self.plain_items(item_type, field_details_list)
         try:
             for index, item in enumerate(result):
+                if plain is not None and (
+                    is_type_of(item, info) is True
+                    if is_type_of is not None
+                    else item is not None and not is_awaitable(item)
+                ):
+                    found = read_plain(plain, item)
+                    if found is not None:
+                        completed.append(found)
+                        continue
                 item_path = path.add_key(index, None)
                 if is_awaitable(item):
                     completed.append(
@@ -602,6 +664,17 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
             return self._settle(completed, awaitable)
         return self._gather(completed, awaitable)
 
+    def plain_items(
+        self, item_type: Any, details: FieldDetailsList
+    ) -> tuple[PlainSelection | None, Callable[[Any, Any], Any] | None]:
+        """The plain selection of a list's objects, if theirs is one, and their type's check."""
+        object_type = item_type.of_type if isinstance(item_type, GraphQLNonNull) else item_type
+        if not isinstance(object_type, GraphQLObjectType):
+            return None, None
+        entries = self.subselection(object_type, details)
+        plain = None if entries is None else self.plain_selection(entries)
+        return plain, object_type.is_type_of
+
     async def _settle(self, completed: Completed, keys: list[Any]) -> Completed:
         """An object's fields or a list's items (``keys`` those awaited), one after the other:
         they all settle alone."""
@@ -622,6 +695,35 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
         for key, value in zip(keys, awaited, strict=True):
             completed[key] = value
         return completed
+
+
+def read_plain(selection: PlainSelection, source: Any) -> dict[str, Any] | None:
+    """A plain selection's answer for ``source``, or None when some value in it is not simply
+    fine (a read that raises, a null where the type says non-null, a value its scalar refuses):
+    graphql-core's path then reads it again, and reports exactly what it always would.
+
+    ``execute_entries`` for a selection with nothing to await, no resolver to call and, while
+    every value is fine, no path to build: each order of a page of ``id number status total {
+    amount currency }``, say."""
+    results: dict[str, Any] = {}
+    for name, read, non_null, coerce, below in selection:
+        try:
+            value = read(source)
+        except Exception:  # noqa: BLE001 - graphql-core's path reports it
+            return None
+        if value is None:
+            if non_null:
+                return None
+            results[name] = None
+            continue
+        try:
+            value = coerce(value) if below is None else read_plain(below, value)  # type: ignore[misc]
+        except Exception:  # noqa: BLE001 - as above
+            return None
+        if value is None or value is Undefined:
+            return None
+        results[name] = value
+    return results
 
 
 # The coroutines whose awaiting starts no work: the executor's own, for completions that settle

@@ -202,6 +202,11 @@ class Query:
     def first(self) -> Node:
         return NODES[0]
 
+    @strawberry.field
+    def some_leaves(self) -> list[Leaf | None]:
+        """Objects of plain fields with no type check, a null and a null name among them."""
+        return [Leaf(name="a", colour=Colour.RED), None, Leaf(name=None, colour=Colour.BLUE)]  # type: ignore[arg-type]
+
 
 class Wrapping(SchemaExtension):
     """A resolver-wrapping extension: with one, every field takes graphql-core's path."""
@@ -244,6 +249,7 @@ DOCUMENTS = {
         { red: painted(inColour: RED) twice: painted(inColour: RED, times: 2, note: "n")
           blue: painted(inColour: BLUE) tally(counts: [1, 2]) }
     """,
+    "plain objects and nulls": "{ someLeaves { name colour } first { leaves { maybe } } }",
     "listed objects": "{ pets { name legs } maybePets { name legs __typename } goodPets { name } }",
     "settling alone": "{ nodes { id soon { name colour } s: soon { maybe } } first { soon { name } } }",  # noqa: E501
     "settling alone and not": "{ nodes { soon { name } later { name } } }",
@@ -303,16 +309,19 @@ async def test_the_cases_are_real() -> None:
         {"name": "c", "legs": 2, "__typename": "Pet"},
     ]  # fmt: skip
     assert listed["data"]["goodPets"] == [{"name": "c"}]
+    nulls = found["plain objects and nulls"]
+    assert nulls["data"]["someLeaves"] == [{"name": "a", "colour": "RED"}, None, None]
+    assert [e["path"] for e in nulls["errors"]] == [["someLeaves", 2, "name"]]
     messages = " ".join(e["message"] for e in listed["errors"])
     assert "Expected value of type 'Pet' but got" in messages  # the Stray, refused
     alone = found["settling alone"]
     assert alone["data"]["nodes"][0]["soon"] == {"name": "leaf-0", "colour": "BLUE"}
     assert alone["data"]["nodes"][5] is None  # soon.name is null: the error nulls the node
     assert alone["errors"][0]["path"] == ["nodes", 5, "soon", "name"]
-    # Query.nodes, first, pets, maybePets, goodPets and painted (arguments as parsed and a
-    # check), Node.doubled (an argument), later, where, failing, refused and soon: tally's
-    # list argument keeps strawberry's wrapper, and every other field is plain.
-    assert DIRECT == {"gw": 12, "wr": 12}
+    # Query.nodes, first, someLeaves, pets, maybePets, goodPets and painted (arguments as
+    # parsed and a check), Node.doubled (an argument), later, where, failing, refused and
+    # soon: tally's list argument keeps strawberry's wrapper, and every other field is plain.
+    assert DIRECT == {"gw": 13, "wr": 13}
 
 
 async def tasks_made(document: str) -> list[str]:
@@ -366,6 +375,30 @@ async def test_plain_fields_take_the_short_path() -> None:
     assert Counting.slow.count("Node.doubled") == len(NODES) - 2
     assert Counting.slow.count("Node.count") == 1
     assert Counting.slow.count("Leaf.name") == 1
+
+
+class Entering(GatewayExecutor):
+    """Notes the object types whose selections are walked entry by entry."""
+
+    walked: list[str] = []
+
+    def execute_entries(self, parent_type: Any, *rest: Any) -> Any:
+        Entering.walked.append(parent_type.name)
+        return super().execute_entries(parent_type, *rest)
+
+
+async def test_objects_of_plain_fields_are_read_without_the_walk() -> None:
+    schema = strawberry.Schema(query=Query, execution_context_class=Entering)
+    Entering.walked.clear()
+    result = await schema.execute("{ nodes { id ratio leaf { name colour } } }")
+    assert result.data is not None
+    assert result.data["nodes"][0] == {
+        "id": "N0", "ratio": 0.0, "leaf": {"name": "leaf-0", "colour": "BLUE"},
+    }  # fmt: skip
+    # The root's fields are walked; each node is read whole, with its leaf (``read_plain``),
+    # but node 5, whose leaf's non-null name is null: it takes the walk, which reports it.
+    assert Entering.walked == ["Query", "Node", "Leaf"]
+    assert [e.path for e in result.errors or []] == [["nodes", 5, "leaf", "name"]]
 
 
 W3_LIKE = """{ orders(first: 20) { nodes { id number total { amount currency }
