@@ -643,8 +643,8 @@ class Akinon(BaseProvider):
             shipping_address_key=as_str(r.get("shipping_address")),
             billing_address_key=as_str(r.get("billing_address")),
             invoice_number=as_str(r.get("invoice_number")),
-            extra=_details(r, ORDER_DETAILS),
             raw=r,
+            raw_details=ORDER_DETAILS,
         )
 
     def _item(self, r: Record) -> OrderItem:
@@ -669,8 +669,8 @@ class Akinon(BaseProvider):
                 delivered_at=_datetime(r.get("delivered_date")),
                 estimated_delivery=_datetime(r.get("estimated_delivery_date")),
             ),
-            extra=_details(r, ITEM_DETAILS),
             raw=r,
+            raw_details=ITEM_DETAILS,
         )
 
     def _plan(self, r: Record) -> CancellationPlan:
@@ -820,11 +820,6 @@ def _refunded(r: Record, currency: str) -> Money | None:
     if rest is None or shipping is None or not shipping.amount:
         return rest or shipping
     return Money(rest.amount + shipping.amount, rest.currency)
-
-
-def _details(r: Record, names: tuple[str, ...]) -> dict[str, Any]:
-    """The fields ``names`` of a record, as Akinon sent them (decimals stay text)."""
-    return {name: r.get(name) for name in names}
 
 
 def _payment_status(total: Money | None, refunded: Money | None) -> PaymentStatus:

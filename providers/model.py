@@ -126,8 +126,26 @@ class DigitalCode:
         return "DigitalCode(code=<redacted>)"
 
 
+class Detailed:
+    """A record with provider-specific details (``Order``, ``OrderItem``): ``extra``, which the
+    connector worked out, and the fields of the provider's record named in ``raw_details``,
+    taken as the provider sent them only when ``details()`` is asked for (a page of 100 orders
+    whose details nobody selected builds no dict for them)."""
+
+    __slots__ = ()
+    extra: dict[str, Any]
+    raw: dict[str, Any] | None
+    raw_details: tuple[str, ...]
+
+    def details(self) -> dict[str, Any]:
+        if not self.raw_details:
+            return self.extra
+        raw = self.raw or {}
+        return self.extra | {name: raw.get(name) for name in self.raw_details}
+
+
 @dataclass(slots=True)
-class OrderItem:
+class OrderItem(Detailed):
     provider: ProviderName
     key: str
     order_key: str
@@ -148,6 +166,7 @@ class OrderItem:
     codes: list[DigitalCode] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     raw: dict[str, Any] | None = None
+    raw_details: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -222,7 +241,7 @@ class PaymentInfo:
 
 
 @dataclass(slots=True)
-class Order:
+class Order(Detailed):
     provider: ProviderName
     key: str
     number: str
@@ -250,6 +269,7 @@ class Order:
     payment: PaymentInfo | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     raw: dict[str, Any] | None = None
+    raw_details: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)

@@ -23,7 +23,9 @@ MAX_AMOUNT = Decimal(10) ** 12
 
 
 def as_str(value: Any) -> str | None:
-    return None if value is None else shown(value)
+    if value is None or type(value) is str:  # most values: no call to ``shown``
+        return value
+    return shown(value)
 
 
 def shown(value: object) -> str:

@@ -21,6 +21,7 @@ from graph.cursors import cursor_for, scope_of
 from graph.schema import build_schema
 from graph.types.order import READS, Order
 from graph.types.plan import AMOUNTS
+from providers import model
 from providers.http import HttpClient, UpstreamSettings
 from providers.model import Money, ProviderName
 from providers.sandbox import akinon_data as data
@@ -180,6 +181,22 @@ async def test_details_hold_the_pages_fields_that_have_no_field_of_their_own(
     ]
     assert all(i["details"]["invoice_number"] == gifted["invoice_number"] for i in found["items"])
     assert any(i["details"]["retail_price"] for i in found["items"])
+
+
+def test_details_are_what_the_connector_worked_out_and_the_records_named_fields() -> None:
+    """Akinon's details are named, not copied: the fields of the record are read when
+    ``details`` is asked for (a page whose details nobody selected builds none), beside any
+    the connector worked out itself."""
+    order = model.Order(
+        provider=ProviderName.AKINON, key="k", number="n", extra={"worked_out": 1},
+        raw={"cancel_status": "waiting", "notes": "n", "other": 2},
+        raw_details=("cancel_status", "tracking_number", "notes"),
+    )  # fmt: skip
+    assert order.details() == {
+        "worked_out": 1, "cancel_status": "waiting", "tracking_number": None, "notes": "n",
+    }  # fmt: skip
+    plain = model.OrderItem(provider=ProviderName.KALIXO, key="i", order_key="o", extra={"a": 1})
+    assert plain.details() is plain.extra
 
 
 async def test_a_record_without_a_currency_is_in_the_configured_one() -> None:

@@ -101,10 +101,13 @@ class OrderItem(Node):
     status: OrderStatus | None
     provider_status: str | None
     tracking: Tracking | None
-    details: JSON | None = strawberry.field(
+    _model: strawberry.Private[model.OrderItem]
+
+    @strawberry.field(
         description="Provider-specific item attributes (interest rate, loan duration, ...)."
     )
-    _model: strawberry.Private[model.OrderItem]
+    def details(self) -> JSON | None:
+        return _details(self._model)
 
     @classmethod
     def from_model(cls, m: model.OrderItem) -> OrderItem:
@@ -125,7 +128,6 @@ class OrderItem(Node):
             status=m.status,
             provider_status=m.provider_status,
             tracking=m.tracking,
-            details=JSON(m.extra) if m.extra else None,
             _model=m,
         )
 
@@ -179,9 +181,6 @@ class Order(Node):
     shipping: Money | None
     refunded: Money | None
     invoice_number: str | None
-    details: JSON | None = strawberry.field(
-        description="Provider-specific order attributes that have no field of their own."
-    )
     _model: strawberry.Private[model.Order]
     # The loader reads started for this order's fields by ``read_ahead``, by GraphQL name.
     _ahead: strawberry.Private[dict[str, asyncio.Future[Any]] | None] = None
@@ -208,7 +207,6 @@ class Order(Node):
             shipping=m.shipping,
             refunded=m.refunded,
             invoice_number=m.invoice_number,
-            details=JSON(m.extra) if m.extra else None,
             _model=m,
             _ahead=ahead,
         )
@@ -216,6 +214,12 @@ class Order(Node):
     @classmethod
     def maybe(cls, m: model.Order | None) -> Order | None:
         return None if m is None else cls.from_model(m)
+
+    @strawberry.field(
+        description="Provider-specific order attributes that have no field of their own."
+    )
+    def details(self) -> JSON | None:
+        return _details(self._model)
 
     def _read(self, info: Info, name: str) -> asyncio.Future[Any] | None:
         """What field ``name`` reads through a loader for this order (``READS``): the read
@@ -404,3 +408,9 @@ async def read_ahead(
 def _retrieve(future: asyncio.Future[Any]) -> None:
     if not future.cancelled():
         future.exception()
+
+
+def _details(m: model.Detailed) -> JSON | None:
+    """A record's details, worked out now that they are asked for; null when it has none."""
+    details = m.details()
+    return JSON(details) if details else None
