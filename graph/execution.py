@@ -19,6 +19,13 @@ page, its ``total { amount currency }``), is read whole by :func:`read_plain`: n
 no path, nothing to await; the first value that is not simply fine hands the object back to the
 walk above. A list of such objects is read item by item in the same way.
 
+A field with a resolver and no arguments (an order's items, its addresses) skips what
+graphql-core's ``execute_field`` works out anew for every object (:class:`Resolved`, kept with
+the plan), and an answer that is an object or a list of objects of a plain selection is read
+whole once it is in (``complete_resolved``), in one coroutine rather than two when it is
+awaited. Anything else it answers, and every error, goes to graphql-core's ``complete_value``
+and ``handle_field_error`` as before.
+
 Also here: the objects a resolver returns go straight to their selection's entries
 (:meth:`GatewayExecutor.collect_and_execute_subfields`), which the operation's :class:`Plan`
 keeps for the document's later requests; resolvers whose arguments are scalars or enums and
@@ -41,6 +48,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from graphql import (
     DirectiveNode,
+    FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLEnumType,
@@ -48,6 +56,8 @@ from graphql import (
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLResolveInfo,
     GraphQLResolveInfoHelpers,
     GraphQLScalarType,
     GraphQLSchema,
@@ -102,6 +112,32 @@ class Entry:
     # Whether what the field answers settles with no work left to start (``GatewayExecutor.
     # field_settles_alone``); worked out on first use.
     alone: bool | None = None
+    # A field with a resolver and no arguments, as ``GatewayExecutor.execute_resolved`` runs
+    # it; False for any other; worked out on first use.
+    resolved: Resolved | bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Quick:
+    """How a resolver's answer completes without graphql-core's walk: an object, or a list of
+    objects, of a plain selection (an order's items, its shipping address)."""
+
+    non_null: bool
+    listed: bool
+    is_type_of: Callable[[Any, Any], Any] | None
+    selection: PlainSelection
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    """What graphql-core's ``execute_field`` works out anew for every object: the field, its
+    nodes, its resolver; and how its answer may complete quickly."""
+
+    field: GraphQLField
+    parent_type: GraphQLObjectType
+    nodes: list[FieldNode]
+    resolve: Callable[..., Any]
+    quick: Quick | None
 
 
 # Per object type of a schema, per field name: its PlainField, or None (graphql-core's path).
@@ -442,14 +478,26 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
                                 awaitable_fields.append(response_name)
                                 alone = alone and completes_alone(result)
                             continue
-                # graphql-core's path, exactly as its own execute_fields takes it.
-                result = self.execute_field(
-                    parent_type,
-                    source_value,
-                    entry.field_details_list,
-                    Path(path, response_name, parent_type.name),
-                    position_context,
-                )
+                # graphql-core's path, exactly as its own execute_fields takes it (for a
+                # field without arguments, its execute_field memoized: ``execute_resolved``).
+                resolved = entry.resolved
+                if resolved is None:
+                    resolved = entry.resolved = self.resolved(parent_type, entry)
+                if isinstance(resolved, Resolved) and position_context is None:
+                    result = self.execute_resolved(
+                        resolved,
+                        source_value,
+                        entry.field_details_list,
+                        Path(path, response_name, parent_type.name),
+                    )
+                else:
+                    result = self.execute_field(
+                        parent_type,
+                        source_value,
+                        entry.field_details_list,
+                        Path(path, response_name, parent_type.name),
+                        position_context,
+                    )
                 if result is not Undefined:
                     results[response_name] = result
                     if is_awaitable(result):
@@ -464,6 +512,121 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
         if alone:
             return self._settle(results, awaitable_fields)
         return self._gather(results, awaitable_fields)
+
+    def resolved(self, parent_type: GraphQLObjectType, entry: Entry) -> Resolved | bool:
+        """The entry's field as ``execute_resolved`` runs it, or False: a field with arguments
+        (graphql-core coerces them), an unknown one, or an execution that can be aborted."""
+        details = entry.field_details_list
+        field = parent_type.fields.get(details[0].node.name.value)
+        if (
+            field is None
+            or field.resolve is None
+            or field.args
+            or any(d.node.arguments for d in details)
+            or self.abort_signal is not None
+        ):
+            return False
+        nodes = [d.node for d in details]
+        return Resolved(field, parent_type, nodes, field.resolve, self.quick(field.type, details))
+
+    def quick(self, field_type: GraphQLOutputType, details: FieldDetailsList) -> Quick | None:
+        """How an answer of ``field_type`` completes quickly, if it can: an object or a list of
+        objects of a plain selection, and no directive on the field (``@stream``)."""
+        if any(d.node.directives for d in details):
+            return None
+        non_null = isinstance(field_type, GraphQLNonNull)
+        of_type: Any = field_type.of_type if isinstance(field_type, GraphQLNonNull) else field_type
+        listed = isinstance(of_type, GraphQLList)
+        if listed:
+            of_type = of_type.of_type
+            if isinstance(of_type, GraphQLNonNull):
+                of_type = of_type.of_type
+        if not isinstance(of_type, GraphQLObjectType):
+            return None
+        entries = self.subselection(of_type, details)
+        selection = None if entries is None else self.plain_selection(entries)
+        if selection is None:
+            return None
+        return Quick(non_null, listed, of_type.is_type_of, selection)
+
+    def execute_resolved(
+        self, resolved: Resolved, source: Any, details: FieldDetailsList, path: Path
+    ) -> Any:
+        """graphql-core's ``execute_field`` for a field without arguments, with what it works
+        out memoized (``Resolved``) and its answer completed quickly where it can be
+        (``complete_resolved``); errors are handled exactly as there."""
+        info = self.build_resolve_info(resolved.field, resolved.nodes, resolved.parent_type, path)
+        try:
+            result = resolved.resolve(source, info)
+            if self.is_awaitable(result):
+                return self.complete_resolved_later(resolved, details, info, path, result)
+            completed = self.complete_resolved(resolved, details, info, path, result)
+            if self.is_awaitable(completed):
+                return self.awaited(completed, resolved.field.type, details, path)
+        except Exception as raw_error:  # noqa: BLE001 - handled as execute_field does
+            self.handle_field_error(raw_error, resolved.field.type, details, path)
+            return None
+        return completed
+
+    def complete_resolved(
+        self,
+        resolved: Resolved,
+        details: FieldDetailsList,
+        info: GraphQLResolveInfo[Any],
+        path: Path,
+        result: Any,
+    ) -> Any:
+        """A resolver's answer: read whole when it is an object (or a list of objects) of a
+        plain selection, every value simply fine; anything else as ``complete_value``."""
+        quick = resolved.quick
+        if quick is not None:
+            if result is None:
+                if not quick.non_null:
+                    return None
+            elif not quick.listed:
+                found = self.quick_object(quick, result, info)
+                if found is not None:
+                    return found
+            elif type(result) is list:
+                completed = []
+                for item in result:
+                    found = self.quick_object(quick, item, info)
+                    if found is None:
+                        break
+                    completed.append(found)
+                else:
+                    return completed
+        return self.complete_value(resolved.field.type, details, info, path, result, None)
+
+    def quick_object(self, quick: Quick, value: Any, info: GraphQLResolveInfo[Any]) -> Any:
+        """``value`` read whole (``read_plain``), or None when it is not simply fine."""
+        if value is None:
+            return None
+        if quick.is_type_of is not None:
+            if quick.is_type_of(value, info) is not True:
+                return None
+        elif self.is_awaitable(value):
+            return None
+        return read_plain(quick.selection, value)
+
+    async def complete_resolved_later(
+        self,
+        resolved: Resolved,
+        details: FieldDetailsList,
+        info: GraphQLResolveInfo[Any],
+        path: Path,
+        result: Awaitable[Any],
+    ) -> Any:
+        """graphql-core's ``complete_awaitable_value`` (with no abort signal) through
+        ``complete_resolved``."""
+        try:
+            completed = self.complete_resolved(resolved, details, info, path, await result)
+            if self.is_awaitable(completed):
+                completed = await completed
+        except Exception as raw_error:  # noqa: BLE001 - handled as graphql-core does
+            self.handle_field_error(raw_error, resolved.field.type, details, path)
+            completed = None
+        return completed
 
     def field_settles_alone(self, parent_type: GraphQLObjectType, entry: Entry) -> bool:
         """Whether the field's resolver starts its work at once (``direct_resolvers``: a plain

@@ -352,13 +352,18 @@ async def test_fields_that_settle_alone_are_awaited_without_tasks() -> None:
 
 
 class Counting(GatewayExecutor):
-    """Counts the fields that take graphql-core's path (``execute_field``)."""
+    """Counts the fields that take graphql-core's path (``execute_field``, or for a field
+    without arguments its memoized form, ``execute_resolved``)."""
 
     slow: list[str] = []
 
     def execute_field(self, parent_type: Any, source: Any, details: Any, *rest: Any) -> Any:
         Counting.slow.append(f"{parent_type.name}.{details[0].node.name.value}")
         return super().execute_field(parent_type, source, details, *rest)
+
+    def execute_resolved(self, resolved: Any, source: Any, details: Any, path: Any) -> Any:
+        Counting.slow.append(f"{resolved.parent_type.name}.{details[0].node.name.value}")
+        return super().execute_resolved(resolved, source, details, path)
 
 
 async def test_plain_fields_take_the_short_path() -> None:
@@ -399,6 +404,37 @@ async def test_objects_of_plain_fields_are_read_without_the_walk() -> None:
     # but node 5, whose leaf's non-null name is null: it takes the walk, which reports it.
     assert Entering.walked == ["Query", "Node", "Leaf"]
     assert [e.path for e in result.errors or []] == [["nodes", 5, "leaf", "name"]]
+
+
+class Completing(GatewayExecutor):
+    """Notes the fields whose answers graphql-core completes (``complete_value``)."""
+
+    completed: list[str] = []
+
+    def complete_value(self, return_type: Any, details: Any, info: Any, *rest: Any) -> Any:
+        Completing.completed.append(f"{info.parent_type.name}.{info.field_name}")
+        return super().complete_value(return_type, details, info, *rest)
+
+
+async def test_a_resolvers_object_of_plain_fields_is_read_without_graphql_cores_walk() -> None:
+    """A field without arguments whose resolver answers an object, or a list of objects, of
+    plain fields (an order's items or address, read through a loader) is read whole once its
+    answer is in; graphql-core completes only what is not simply fine (node 5's leaf, whose
+    non-null name is null), and reports it as it always would."""
+    schema = strawberry.Schema(query=Query, execution_context_class=Completing)
+    direct_resolvers(schema)
+    Completing.completed.clear()
+    result = await schema.execute("{ nodes { id soon { name colour } } goodPets { name } }")
+    assert result.data is not None
+    assert result.data["nodes"][0] == {"id": "N0", "soon": {"name": "leaf-0", "colour": "BLUE"}}
+    assert result.data["goodPets"] == [{"name": "c"}]
+    # Query.nodes: its nodes' selection has a resolver (soon), so graphql-core completes the
+    # list; every soon but node 5's, and goodPets, are read whole. Node 5's soon and its name
+    # take graphql-core's walk (each completed twice: the non-null type, then the one in it).
+    assert Completing.completed == [
+        "Query.nodes", "Query.nodes", "Node.soon", "Node.soon", "Leaf.name", "Leaf.name",
+    ]  # fmt: skip
+    assert [e.path for e in result.errors or []] == [["nodes", 5, "soon", "name"]]
 
 
 W3_LIKE = """{ orders(first: 20) { nodes { id number total { amount currency }
