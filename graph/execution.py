@@ -19,12 +19,13 @@ page, its ``total { amount currency }``), is read whole by :func:`read_plain`: n
 no path, nothing to await; the first value that is not simply fine hands the object back to the
 walk above. A list of such objects is read item by item in the same way.
 
-A field with a resolver and no arguments (an order's items, its addresses) skips what
-graphql-core's ``execute_field`` works out anew for every object (:class:`Resolved`, kept with
-the plan), and an answer that is an object or a list of objects of a plain selection is read
-whole once it is in (``complete_resolved``), in one coroutine rather than two when it is
-awaited. Anything else it answers, and every error, goes to graphql-core's ``complete_value``
-and ``handle_field_error`` as before.
+A field with a resolver (an order's items, its addresses, a root field whose arguments the
+document spells out) skips what graphql-core's ``execute_field`` works out anew for every
+object and request (:class:`Resolved`, kept with the plan: the field, its nodes, its arguments
+coerced once unless they hold a variable), and an answer that is an object or a list of
+objects of a plain selection is read whole once it is in (``complete_resolved``), in one
+coroutine rather than two when it is awaited. Anything else it answers, and every error, goes
+to graphql-core's ``complete_value`` and ``handle_field_error`` as before.
 
 Also here: the objects a resolver returns go straight to their selection's entries
 (:meth:`GatewayExecutor.collect_and_execute_subfields`), which the operation's :class:`Plan`
@@ -42,6 +43,7 @@ import enum
 import weakref
 from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import partial, reduce
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -61,9 +63,14 @@ from graphql import (
     GraphQLResolveInfoHelpers,
     GraphQLScalarType,
     GraphQLSchema,
+    ListValueNode,
+    ObjectValueNode,
     OperationDefinitionNode,
     Undefined,
+    ValueNode,
+    VariableNode,
     Visitor,
+    get_argument_values,
     visit,
 )
 from graphql.execution.collect_fields import DeferUsage, FieldDetailsList, GroupedFieldSet
@@ -131,13 +138,20 @@ class Quick:
 @dataclass(frozen=True, slots=True)
 class Resolved:
     """What graphql-core's ``execute_field`` works out anew for every object: the field, its
-    nodes, its resolver; and how its answer may complete quickly."""
+    nodes, its resolver, its arguments (when the document spells them out); and how its answer
+    may complete quickly."""
 
     field: GraphQLField
     parent_type: GraphQLObjectType
     nodes: list[FieldNode]
     resolve: Callable[..., Any]
+    arguments: Mapping[str, Any]
     quick: Quick | None
+
+
+# The values an argument memoized across requests may take: none of them can be changed by the
+# resolver it is handed to.
+_IMMUTABLE = (str, int, float, Decimal, enum.Enum, type(None))
 
 
 # Per object type of a schema, per field name: its PlainField, or None (graphql-core's path).
@@ -514,20 +528,35 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
         return self._gather(results, awaitable_fields)
 
     def resolved(self, parent_type: GraphQLObjectType, entry: Entry) -> Resolved | bool:
-        """The entry's field as ``execute_resolved`` runs it, or False: a field with arguments
-        (graphql-core coerces them), an unknown one, or an execution that can be aborted."""
+        """The entry's field as ``execute_resolved`` runs it, or False: a field whose arguments
+        hold a variable (graphql-core coerces them for each request) or a value a resolver
+        could change (a list, an input object), one whose literals do not coerce (graphql-core
+        reports it), an unknown field, or an execution that can be aborted."""
         details = entry.field_details_list
-        field = parent_type.fields.get(details[0].node.name.value)
-        if (
-            field is None
-            or field.resolve is None
-            or field.args
-            or any(d.node.arguments for d in details)
-            or self.abort_signal is not None
-        ):
+        first = details[0]
+        field = parent_type.fields.get(first.node.name.value)
+        if field is None or field.resolve is None or self.abort_signal is not None:
             return False
-        nodes = [d.node for d in details]
-        return Resolved(field, parent_type, nodes, field.resolve, self.quick(field.type, details))
+        arguments: dict[str, Any] = {}
+        if field.args or first.node.arguments:
+            if any(_holds_variable(argument.value) for argument in first.node.arguments or ()):
+                return False
+            try:
+                arguments = get_argument_values(
+                    field, first.node, self.variable_values, first.fragment_variable_values
+                )
+            except Exception:  # noqa: BLE001 - graphql-core's path reports it
+                return False
+            if not all(isinstance(value, _IMMUTABLE) for value in arguments.values()):
+                return False
+        return Resolved(
+            field,
+            parent_type,
+            [d.node for d in details],
+            field.resolve,
+            arguments,
+            self.quick(field.type, details),
+        )
 
     def quick(self, field_type: GraphQLOutputType, details: FieldDetailsList) -> Quick | None:
         """How an answer of ``field_type`` completes quickly, if it can: an object or a list of
@@ -557,7 +586,7 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
         (``complete_resolved``); errors are handled exactly as there."""
         info = self.build_resolve_info(resolved.field, resolved.nodes, resolved.parent_type, path)
         try:
-            result = resolved.resolve(source, info)
+            result = resolved.resolve(source, info, **resolved.arguments)
             if self.is_awaitable(result):
                 return self.complete_resolved_later(resolved, details, info, path, result)
             completed = self.complete_resolved(resolved, details, info, path, result)
@@ -858,6 +887,17 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
         for key, value in zip(keys, awaited, strict=True):
             completed[key] = value
         return completed
+
+
+def _holds_variable(value: ValueNode) -> bool:
+    """Whether an argument's value is, or holds, a variable (``$n``, ``[$a]``, ``{a: $a}``)."""
+    if isinstance(value, VariableNode):
+        return True
+    if isinstance(value, ListValueNode):
+        return any(_holds_variable(item) for item in value.values)
+    if isinstance(value, ObjectValueNode):
+        return any(_holds_variable(item.value) for item in value.fields)
+    return False
 
 
 def read_plain(selection: PlainSelection, source: Any) -> dict[str, Any] | None:

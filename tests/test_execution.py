@@ -20,10 +20,12 @@ from typing import Any
 import pytest
 import strawberry
 from graphql import FragmentDefinitionNode, OperationDefinitionNode
+from graphql.execution import executor as graphql_executor
 from strawberry.extensions import SchemaExtension
 from strawberry.permission import BasePermission
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
+from graph import execution
 from graph.execution import GatewayExecutor, collects_alike, direct_resolvers, plan_for
 from graph.pipeline import cached_parse, cached_validate
 from resolvers.loaders import Later, then
@@ -563,6 +565,34 @@ async def test_one_plan_serves_every_request_of_a_document(gateway: Gateway) -> 
     assert list(plan.root) == ["orderByNumber"]
     # Order's selection, Money's, OrderItem's and the address's, each worked out once.
     assert len(plan.subselections) == 4
+
+
+async def test_a_documents_literal_arguments_are_coerced_once(
+    gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Arguments the document spells out are the same in every request of it: coerced for the
+    first and kept with its plan. Arguments that hold a variable are coerced per request."""
+    coerced: list[str] = []
+
+    def counting(original: Any) -> Any:
+        def coerce(field: Any, node: Any, *rest: Any, **kwargs: Any) -> Any:
+            coerced.append(node.name.value)
+            return original(field, node, *rest, **kwargs)
+
+        return coerce
+
+    for module in (execution, graphql_executor):
+        monkeypatch.setattr(module, "get_argument_values", counting(module.get_argument_values))
+    literal = "{ orders(first: 2) { nodes { number } } }"
+    answers = [await gateway.ok(literal) for _ in range(3)]
+    assert [len(a["orders"]["nodes"]) for a in answers] == [2, 2, 2]
+    assert answers[0] == answers[2]
+    assert coerced == ["orders"]
+    coerced.clear()
+    variable = "query($n: Int!) { orders(first: $n) { nodes { number } } }"
+    sizes = [len((await gateway.ok(variable, {"n": n}))["orders"]["nodes"]) for n in (1, 3)]
+    assert sizes == [1, 3]
+    assert coerced == ["orders", "orders"]
 
 
 async def test_a_directive_that_reads_a_variable_is_collected_per_request(
