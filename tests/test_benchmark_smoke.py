@@ -60,6 +60,16 @@ def test_w1_baseline_matches_gateway_and_load_runs() -> None:
         sandbox_proc.stop()
 
 
+def test_a_window_of_fewer_answers_than_workers_is_no_steady_rate() -> None:
+    """rps is the steady state's only when its window saw at least an answer per worker; a
+    window of a few answers (64 workers whose warm-ups ended far apart) is no rate at all."""
+    whole = {"elapsed_s": 2.0}
+    assert run.steady_rps(whole | {"window_s": 0.15, "window_completed": 1}, 240, 64) == 120.0
+    assert run.steady_rps(whole | {"window_s": 0.0, "window_completed": 0}, 240, 64) == 120.0
+    assert run.steady_rps(whole | {"window_s": 1.0, "window_completed": 64}, 240, 64) == 64.0
+    assert run.steady_rps(whole | {"window_s": 0.5, "window_completed": 3}, 3, 1) == 6.0
+
+
 def test_ab_runs_two_checkouts_side_by_side(tmp_path: Path) -> None:
     """``tests.benchmarks.ab``: a commit's gateway (a temporary worktree) against this one."""
     if subprocess.run(["git", "-C", str(procs.ROOT), "rev-parse", "HEAD"], check=False).returncode:
