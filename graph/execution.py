@@ -119,15 +119,16 @@ class Entry:
     # Whether what the field answers settles with no work left to start (``GatewayExecutor.
     # field_settles_alone``); worked out on first use.
     alone: bool | None = None
-    # A field with a resolver and no arguments, as ``GatewayExecutor.execute_resolved`` runs
+    # A field with no arguments or literal ones, as ``GatewayExecutor.execute_resolved`` runs
     # it; False for any other; worked out on first use.
     resolved: Resolved | bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Quick:
-    """How a resolver's answer completes without graphql-core's walk: an object, or a list of
-    objects, of a plain selection (an order's items, its shipping address)."""
+    """How an object, or a list of objects, of a plain selection completes without
+    graphql-core's walk: a resolver's answer (an order's items, its shipping address), or each
+    object of a list (the orders of a page)."""
 
     non_null: bool
     listed: bool
@@ -493,7 +494,8 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
                                 alone = alone and completes_alone(result)
                             continue
                 # graphql-core's path, exactly as its own execute_fields takes it (for a
-                # field without arguments, its execute_field memoized: ``execute_resolved``).
+                # field with no arguments or literal ones, its execute_field memoized:
+                # ``execute_resolved``).
                 resolved = entry.resolved
                 if resolved is None:
                     resolved = entry.resolved = self.resolved(parent_type, entry)
@@ -581,9 +583,9 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
     def execute_resolved(
         self, resolved: Resolved, source: Any, details: FieldDetailsList, path: Path
     ) -> Any:
-        """graphql-core's ``execute_field`` for a field without arguments, with what it works
-        out memoized (``Resolved``) and its answer completed quickly where it can be
-        (``complete_resolved``); errors are handled exactly as there."""
+        """graphql-core's ``execute_field`` for a field with no arguments or literal ones, with
+        what it works out memoized (``Resolved``) and its answer completed quickly where it can
+        be (``complete_resolved``); errors are handled exactly as there."""
         info = self.build_resolve_info(resolved.field, resolved.nodes, resolved.parent_type, path)
         try:
             result = resolved.resolve(source, info, **resolved.arguments)
@@ -814,15 +816,13 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
         awaitable: list[int] = []
         alone = True
         is_awaitable, complete_item = self.is_awaitable, self.complete_list_item_value
-        plain, is_type_of = self.plain_items(item_type, field_details_list)
+        quick = self.quick(item_type, field_details_list)
+        if quick is not None and quick.listed:  # a list of lists: each item is a list
+            quick = None
         try:
             for index, item in enumerate(result):
-                if plain is not None and (
-                    is_type_of(item, info) is True
-                    if is_type_of is not None
-                    else item is not None and not is_awaitable(item)
-                ):
-                    found = read_plain(plain, item)
+                if quick is not None:
+                    found = self.quick_object(quick, item, info)
                     if found is not None:
                         completed.append(found)
                         continue
@@ -855,17 +855,6 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
         if alone:
             return self._settle(completed, awaitable)
         return self._gather(completed, awaitable)
-
-    def plain_items(
-        self, item_type: Any, details: FieldDetailsList
-    ) -> tuple[PlainSelection | None, Callable[[Any, Any], Any] | None]:
-        """The plain selection of a list's objects, if theirs is one, and their type's check."""
-        object_type = item_type.of_type if isinstance(item_type, GraphQLNonNull) else item_type
-        if not isinstance(object_type, GraphQLObjectType):
-            return None, None
-        entries = self.subselection(object_type, details)
-        plain = None if entries is None else self.plain_selection(entries)
-        return plain, object_type.is_type_of
 
     async def _settle(self, completed: Completed, keys: list[Any]) -> Completed:
         """An object's fields or a list's items (``keys`` those awaited), one after the other:
