@@ -401,15 +401,19 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
                 return None
             below = None
             if plain.object_type is not None:
-                if entry.selection is None:
-                    entry.selection = (
-                        self.subselection(plain.object_type, entry.field_details_list) or ()
-                    )
-                below = self.plain_selection(entry.selection) if entry.selection else None
+                selection = self.object_selection(entry, plain.object_type)
+                below = self.plain_selection(selection) if selection else None
                 if below is None:
                     return None
             fields.append((entry.response_name, plain.read, plain.non_null, plain.coerce, below))
         return tuple(fields)
+
+    def object_selection(self, entry: Entry, object_type: GraphQLObjectType) -> tuple[Entry, ...]:
+        """A plain object field's own selection (``Entry.selection``): its entries, () when it
+        defers; worked out on first use."""
+        if entry.selection is None:
+            entry.selection = self.subselection(object_type, entry.field_details_list) or ()
+        return entry.selection
 
     def collect_and_execute_subfields(
         self,
@@ -710,11 +714,10 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
         object_type, details = plain.object_type, entry.field_details_list
         field_type = GraphQLNonNull(object_type) if plain.non_null else object_type
         try:
-            if entry.selection is None:
-                entry.selection = self.subselection(object_type, details) or ()
-            if entry.selection:
+            selection = self.object_selection(entry, object_type)
+            if selection:
                 completed = self.execute_entries(
-                    object_type, value, path, entry.selection, position_context
+                    object_type, value, path, selection, position_context
                 )
             else:
                 completed = self.collect_and_execute_subfields(
