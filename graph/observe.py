@@ -23,6 +23,7 @@ from strawberry.types import ExecutionContext, ExecutionResult
 
 from graph.errors import extensions_for
 from graph.metrics import NAME_OK, Metrics
+from providers.http import AFTERWARDS, Afterwards
 
 log = logging.getLogger("commerce_graph.request")
 
@@ -142,10 +143,14 @@ class Observe:
 
         calls: list[str] = []
         user_errors: list[str] = []
+        afterwards = Afterwards()
         token, user_token = _CALLS.set(calls), _USER_ERRORS.set(user_errors)
+        after_token = AFTERWARDS.set(afterwards)
         try:
             await self.app(scope, receive, send_status)
         finally:
+            afterwards.run()  # the upstream calls' lines and metrics, now the answer is sent
+            AFTERWARDS.reset(after_token)
             _CALLS.reset(token)
             _USER_ERRORS.reset(user_token)
             self._done(scope, status, time.perf_counter() - started, calls, user_errors)

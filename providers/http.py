@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import functools
 import logging
 import re
 import time
@@ -65,6 +66,36 @@ OPERATION: contextvars.ContextVar[str | None] = contextvars.ContextVar("operatio
 # of its calls' deadlines.
 DEADLINE: contextvars.ContextVar[tuple[float, float] | None] = contextvars.ContextVar(
     "deadline", default=None
+)
+
+
+class Afterwards:
+    """Bookkeeping that can wait until the caller has its answer: each upstream attempt's
+    log line and observers (metrics), run by the graph layer once the response is sent
+    (graph/observe.py). At concurrency 1 that is work no longer between the caller and its
+    answer. Work noted once the list has run (a call that outlives its request) runs at once."""
+
+    __slots__ = ("_work", "_done")
+
+    def __init__(self) -> None:
+        self._work: list[Callable[[], None]] = []
+        self._done = False
+
+    def add(self, work: Callable[[], None]) -> None:
+        if self._done:
+            work()
+        else:
+            self._work.append(work)
+
+    def run(self) -> None:
+        self._done = True
+        for work in self._work:
+            work()
+        self._work.clear()
+
+
+AFTERWARDS: contextvars.ContextVar[Afterwards | None] = contextvars.ContextVar(
+    "afterwards", default=None
 )
 # Told of every attempt: provider, method, path, status (or timeout/...), seconds. Metrics use it.
 UpstreamObserver = Callable[[str, str, str, "int | str", float], None]
@@ -218,6 +249,7 @@ MAX_CONCURRENCY = 128
 # connection, and a healthy provider's calls would wait for one (sending nothing) until their
 # deadline and count against its breaker; a limit at or above it would never bind.
 POOL_LIMIT = 0  # aiohttp's "no limit"
+USER_AGENT = "commerce-graph/0.1"  # on every call, in place of aiohttp's own
 
 
 @dataclass(frozen=True, slots=True)
@@ -335,8 +367,9 @@ class HttpClient:
                 # not ride along on the next, made for someone else. No provider's auth uses one.
                 cookie_jar=aiohttp.DummyCookieJar(),
                 json_serialize=lambda obj: orjson.dumps(obj).decode(),
-                skip_auto_headers=("User-Agent",),
-                headers={"User-Agent": "commerce-graph/0.1"},
+                # Given here, it takes the place of aiohttp's own (which a ``skip_auto_headers``
+                # would also drop, at the cost of two header copies for every request).
+                headers={"User-Agent": USER_AGENT},
             )
             # aiohttp on its own resends a GET, HEAD, PUT or DELETE once, unseen, when the
             # connection drops mid-request (after the request may have arrived). Whether a
@@ -680,6 +713,33 @@ class Upstream:
 
     def _log(self, method: str, path: str, status: int | str, started: float, attempt: int) -> None:
         seconds = time.perf_counter() - started
+        record = functools.partial(
+            self._record,
+            method,
+            path,
+            status,
+            seconds,
+            attempt,
+            REQUEST_ID.get(),
+            OPERATION.get(),
+        )
+        afterwards = AFTERWARDS.get()
+        if afterwards is None:
+            record()
+        else:
+            afterwards.add(record)
+
+    def _record(
+        self,
+        method: str,
+        path: str,
+        status: int | str,
+        seconds: float,
+        attempt: int,
+        request_id: str | None,
+        operation: str | None,
+    ) -> None:
+        """An attempt's observers and its log line."""
         for observe in self._client.observers:
             observe(self.provider, method, path, status, seconds)
         log.info(
@@ -691,8 +751,8 @@ class Upstream:
                 "status": status,
                 "attempt": attempt,
                 "duration_ms": round(seconds * 1000, 2),
-                "request_id": REQUEST_ID.get(),
-                "operation": OPERATION.get(),
+                "request_id": request_id,
+                "operation": operation,
             },
         )
 

@@ -11,7 +11,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from providers.errors import BadResponse, CircuitOpen, NotSent, ProviderUnavailable
-from providers.http import HttpClient, UpstreamSettings, counting
+from providers.http import USER_AGENT, HttpClient, UpstreamSettings, counting
 from providers.resilience import Policy
 
 
@@ -36,6 +36,25 @@ async def test_a_retried_get_carries_fresh_headers_from_the_factory() -> None:
         await client.close()
     assert response.status == 200
     assert seen == ["nonce-0", "nonce-1"]
+
+
+async def test_every_call_names_the_gateway_as_its_one_user_agent() -> None:
+    agents: list[list[str]] = []
+
+    async def thing(request: web.Request) -> web.Response:
+        agents.append(request.headers.getall("User-Agent"))
+        return web.Response(text="{}")
+
+    app = web.Application()
+    app.router.add_get("/thing", thing)
+    app.router.add_post("/thing", thing)
+    async with TestServer(app) as server:
+        client = HttpClient()
+        upstream = client.upstream(UpstreamSettings("test", str(server.make_url("")), 5.0, 4))
+        await upstream.request("GET", "/thing", headers={"Accept": "application/json"})
+        await upstream.request("POST", "/thing", json={"a": 1})
+        await client.close()
+    assert agents == [[USER_AGENT], [USER_AGENT]]
 
 
 async def test_an_upstream_cookie_never_rides_along_on_a_later_call() -> None:

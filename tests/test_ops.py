@@ -16,10 +16,14 @@ from typing import Any
 import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from starlette.types import Message
 
+from graph.app import create_app
 from graph.config import DEV_KEY
+from graph.embedded import start_sandboxes
 from graph.logs import JsonFormatter
 from graph.metrics import MAX_ENDPOINTS
+from providers.http import Afterwards
 from providers.sandbox.akinon_data import EXAMPLE_ORDER_NUMBER, PLAN_ORDER_NUMBER
 from providers.sandbox.kalixo_data import EXAMPLE_PIN
 from tests.harness import Gateway
@@ -240,6 +244,89 @@ async def test_one_log_line_per_request_and_per_upstream_call(
         assert secret not in text
     assert "Bearer" not in text
     assert "Authorization" not in text
+
+
+async def test_a_requests_upstream_lines_and_metrics_are_written_once_it_is_answered() -> None:
+    """Each upstream call's log line and metrics wait until the caller has its answer: at
+    concurrency 1 they stood between the two (graph/observe.py, ``Afterwards``). The app is
+    called over raw ASGI, so that its sends and its log lines fall in one sequence."""
+    config, running = await start_sandboxes(("akinon",))
+    app = create_app(config)
+    events: list[str] = []
+
+    class Noted(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            events.append(record.getMessage())
+
+    answered = asyncio.Event()
+    asked: list[bool] = []
+
+    async def receive() -> Message:
+        if not asked:
+            asked.append(True)
+            return {"type": "http.request", "body": body, "more_body": False}
+        await answered.wait()  # the client stays until its answer is in
+        return {"type": "http.disconnect"}
+
+    def counted() -> float:
+        """The upstream calls the app's metrics have counted so far."""
+        families = app.state.metrics.registry.collect()
+        return float(
+            sum(
+                s.value for f in families for s in f.samples
+                if s.name == "commerce_graph_upstream_requests_total"
+            )
+        )  # fmt: skip
+
+    async def send(message: Message) -> None:
+        events.append(f"{message['type']} ({counted():g} upstream calls counted)")
+        if message["type"] == "http.response.body":
+            answered.set()
+
+    body = json.dumps({"query": ONE_ORDER, "variables": {"n": EXAMPLE_ORDER_NUMBER}}).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"authorization", f"Bearer {DEV_KEY}".encode()),
+    ]
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+        "scheme": "http", "path": "/graphql", "raw_path": b"/graphql", "query_string": b"",
+        "root_path": "", "headers": headers, "client": ("127.0.0.1", 5000),
+        "server": ("127.0.0.1", 8000), "state": {},
+    }  # fmt: skip
+    handler, root = Noted(), logging.getLogger()
+    root.addHandler(handler)
+    level, root.level = root.level, logging.INFO
+    try:
+        await app(scope, receive, send)
+        assert counted() == 3  # the login, the order, its items
+    finally:
+        root.removeHandler(handler)
+        root.level = level
+        await app.state.gateway.close()
+        for s in running:
+            await s.close()
+    assert events == [
+        "http.response.start (0 upstream calls counted)",
+        "http.response.body (0 upstream calls counted)",
+        "upstream call",
+        "upstream call",
+        "upstream call",
+        "graphql request",
+    ]
+
+
+def test_bookkeeping_noted_after_its_request_is_answered_is_done_at_once() -> None:
+    """A call that outlives its request (its client left, a shared token's renewal) still logs
+    its line: once the request's ``Afterwards`` have run, later work is not kept for them."""
+    done: list[str] = []
+    afterwards = Afterwards()
+    afterwards.add(lambda: done.append("first"))
+    assert done == []
+    afterwards.run()
+    assert done == ["first"]
+    afterwards.add(lambda: done.append("late"))
+    assert done == ["first", "late"]
 
 
 async def test_an_operation_name_that_is_no_graphql_name_is_logged_as_other(
