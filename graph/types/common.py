@@ -7,6 +7,7 @@ from typing import Any, Generic, TypeVar
 
 import strawberry
 from strawberry.exceptions import StrawberryInputCoercionError
+from strawberry.scalars import JSON
 from strawberry.types.scalar import ScalarDefinition
 
 from graph.cursors import cursor_for
@@ -22,6 +23,11 @@ strawberry.enum(model.PaymentStatus, name="PaymentStatus")
 Provider = model.ProviderName
 OrderStatus = model.OrderStatus
 PaymentStatus = model.PaymentStatus
+
+
+def details_json(details: dict[str, Any]) -> JSON | None:
+    """A record's provider-specific details as the schema serves them: null when it has none."""
+    return JSON(details) if details else None
 
 
 # The domain's Money is the schema's too, so an amount reaches the response as the connector

@@ -21,7 +21,14 @@ from graph import ids, lookahead
 from graph.auth import CanReadPii, CanReadPins, CanReadRaw
 from graph.context import Info
 from graph.types.address import CustomerAddress
-from graph.types.common import Money, Node, OrderStatus, PaymentStatus, Provider
+from graph.types.common import (
+    Money,
+    Node,
+    OrderStatus,
+    PaymentStatus,
+    Provider,
+    details_json,
+)
 from graph.types.schedule import CreditStatus, RepaymentSchedule
 from providers import model
 from providers.redact import scrub
@@ -117,7 +124,7 @@ class OrderItem(Node):
         description="Provider-specific item attributes (interest rate, loan duration, ...)."
     )
     def details(self) -> JSON | None:
-        return _details(self._model)
+        return details_json(self._model.details())  # worked out now that they are asked for
 
     @classmethod
     def from_model(cls, m: model.OrderItem) -> OrderItem:
@@ -229,7 +236,7 @@ class Order(Node):
         description="Provider-specific order attributes that have no field of their own."
     )
     def details(self) -> JSON | None:
-        return _details(self._model)
+        return details_json(self._model.details())  # worked out now that they are asked for
 
     def _read(self, info: Info, name: str) -> asyncio.Future[Any] | None:
         """What field ``name`` reads through a loader for this order (``READS``): the read
@@ -416,9 +423,3 @@ async def read_ahead(
 def _retrieve(future: asyncio.Future[Any]) -> None:
     if not future.cancelled():
         future.exception()
-
-
-def _details(m: model.Detailed) -> JSON | None:
-    """A record's details, worked out now that they are asked for; null when it has none."""
-    details = m.details()
-    return JSON(details) if details else None

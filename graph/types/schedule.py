@@ -7,7 +7,7 @@ from datetime import date, datetime
 import strawberry
 from strawberry.scalars import JSON
 
-from graph.types.common import Money, OrderStatus, PaymentStatus
+from graph.types.common import Money, OrderStatus, PaymentStatus, details_json
 from providers import model
 
 
@@ -69,7 +69,7 @@ class RepaymentSchedule:
                     total_paid=p.total_paid,
                     total_outstanding=p.total_outstanding,
                     total_overdue=p.total_overdue,
-                    details=JSON(p.extra) if p.extra else None,
+                    details=details_json(p.extra),
                 )
                 for p in m.periods
             ],
