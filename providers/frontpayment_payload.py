@@ -298,9 +298,8 @@ def number(amount: Decimal) -> int | float:
 
 def local_datetime(value: Any) -> datetime | None:
     """A date the page prints in Oslo local time: "02.08.2023", "07:11, 04.08.2023"."""
-    if not isinstance(value, str) or not value.strip():
-        return None
-    return _local_datetime_of(value.strip())
+    text = value.strip() if isinstance(value, str) else ""
+    return _local_datetime_of(text) if text else None
 
 
 @lru_cache(maxsize=4096)
