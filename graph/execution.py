@@ -15,7 +15,7 @@ value the scalar refuses), takes graphql-core's own path, which then builds exac
 always would. Schema extensions that wrap resolvers (``resolve`` hooks) turn the short path off.
 
 A selection of plain fields only, each a leaf or an object of such a selection (an order of a
-page, its ``total { amount currency }``), is read whole by :func:`read_plain`: no entry walk,
+page, its ``total { amount currency }``), is read whole by :func:`plain_reader`: no entry walk,
 no path, nothing to await; the first value that is not simply fine hands the object back to the
 walk above. A list of such objects is read item by item in the same way.
 
@@ -40,6 +40,7 @@ weakly (:func:`weak_helpers`), so a request leaves no reference cycle (graph/hea
 from __future__ import annotations
 
 import enum
+import keyword
 import weakref
 from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
@@ -53,8 +54,10 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
+    GraphQLBoolean,
     GraphQLEnumType,
     GraphQLField,
+    GraphQLID,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
@@ -63,6 +66,7 @@ from graphql import (
     GraphQLResolveInfoHelpers,
     GraphQLScalarType,
     GraphQLSchema,
+    GraphQLString,
     ListValueNode,
     ObjectValueNode,
     OperationDefinitionNode,
@@ -100,6 +104,7 @@ class PlainField:
     """How to read one plain field: its attribute, and its leaf coercion or object type."""
 
     read: Callable[[Any], Any]
+    attribute: str  # what ``read`` reads
     non_null: bool
     coerce: Callable[[Any], Any] | None  # a scalar's or enum's; None for an object type
     object_type: GraphQLObjectType | None
@@ -133,7 +138,7 @@ class Quick:
     non_null: bool
     listed: bool
     is_type_of: Callable[[Any, Any], Any] | None
-    selection: PlainSelection
+    read: PlainReader
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,11 +186,11 @@ def _plain_field(field: GraphQLField | None) -> PlainField | None:
     if isinstance(of_type, GraphQLNonNull):
         of_type = of_type.of_type
     if isinstance(of_type, GraphQLEnumType):
-        return PlainField(attrgetter(name), non_null, _enum_coercion(of_type), None)
+        return PlainField(attrgetter(name), name, non_null, _enum_coercion(of_type), None)
     if isinstance(of_type, GraphQLScalarType):
-        return PlainField(attrgetter(name), non_null, of_type.coerce_output_value, None)
+        return PlainField(attrgetter(name), name, non_null, of_type.coerce_output_value, None)
     if isinstance(of_type, GraphQLObjectType) and of_type.is_type_of is None:
-        return PlainField(attrgetter(name), non_null, None, of_type)
+        return PlainField(attrgetter(name), name, non_null, None, of_type)
     return None
 
 
@@ -211,16 +216,18 @@ def _enum_coercion(enum_type: GraphQLEnumType) -> Callable[[Any], Any]:
 Subselections = dict[
     tuple[GraphQLObjectType, int], tuple[FieldDetailsList, tuple[Entry, ...] | None]
 ]
-# A selection of plain fields only, each a leaf or an object of plain fields only, as
-# ``read_plain`` reads it: per response key, its attribute, whether it is non-null, and its
-# leaf's coercion or its object's own such selection.
+# A selection of plain fields only, each a leaf or an object of plain fields only: per response
+# key, its attribute, whether it is non-null, and its leaf's coercion or its object's own such
+# selection. What :func:`plain_reader` compiles.
 PlainSelection = tuple[
-    tuple[str, Callable[[Any], Any], bool, Callable[[Any], Any] | None, "PlainSelection | None"],
+    tuple[str, str, bool, Callable[[Any], Any] | None, "PlainSelection | None"],
     ...,
 ]
-# Per selection's entries (by identity, with the entries kept alive): its plain selection, or
-# None when some field in it is not plain.
-Pure = dict[int, tuple[tuple[Entry, ...], PlainSelection | None]]
+# A plain selection's answer for an object, or None when some value in it is not simply fine.
+PlainReader = Callable[[Any], "dict[str, Any] | None"]
+# Per selection's entries (by identity, with the entries kept alive): its plain selection and
+# that selection's reader, or None for both when some field in it is not plain.
+Pure = dict[int, tuple[tuple[Entry, ...], PlainSelection | None, PlainReader | None]]
 
 
 class Plan:
@@ -383,15 +390,22 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
             cached = self._subselections[key] = (details, entries)
         return cached[1]
 
-    def plain_selection(self, entries: tuple[Entry, ...]) -> PlainSelection | None:
-        """The selection as ``read_plain`` reads it, or None when some field in it, or below
-        it, is not plain; worked out once per request (or plan) and selection."""
+    def plain_reader(self, entries: tuple[Entry, ...]) -> PlainReader | None:
+        """The selection's reader (:func:`plain_reader`), or None when some field in it, or
+        below it, is not plain; worked out once per request (or plan) and selection."""
+        return self._plain(entries)[2]
+
+    def _plain(
+        self, entries: tuple[Entry, ...]
+    ) -> tuple[tuple[Entry, ...], PlainSelection | None, PlainReader | None]:
         if self._pure is None:
             self._pure = {}
         found = self._pure.get(id(entries))
         if found is None:
-            found = self._pure[id(entries)] = (entries, self._plain_selection(entries))
-        return found[1]
+            selection = self._plain_selection(entries)
+            reader = None if selection is None else compiled(self.schema, selection)
+            found = self._pure[id(entries)] = (entries, selection, reader)
+        return found
 
     def _plain_selection(self, entries: tuple[Entry, ...]) -> PlainSelection | None:
         fields = []
@@ -402,10 +416,12 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
             below = None
             if plain.object_type is not None:
                 selection = self.object_selection(entry, plain.object_type)
-                below = self.plain_selection(selection) if selection else None
+                below = self._plain(selection)[1] if selection else None
                 if below is None:
                     return None
-            fields.append((entry.response_name, plain.read, plain.non_null, plain.coerce, below))
+            fields.append(
+                (entry.response_name, plain.attribute, plain.non_null, plain.coerce, below)
+            )
         return tuple(fields)
 
     def object_selection(self, entry: Entry, object_type: GraphQLObjectType) -> tuple[Entry, ...]:
@@ -457,9 +473,9 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
         position_context: Any,
     ) -> Any:
         if position_context is None:
-            selection = self.plain_selection(entries)
-            if selection is not None:
-                found = read_plain(selection, source_value)
+            read = self.plain_reader(entries)
+            if read is not None:
+                found = read(source_value)
                 if found is not None:
                     return found
         results: dict[str, Any] = {}
@@ -579,10 +595,10 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
         if not isinstance(of_type, GraphQLObjectType):
             return None
         entries = self.subselection(of_type, details)
-        selection = None if entries is None else self.plain_selection(entries)
-        if selection is None:
+        read = None if entries is None else self.plain_reader(entries)
+        if read is None:
             return None
-        return Quick(non_null, listed, of_type.is_type_of, selection)
+        return Quick(non_null, listed, of_type.is_type_of, read)
 
     def execute_resolved(
         self, resolved: Resolved, source: Any, details: FieldDetailsList, path: Path
@@ -634,7 +650,7 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
         return self.complete_value(resolved.field.type, details, info, path, result, None)
 
     def quick_object(self, quick: Quick, value: Any, info: GraphQLResolveInfo[Any]) -> Any:
-        """``value`` read whole (``read_plain``), or None when it is not simply fine."""
+        """``value`` read whole (``Quick.read``), or None when it is not simply fine."""
         if value is None:
             return None
         if quick.is_type_of is not None:
@@ -642,7 +658,7 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
                 return None
         elif self.is_awaitable(value):
             return None
-        return read_plain(quick.selection, value)
+        return quick.read(value)
 
     async def complete_resolved_later(
         self,
@@ -892,33 +908,69 @@ def _holds_variable(value: ValueNode) -> bool:
     return False
 
 
-def read_plain(selection: PlainSelection, source: Any) -> dict[str, Any] | None:
-    """A plain selection's answer for ``source``, or None when some value in it is not simply
-    fine (a read that raises, a null where the type says non-null, a value its scalar refuses):
-    graphql-core's path then reads it again, and reports exactly what it always would.
+_READERS = "_commerce_graph_plain_readers"  # the schema's memo of readers (graph/memo.py)
+# Scalars whose coercion answers a value of exactly this type as it is: the reader skips the
+# call for such a value (a ``str`` for String and ID, a ``bool`` for Boolean).
+_AS_IS: dict[Callable[[Any], Any], type] = {
+    GraphQLString.coerce_output_value: str,
+    GraphQLID.coerce_output_value: str,
+    GraphQLBoolean.coerce_output_value: bool,
+}
+
+
+def compiled(schema: GraphQLSchema, selection: PlainSelection) -> PlainReader:
+    """:func:`plain_reader` of ``selection``, made once per schema and selection."""
+    readers: Lru[PlainSelection, PlainReader] = on_schema(schema, _READERS)
+    found = readers.find(selection)
+    if found is None:
+        found = readers.keep(selection, plain_reader(selection))
+    return found
+
+
+def _is_name(attribute: str) -> bool:
+    return attribute.isidentifier() and not keyword.iskeyword(attribute)
+
+
+def plain_reader(selection: PlainSelection) -> PlainReader:
+    """A function that answers ``selection`` for an object, or None when some value in it is not
+    simply fine (a read that raises, a null where the type says non-null, a value its scalar
+    refuses): graphql-core's path then reads it again, and reports exactly what it always would.
 
     ``execute_entries`` for a selection with nothing to await, no resolver to call and, while
     every value is fine, no path to build: each order of a page of ``id number status total {
-    amount currency }``, say."""
-    results: dict[str, Any] = {}
-    for name, read, non_null, coerce, below in selection:
-        try:
-            value = read(source)
-        except Exception:  # noqa: BLE001 - graphql-core's path reports it
-            return None
-        if value is None:
-            if non_null:
-                return None
-            results[name] = None
-            continue
-        try:
-            value = coerce(value) if below is None else read_plain(below, value)  # type: ignore[misc]
-        except Exception:  # noqa: BLE001 - as above
-            return None
-        if value is None or value is Undefined:
-            return None
-        results[name] = value
-    return results
+    amount currency }``, say. It is compiled, as graphql-jit compiles a query: one function per
+    selection, each field's attribute read and coerced in line, the answer built as one dict
+    display (measured: read in a loop over the selection, the reads were a sixth of W5's CPU).
+    """
+    namespace: dict[str, Any] = {"Undefined": Undefined}
+    lines = ["def read(source):", " try:"]
+    keys = []
+    for n, (name, attribute, non_null, coerce, below) in enumerate(selection):
+        value = f"v{n}"
+        read = f"source.{attribute}" if _is_name(attribute) else f"getattr(source, {attribute!r})"
+        lines.append(f"  {value} = {read}")
+        lines.append(f"  if {value} is None:")
+        lines.append("   return None" if non_null else "   pass")
+        if below is not None:
+            namespace[f"read{n}"] = plain_reader(below)
+            lines.append(f"  else:\n   {value} = read{n}({value})")
+            lines.append(f"   if {value} is None:\n    return None")
+        else:
+            namespace[f"coerce{n}"] = coerce
+            as_is = _AS_IS.get(coerce) if coerce is not None else None
+            if as_is is None:
+                lines.append("  else:")
+            else:
+                namespace[f"as_is{n}"] = as_is
+                lines.append(f"  elif type({value}) is not as_is{n}:")
+            lines.append(f"   {value} = coerce{n}({value})")
+            lines.append(f"   if {value} is None or {value} is Undefined:\n    return None")
+        keys.append(f"{name!r}: {value}")
+    lines.append(f"  return {{{', '.join(keys)}}}")
+    lines.append(" except Exception:  # graphql-core's path reports it\n  return None")
+    exec("\n".join(lines), namespace)  # noqa: S102 - the text is made from names only
+    reader: PlainReader = namespace["read"]
+    return reader
 
 
 # The coroutines whose awaiting starts no work: the executor's own, for completions that settle

@@ -27,6 +27,7 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from graph import execution
 from graph.execution import GatewayExecutor, collects_alike, direct_resolvers, plan_for
+from graph.memo import on_schema
 from graph.pipeline import cached_parse, cached_validate
 from resolvers.loaders import Later, then
 from tests.harness import Gateway
@@ -56,6 +57,7 @@ class Node:
     leaf: Leaf
     optional_leaf: Leaf | None
     leaves: list[Leaf]
+    flag: bool = True
 
     @strawberry.field
     def doubled(self, by: int = 2) -> int:
@@ -102,6 +104,10 @@ class Unreadable(Node):
         return super().__getattribute__(name)
 
 
+class Shout(str):
+    __slots__ = ()
+
+
 def node(n: int, **overrides: Any) -> Node:
     leaf = Leaf(name=f"leaf-{n}", colour=Colour.BLUE)
     values: dict[str, Any] = {
@@ -126,6 +132,9 @@ NODES = [
     node(3, count="not a number"),  # Int refuses it
     node(4, colour="purple"),  # not a Colour
     node(5, leaf=Leaf(name=None, colour=Colour.RED)),  # type: ignore[arg-type]
+    # Values a scalar coerces (the compiled reader passes exact str and bool as they are):
+    # an int for an ID and a Boolean, a str subclass for a String, a float for a String.
+    node(6, id=7, flag=0, label=Shout("loud"), required=2.5),
 ]
 
 
@@ -228,6 +237,7 @@ DIRECT = {name: direct_resolvers(schema) for name, schema in [("gw", GATEWAY), (
 
 DOCUMENTS = {
     "plain fields": "{ nodes { id count ratio label colour leaf { name colour maybe } } }",
+    "coerced values": "{ nodes { id flag label required } first { flag } }",
     "non-null null": "{ nodes { id required } }",
     "raising property": "{ nodes { id broken } }",
     "refused scalar": "{ nodes { id count } }",
@@ -605,10 +615,29 @@ async def test_a_directive_that_reads_a_variable_is_collected_per_request(
     assert plan_for(gateway.app.state.view.schema._schema, *operation_of(document)) is None
 
 
+async def test_a_selections_reader_is_compiled_once(gateway: Gateway) -> None:
+    """graph/execution.py's ``plain_reader``: a plain selection's reader is compiled for its
+    first request and kept on the schema, so even a document collected per request (its fields
+    depend on a variable, so it has no plan) compiles nothing after its first requests."""
+    document = """query($full: Boolean!) { orderByNumber(provider: AKINON, number: "45243493") {
+        number @include(if: $full) total @skip(if: $full) { amount currency } } }"""
+    readers = on_schema(gateway.app.state.view.schema._schema, execution._READERS)
+    before = dict(readers.items())
+    first = [await gateway.ok(document, {"full": full}) for full in (True, False)]
+    compiled = {k: v for k, v in readers.items() if k not in before}
+    # Order's {number}; Order's {total {...}} and Money's {amount currency} below it.
+    assert sorted(len(selection) for selection in compiled) == [1, 1, 2]
+    again = [await gateway.ok(document, {"full": full}) for full in (True, False)]
+    assert again == first
+    assert first[0] == {"orderByNumber": {"number": "45243493"}}
+    assert first[1]["orderByNumber"]["total"]["currency"] == "USD"
+    assert {k: v for k, v in readers.items() if k not in before} == compiled
+
+
 def test_a_schema_memo_keeps_the_most_recently_used() -> None:
     """graph/memo.py: what plans and lookaheads are kept in, on the schema they belong to (and,
     off it, the measures of graph/limits.py and the persisted queries of graph/apq.py)."""
-    from graph.memo import Lru, on_schema
+    from graph.memo import Lru
 
     class Schema:
         pass
