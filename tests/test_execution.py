@@ -627,6 +627,9 @@ async def test_a_selections_reader_is_compiled_once(gateway: Gateway) -> None:
     compiled = {k: v for k, v in readers.items() if k not in before}
     # Order's {number}; Order's {total {...}} and Money's {amount currency} below it.
     assert sorted(len(selection) for selection in compiled) == [1, 1, 2]
+    # The order's reader reads its total with Money's own reader, not a second compile of it.
+    total = next(s for s in compiled if s[0][0] == "total")
+    assert compiled[total].__globals__["read0"] is compiled[total[0][4]]
     again = [await gateway.ok(document, {"full": full}) for full in (True, False)]
     assert again == first
     assert first[0] == {"orderByNumber": {"number": "45243493"}}
