@@ -495,7 +495,7 @@ def create_app(config: Config) -> Starlette:
 
     limits = config.server.limits
     metrics = Metrics(gateway.health)
-    gateway.http.observers += [metrics.observe_upstream, observe.note_upstream]
+    gateway.http.observers.append(metrics.observe_upstream)
     view = GraphQLView(
         gateway, metrics=metrics, persisted=PersistedQueries.from_config(config.server)
     )

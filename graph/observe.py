@@ -4,8 +4,9 @@
 a refused key is counted too). What only GraphQL knows travels to it on the ASGI scope:
 :func:`name_operation` (a step of each operation's pipeline, graph/pipeline.py) writes the
 operation's name and type once the document is parsed, and :func:`record_result` the outcome
-of each result. Upstream calls made for the request are counted by :func:`note_upstream`, an
-observer of the shared client, and the ``userErrors`` its mutations answer by
+of each result. The upstream attempts made for the request are listed in its line (each one's
+provider, endpoint, status and time: the request's ``Afterwards``, providers/http.py, collects
+them), and the ``userErrors`` its mutations answer noted by
 :func:`note_user_error` (``UserError`` notes each one it makes): a mutation that answers
 userErrors succeeds as GraphQL, so its line says ``ok`` and lists them beside.
 """
@@ -29,11 +30,6 @@ log = logging.getLogger("commerce_graph.request")
 
 _KEY = "commerce_graph.observed"
 CLIENT_CLOSED_REQUEST = 499  # nginx's status for a request its client left before the answer
-# The providers called for the current request, in call order (one entry per attempt).
-_CALLS: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
-    "upstream_calls", default=None
-)
-
 # The codes of the userErrors made for the current request, in the order they were made.
 _USER_ERRORS: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
     "user_errors", default=None
@@ -107,13 +103,6 @@ def _code_of(error: GraphQLError) -> str:
     return "BAD_USER_INPUT" if error.original_error is None else "INTERNAL_SERVER_ERROR"
 
 
-def note_upstream(provider: str, method: str, path: str, status: int | str, seconds: float) -> None:
-    """An observer for the shared client: remembers which providers the request called."""
-    calls = _CALLS.get()
-    if calls is not None:
-        calls.append(provider)
-
-
 def note_user_error(code: str) -> None:
     """A ``userErrors`` entry made for the current request."""
     codes = _USER_ERRORS.get()
@@ -141,26 +130,24 @@ class Observe:
                 status = message["status"]
             await send(message)
 
-        calls: list[str] = []
         user_errors: list[str] = []
         afterwards = Afterwards()
-        token, user_token = _CALLS.set(calls), _USER_ERRORS.set(user_errors)
-        after_token = AFTERWARDS.set(afterwards)
+        user_token, after_token = _USER_ERRORS.set(user_errors), AFTERWARDS.set(afterwards)
         try:
             await self.app(scope, receive, send_status)
         finally:
-            afterwards.run()  # the upstream calls' lines and metrics, now the answer is sent
+            afterwards.run()  # the upstream calls' metrics and entries, now the answer is sent
             AFTERWARDS.reset(after_token)
-            _CALLS.reset(token)
             _USER_ERRORS.reset(user_token)
-            self._done(scope, status, time.perf_counter() - started, calls, user_errors)
+            seconds = time.perf_counter() - started
+            self._done(scope, status, seconds, afterwards.calls, user_errors)
 
     def _done(
         self,
         scope: Scope,
         status: int,
         seconds: float,
-        calls: list[str],
+        calls: list[dict[str, Any]],
         user_errors: list[str],
     ) -> None:
         observed = scope.get(_KEY, {})
@@ -184,8 +171,9 @@ class Observe:
                 "status": status,
                 "error_codes": observed.get("codes", []),
                 "user_error_codes": sorted(set(user_errors)),
-                "providers": sorted(set(calls)),
+                "providers": sorted({call["provider"] for call in calls}),
                 "upstream_calls": len(calls),
                 "duration_ms": round(seconds * 1000, 2),
+                "upstream": calls,
             },
         )

@@ -70,27 +70,30 @@ DEADLINE: contextvars.ContextVar[tuple[float, float] | None] = contextvars.Conte
 
 
 class Afterwards:
-    """Bookkeeping that can wait until the caller has its answer: each upstream attempt's
-    log line and observers (metrics), run by the graph layer once the response is sent
-    (graph/observe.py). At concurrency 1 that is work no longer between the caller and its
-    answer. Work noted once the list has run (a call that outlives its request) runs at once."""
+    """What a request owes once its caller has its answer: each upstream attempt's observers
+    (metrics) and its entry in the request's log line (:attr:`calls`, which graph/observe.py
+    writes in its ``graphql request`` line). At concurrency 1 that is work no longer between
+    the caller and its answer. Work noted once the list has run (a call that outlives its
+    request) runs at once, and is told there is no list: its entry is its own line."""
 
-    __slots__ = ("_work", "_done")
+    __slots__ = ("_work", "_done", "calls")
 
     def __init__(self) -> None:
-        self._work: list[Callable[[], None]] = []
+        self._work: list[Callable[[list[dict[str, Any]] | None], None]] = []
         self._done = False
+        # The request's upstream attempts, in the order they ended, as its line lists them.
+        self.calls: list[dict[str, Any]] = []
 
-    def add(self, work: Callable[[], None]) -> None:
+    def add(self, work: Callable[[list[dict[str, Any]] | None], None]) -> None:
         if self._done:
-            work()
+            work(None)
         else:
             self._work.append(work)
 
     def run(self) -> None:
         self._done = True
         for work in self._work:
-            work()
+            work(self.calls)
         self._work.clear()
 
 
@@ -725,7 +728,7 @@ class Upstream:
         )
         afterwards = AFTERWARDS.get()
         if afterwards is None:
-            record()
+            record(None)
         else:
             afterwards.add(record)
 
@@ -738,23 +741,27 @@ class Upstream:
         attempt: int,
         request_id: str | None,
         operation: str | None,
+        calls: list[dict[str, Any]] | None,
     ) -> None:
-        """An attempt's observers and its log line."""
+        """An attempt's observers, and its entry: one of ``calls`` (the request's line lists
+        them), or with no list (no request, or one already answered and logged) its own
+        ``upstream call`` line."""
         for observe in self._client.observers:
             observe(self.provider, method, path, status, seconds)
-        log.info(
-            "upstream call",
-            extra={
-                "provider": self.provider,
-                "method": method,
-                "endpoint": _endpoint(path),
-                "status": status,
-                "attempt": attempt,
-                "duration_ms": round(seconds * 1000, 2),
-                "request_id": request_id,
-                "operation": operation,
-            },
-        )
+        entry = {
+            "provider": self.provider,
+            "method": method,
+            "endpoint": _endpoint(path),
+            "status": status,
+            "attempt": attempt,
+            "duration_ms": round(seconds * 1000, 2),
+        }
+        if calls is not None:
+            calls.append(entry)
+        else:
+            log.info(
+                "upstream call", extra={**entry, "request_id": request_id, "operation": operation}
+            )
 
 
 # A request id as the gateway takes one, from its callers and its providers: an upstream may

@@ -33,6 +33,13 @@ def lines(caplog: pytest.LogCaptureFixture, message: str) -> list[dict[str, Any]
     return [x for x in found if x["message"] == message]
 
 
+def upstream_calls(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
+    """Every upstream attempt logged so far: those its request's line lists, then those that
+    ended after that line was written, each on an ``upstream call`` line of its own."""
+    listed = [c for r in lines(caplog, "graphql request") for c in r["upstream"]]
+    return listed + lines(caplog, "upstream call")
+
+
 async def until(check: Callable[[], Any], within_s: float = 2.0) -> Any:
     """``check()``'s first truthy answer, polled until ``within_s`` has passed."""
     end = time.monotonic() + within_s
@@ -79,7 +86,7 @@ async def test_a_query_whose_client_leaves_is_cancelled_with_its_upstream_call(
             "abandoned",
             499,
         )
-        [call] = lines(caplog, "upstream call")
+        [call] = await until(lambda: upstream_calls(caplog))
         assert (call["provider"], call["status"]) == ("akinon", "cancelled")
         assert not [r for r in caplog.records if r.levelno >= logging.WARNING]  # no traceback
         view = gw.app.state.view
@@ -101,8 +108,8 @@ async def test_the_batches_its_loaders_had_under_way_are_cancelled_too(
         await leave_while(gw, lambda: bool(gw.calls("akinon", "/order-items/")), WITH_ITEMS)
         [request] = await until(lambda: lines(caplog, "graphql request"))
         assert (request["outcome"], request["status"]) == ("abandoned", 499)
-        await until(lambda: len(lines(caplog, "upstream call")) == 2)  # the batch's, cancelled
-        calls = [(c["endpoint"], c["status"]) for c in lines(caplog, "upstream call")]
+        await until(lambda: len(upstream_calls(caplog)) == 2)  # the batch's, cancelled
+        calls = [(c["endpoint"], c["status"]) for c in upstream_calls(caplog)]
         assert calls == [("/api/i1/orders/", 200), ("/api/i1/order-items/", "cancelled")]
 
 

@@ -21,9 +21,11 @@ from starlette.types import Message
 from graph.app import create_app
 from graph.config import DEV_KEY
 from graph.embedded import start_sandboxes
+from graph.gateway import Gateway as GatewayCore
 from graph.logs import JsonFormatter
 from graph.metrics import MAX_ENDPOINTS
-from providers.http import Afterwards
+from providers.http import AFTERWARDS, REQUEST_ID, Afterwards
+from providers.model import ProviderName
 from providers.sandbox.akinon_data import EXAMPLE_ORDER_NUMBER, PLAN_ORDER_NUMBER
 from providers.sandbox.kalixo_data import EXAMPLE_PIN
 from tests.harness import Gateway
@@ -191,7 +193,7 @@ async def test_upstream_endpoint_labels_stay_bounded_whatever_callers_send(
     assert delta({}, after, upstream, provider="lipalater", endpoint="other") == 12
 
 
-async def test_one_log_line_per_request_and_per_upstream_call(
+async def test_one_log_line_per_request_listing_its_upstream_calls(
     gateway: Gateway, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
@@ -225,15 +227,22 @@ async def test_one_log_line_per_request_and_per_upstream_call(
     assert requests[1]["status"] == 200
     assert requests[1]["providers"] == ["akinon"]
     assert requests[1]["duration_ms"] > 0
-    upstream = [x for x in lines if x["message"] == "upstream call"]
-    mine = [x for x in upstream if x["request_id"] == "req-log-2"]
-    assert mine
-    assert all(x["operation"] == "OneOrder" for x in mine)
-    assert all({"provider", "status", "duration_ms", "endpoint"} <= set(x) for x in mine)
+    # Each upstream attempt is listed in its request's line, not logged on a line of its own.
+    assert not [x for x in lines if x["message"] == "upstream call"]
+    mine = requests[1]["upstream"]
+    assert [
+        (x["provider"], x["method"], x["endpoint"], x["status"], x["attempt"]) for x in mine
+    ] == [
+        ("akinon", "POST", "/api/i1/auth/login/", 200, 0),
+        ("akinon", "GET", "/api/i1/orders/", 200, 0),  # without its query
+        ("akinon", "GET", "/api/i1/order-items/", 200, 0),
+    ]
+    assert all(x["duration_ms"] > 0 for x in mine)
     assert requests[1]["upstream_calls"] == len(mine)
-    kalixo = [x for x in upstream if x["request_id"] == "req-log-1"]
+    kalixo = requests[0]["upstream"]
     assert kalixo
     assert {x["provider"] for x in kalixo} == {"kalixo"}
+    assert requests[0]["upstream_calls"] == len(kalixo)
 
     # Never a secret, a token, a PIN or the development key in any line.
     text = "\n".join(formatter.format(r) for r in caplog.records)
@@ -246,17 +255,21 @@ async def test_one_log_line_per_request_and_per_upstream_call(
     assert "Authorization" not in text
 
 
-async def test_a_requests_upstream_lines_and_metrics_are_written_once_it_is_answered() -> None:
-    """Each upstream call's log line and metrics wait until the caller has its answer: at
-    concurrency 1 they stood between the two (graph/observe.py, ``Afterwards``). The app is
-    called over raw ASGI, so that its sends and its log lines fall in one sequence."""
+async def test_a_requests_upstream_entries_and_metrics_are_written_once_it_is_answered() -> None:
+    """Each upstream call's metrics and its entry in the request's line wait until the caller
+    has its answer: at concurrency 1 they stood between the two (graph/observe.py,
+    ``Afterwards``). The app is called over raw ASGI, so that its sends and its log lines fall
+    in one sequence."""
     config, running = await start_sandboxes(("akinon",))
     app = create_app(config)
     events: list[str] = []
 
+    records: list[logging.LogRecord] = []
+
     class Noted(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
             events.append(record.getMessage())
+            records.append(record)
 
     answered = asyncio.Event()
     asked: list[bool] = []
@@ -309,24 +322,62 @@ async def test_a_requests_upstream_lines_and_metrics_are_written_once_it_is_answ
     assert events == [
         "http.response.start (0 upstream calls counted)",
         "http.response.body (0 upstream calls counted)",
-        "upstream call",
-        "upstream call",
-        "upstream call",
         "graphql request",
+    ]
+    endpoints = [(c["method"], c["endpoint"]) for c in vars(records[-1])["upstream"]]
+    assert endpoints == [
+        ("POST", "/api/i1/auth/login/"),
+        ("GET", "/api/i1/orders/"),
+        ("GET", "/api/i1/order-items/"),
     ]
 
 
 def test_bookkeeping_noted_after_its_request_is_answered_is_done_at_once() -> None:
     """A call that outlives its request (its client left, a shared token's renewal) still logs
-    its line: once the request's ``Afterwards`` have run, later work is not kept for them."""
-    done: list[str] = []
+    its line: once the request's ``Afterwards`` have run, later work is not kept for them, and
+    is told there is no request line to list it in."""
+    done: list[tuple[str, object]] = []
     afterwards = Afterwards()
-    afterwards.add(lambda: done.append("first"))
+    afterwards.add(lambda calls: done.append(("first", calls)))
     assert done == []
     afterwards.run()
-    assert done == ["first"]
-    afterwards.add(lambda: done.append("late"))
-    assert done == ["first", "late"]
+    assert done == [("first", afterwards.calls)]
+    afterwards.add(lambda calls: done.append(("late", calls)))
+    assert done == [("first", afterwards.calls), ("late", None)]
+
+
+async def test_a_call_that_outlives_its_request_logs_its_own_line(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An attempt that ends after its request's line was written (no ``Afterwards`` list to
+    join) is logged on an ``upstream call`` line of its own, with the request it served."""
+    config, running = await start_sandboxes(("akinon",))
+    gateway = GatewayCore(config)
+    caplog.set_level(logging.INFO)
+    afterwards = Afterwards()
+    afterwards.run()  # its request has been answered and logged
+    token, request = AFTERWARDS.set(afterwards), REQUEST_ID.set("req-late-1")
+    try:
+        upstream = gateway.providers[ProviderName.AKINON].up  # type: ignore[attr-defined]
+        response = await upstream.request("GET", "/api/i1/orders/", params={"number": "1"})
+        assert response.status == 401  # no token: the provider's refusal, logged all the same
+    finally:
+        AFTERWARDS.reset(token)
+        REQUEST_ID.reset(request)
+        await gateway.close()
+        for s in running:
+            await s.close()
+    formatter = JsonFormatter()
+    [line] = [json.loads(formatter.format(r)) for r in caplog.records]
+    assert {k: line[k] for k in ("message", "provider", "method", "endpoint", "status")} == {
+        "message": "upstream call",
+        "provider": "akinon",
+        "method": "GET",
+        "endpoint": "/api/i1/orders/",
+        "status": 401,
+    }
+    assert (line["request_id"], line["attempt"]) == ("req-late-1", 0)
+    assert afterwards.calls == []
 
 
 async def test_an_operation_name_that_is_no_graphql_name_is_logged_as_other(
