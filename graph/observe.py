@@ -24,12 +24,15 @@ from strawberry.types import ExecutionContext, ExecutionResult
 
 from graph.errors import extensions_for
 from graph.metrics import NAME_OK, Metrics
-from providers.http import AFTERWARDS, Afterwards
+from providers.http import AFTERWARDS, Afterwards, log_upstream_call
 
 log = logging.getLogger("commerce_graph.request")
 
 _KEY = "commerce_graph.observed"
 CLIENT_CLOSED_REQUEST = 499  # nginx's status for a request its client left before the answer
+# The upstream attempts a request's line lists at most (any more have a line each): a query of
+# 50 aliases that each page through a provider's list would write a line of hundreds of kB.
+LISTED = 100
 # The codes of the userErrors made for the current request, in the order they were made.
 _USER_ERRORS: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
     "user_errors", default=None
@@ -174,6 +177,8 @@ class Observe:
                 "providers": sorted({call["provider"] for call in calls}),
                 "upstream_calls": len(calls),
                 "duration_ms": round(seconds * 1000, 2),
-                "upstream": calls,
+                "upstream": calls[:LISTED],
             },
         )
+        for call in calls[LISTED:]:  # past what one line lists: a line each, as if late
+            log_upstream_call(call, scope.get("request_id"), operation)

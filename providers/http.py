@@ -759,9 +759,12 @@ class Upstream:
         if calls is not None:
             calls.append(entry)
         else:
-            log.info(
-                "upstream call", extra={**entry, "request_id": request_id, "operation": operation}
-            )
+            log_upstream_call(entry, request_id, operation)
+
+
+def log_upstream_call(entry: dict[str, Any], request_id: str | None, operation: str | None) -> None:
+    """An upstream attempt on a line of its own: one no request's line lists."""
+    log.info("upstream call", extra={**entry, "request_id": request_id, "operation": operation})
 
 
 # A request id as the gateway takes one, from its callers and its providers: an upstream may

@@ -18,6 +18,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.types import Message
 
+from graph import observe
 from graph.app import create_app
 from graph.config import DEV_KEY
 from graph.embedded import start_sandboxes
@@ -253,6 +254,29 @@ async def test_one_log_line_per_request_listing_its_upstream_calls(
         assert secret not in text
     assert "Bearer" not in text
     assert "Authorization" not in text
+
+
+async def test_a_request_line_lists_so_many_calls_and_logs_the_rest_on_their_own(
+    gateway: Gateway, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A request's line lists at most ``LISTED`` upstream attempts (a query of 50 aliases
+    paging through a provider would write a line of hundreds of kB); any more are logged on
+    lines of their own, so that none goes missing."""
+    monkeypatch.setattr(observe, "LISTED", 1)
+    caplog.set_level(logging.INFO)
+    await gateway.ok(ONE_ORDER, {"n": EXAMPLE_ORDER_NUMBER}, headers={"X-Request-ID": "req-many"})
+    formatter = JsonFormatter()
+    lines = [json.loads(formatter.format(r)) for r in caplog.records]
+    [request] = [x for x in lines if x["message"] == "graphql request"]
+    listed = [c["endpoint"] for c in request["upstream"]]
+    apart = [x for x in lines if x["message"] == "upstream call"]
+    assert request["upstream_calls"] == len(listed) + len(apart) >= 2  # noqa: PLR2004
+    assert len(listed) == 1
+    assert {(x["request_id"], x["operation"]) for x in apart} == {("req-many", "OneOrder")}
+    assert "/api/i1/orders/" in listed + [x["endpoint"] for x in apart]
+    # The request's line comes first, then the calls it could not list.
+    order = [x["message"] for x in lines if x["message"] in ("graphql request", "upstream call")]
+    assert order == ["graphql request", *["upstream call"] * len(apart)]
 
 
 async def test_a_requests_upstream_entries_and_metrics_are_written_once_it_is_answered() -> None:
