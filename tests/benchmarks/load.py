@@ -1,9 +1,9 @@
 """The load generator, a process of its own: fixed concurrency, bounded requests and time.
 
 ``python -m tests.benchmarks.load --url U --concurrency C --requests N --duration S`` reads
-the GraphQL document on stdin and keeps ``C`` requests in flight, one worker each, until ``N``
-have completed or ``S`` seconds have passed; it prints one JSON line: every latency in ms, the
-errors, the elapsed wall time, and the steady state's span and the answers within it.
+the GraphQL document on stdin and keeps ``C`` requests in flight, one worker each; it prints one
+JSON line: the latency in ms of each answer within the steady state's window, its span, every
+answer served and the errors among them.
 
 It shares the machine with the servers it measures, so it spends as little CPU as it can: one
 keep-alive HTTP/1.1 connection per worker on uvloop, the request's bytes built once, and an
@@ -19,7 +19,17 @@ requests. Measured, W1 at c = 64, L = 50: with one warm-up request each and a ba
 with a burst of 64, and its queue was most of the p99: the 4% of requests above 95 ms were the
 first 60 counted, and p99 was 110-117 ms where p50 was 64-68. Without the barrier, the first
 counted requests still queued behind the warm-up's burst; after two requests each, none did.
-The steady state is what is measured.
+
+The steady state is what is measured: the window opens when the last worker is past its
+warm-up and closes ``S`` seconds later or at its ``N``-th answer, and every worker keeps a
+request in flight from before it opens to after it closes. Only the answers within it count,
+for the latencies and the rate alike. Before, each worker stopped at the deadline or the
+``N``-th request, whichever came first, and the window was what was left between the last
+worker's start and the first one's stop: with W5's and W3's 0.2-0.6 s answers at c = 64 the
+workers fell out of step by more than that (some done before others were past their warm-up),
+there was no window, and the latencies of a tail with few requests in flight (7-15 ms where the
+steady state's were 300) pulled the p50 down, while the rate over the whole run, ramp and tail
+included, was about half the steady one (W3: 75 rps against 145).
 """
 
 from __future__ import annotations
@@ -27,6 +37,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import sys
 import time
 from typing import Any, cast
@@ -109,53 +120,50 @@ async def drive(url: str, document: str, concurrency: int, requests: int, durati
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
     request = request_bytes(url, document)
     loop = asyncio.get_running_loop()
-    latencies: list[float] = []
-    completions: list[float] = []  # when each counted request's answer was in
+    latencies: list[float] = []  # of the answers within the window
     errors: list[str] = []
-    issued = 0
-    began: list[float] = []  # when each worker's counted requests began
-    finished: list[float] = []  # when each worker's last answer was in
-    deadline = 0.0  # ``duration`` after the first of them
+    served = 0  # every answer: warm-up, window and tail (the server's CPU went to all of them)
+    began = 0  # workers past their warm-up
+    start = 0.0  # the window's: when the last worker was past its warm-up ...
+    end = math.inf  # ... and ``duration`` later, or the ``requests``-th answer within it
+
+    def over() -> bool:
+        return len(latencies) >= requests or time.perf_counter() >= end
 
     async def worker() -> None:
-        nonlocal issued, deadline
+        nonlocal served, began, start, end
         transport, connection = await loop.create_connection(Connection, host, port)
         try:
-
-            async def one(counted: bool = True) -> None:
-                started = time.perf_counter()
+            made = 0
+            while made < WARM_UP or not over():
+                sent = time.perf_counter()
                 status, body = await connection.exchange(request)
-                ended = time.perf_counter()
+                answered = time.perf_counter()
+                served += 1
+                made += 1
                 if status != 200 or b'"errors"' in body:
                     errors.append(f"{status}: {body[:200]!r}")
-                if counted:
-                    latencies.append((ended - started) * 1000)
-                    completions.append(ended)
-
-            for _ in range(WARM_UP):
-                await one(counted=False)
-            began.append(time.perf_counter())
-            if len(began) == 1:
-                deadline = began[0] + duration
-            while issued < requests and time.perf_counter() < deadline:
-                issued += 1
-                await one()
-            finished.append(time.perf_counter())
+                if began == concurrency and start < answered <= end and len(latencies) < requests:
+                    latencies.append((answered - sent) * 1000)
+                    if len(latencies) == requests:
+                        end = answered
+                if made == WARM_UP:
+                    began += 1
+                    if began == concurrency:
+                        start = time.perf_counter()
+                        end = start + duration
         finally:
             transport.close()
 
+    first = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
-    elapsed = time.perf_counter() - min(began)
-    # The steady state: from the last worker's first counted request to the first worker's
-    # last answer, the span in which every worker has a request in flight or about to be.
-    start, end = max(began), min(finished)
     return {
         "latencies_ms": latencies,
         "errors": errors[:5],
         "error_count": len(errors),
-        "elapsed_s": elapsed,
-        "window_s": max(end - start, 0.0),
-        "window_completed": sum(1 for t in completions if start < t <= end),
+        "served": served,
+        "elapsed_s": time.perf_counter() - first,
+        "window_s": end - start,
     }
 
 

@@ -28,7 +28,6 @@ from typing import Any
 from providers.model import ProviderName
 from providers.registry import connector_built
 from tests.benchmarks import procs, report
-from tests.benchmarks.load import WARM_UP
 from tests.benchmarks.workloads import Workload, workloads
 
 RESULTS = Path(__file__).parent / "results"
@@ -57,20 +56,6 @@ def upstream_calls(sandboxes: dict[str, Any], url: str, document: str) -> tuple[
     return answer, sum(procs.count_requests(sandboxes).values())
 
 
-def steady_rps(result: dict[str, Any], counted: int, concurrency: int) -> float:
-    """Answers per second while every worker had a request in flight (the load generator's
-    window, see ``tests.benchmarks.load``); the whole run's rate when there is no window, or
-    one too short to hold an answer per worker. Over the whole run the first and last
-    requests of a round, when fewer than c are in flight, counted against the gateway and the
-    baseline alike: with 500 requests a round at c = 64 (eight each), W1 at L = 50 measured
-    5%-14% below its steady state. A window of fewer answers than workers is no steady state:
-    W5 at c = 64, 0.3 s a request and a few each, once read 6.7 rps off such a window, against
-    162.9 over its whole run (and W1's baseline at L = 0, c = 64 once 71,188)."""
-    if result["window_s"] > 0 and result["window_completed"] >= concurrency:
-        return float(result["window_completed"] / result["window_s"])
-    return counted / float(result["elapsed_s"])
-
-
 def measure(
     target: procs.Proc, workload: Workload, latency_ms: float, c: int, requests: int,
     duration: float,
@@ -85,14 +70,13 @@ def measure(
         "requests": n,
         "errors": result["error_count"],
         "error_sample": result["errors"],
-        "rps": round(steady_rps(result, n, c), 1),
-        "rps_overall": round(n / result["elapsed_s"], 1),
+        "rps": round(n / result["window_s"], 1),  # the steady state's (tests.benchmarks.load)
         "p50_ms": round(p50, 2),
         "p99_ms": round(p99, 2),
         "mean_ms": round(statistics.fmean(lat), 2) if lat else None,
         "overhead_ms": round(p50 - workload.depth * latency_ms, 2),
-        # The warm-up's requests are served too, so they count in the CPU per request.
-        "cpu_s_per_1000": round(cpu / max(n + WARM_UP * c, 1) * 1000, 3),
+        # Every answer served (the warm-up's and the tail's too) took the server's CPU.
+        "cpu_s_per_1000": round(cpu / max(result["served"], 1) * 1000, 3),
     }
 
 
