@@ -111,8 +111,8 @@ async def test_load_generator_reads_answers_by_length_and_by_chunks() -> None:
             assert len(result["latencies_ms"]) == 30  # the window closed at its 30th answer
             assert result["error_count"] == 0
             assert result["window_s"] > 0
-            # the warm-up's and the tail's too: at most one in flight per worker at the close
-            assert 30 + 3 * load.WARM_UP <= result["served"] <= 30 + 3 * load.WARM_UP + 3
+            # the warm-up's too, and any answered before the window opened or after it closed
+            assert result["served"] >= 30 + 3 * load.WARM_UP
             assert answered.count(path) == result["served"]
         result = await load.drive(f"http://127.0.0.1:{port}/refused", "{ n }", 2, 6, 5.0)
         assert result["error_count"] == result["served"] >= 6 + 2 * load.WARM_UP

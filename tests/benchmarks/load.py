@@ -3,7 +3,7 @@
 ``python -m tests.benchmarks.load --url U --concurrency C --requests N --duration S`` reads
 the GraphQL document on stdin and keeps ``C`` requests in flight, one worker each; it prints one
 JSON line: the latency in ms of each answer within the steady state's window, its span, every
-answer served and the errors among them.
+answer served and the errors among them, and the run's wall time.
 
 It shares the machine with the servers it measures, so it spends as little CPU as it can: one
 keep-alive HTTP/1.1 connection per worker on uvloop, the request's bytes built once, and an
