@@ -4,8 +4,10 @@ as the gateway does, with the same single upstream request."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import subprocess
 import tempfile
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -100,25 +102,18 @@ async def test_load_generator_reads_answers_by_length_and_by_chunks() -> None:
     app = web.Application()
     app.add_routes([web.post("/sized", sized), web.post("/chunked", chunked),
                     web.post("/refused", refused)])  # fmt: skip
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    try:
+    async with serving(app) as url:
         for path in ("sized", "chunked"):
-            result = await load.drive(f"http://127.0.0.1:{port}/{path}", "{ n }", 3, 30, 5.0)
+            result = await load.drive(f"{url}{path}", "{ n }", 3, 30, 5.0)
             assert len(result["latencies_ms"]) == 30  # the window closed at its 30th answer
             assert result["error_count"] == 0
             assert result["window_s"] > 0
             # the warm-up's too, and any answered before the window opened or after it closed
             assert result["served"] >= 30 + 3 * load.WARM_UP
             assert answered.count(path) == result["served"]
-        result = await load.drive(f"http://127.0.0.1:{port}/refused", "{ n }", 2, 6, 5.0)
+        result = await load.drive(f"{url}refused", "{ n }", 2, 6, 5.0)
         assert result["error_count"] == result["served"] >= 6 + 2 * load.WARM_UP
         assert result["errors"][0].startswith("400: ")
-    finally:
-        await runner.cleanup()
 
 
 async def test_the_window_opens_when_the_last_worker_is_past_its_warm_up() -> None:
@@ -134,17 +129,22 @@ async def test_the_window_opens_when_the_last_worker_is_past_its_warm_up() -> No
 
     app = web.Application()
     app.add_routes([web.post("/", answer)])
+    async with serving(app) as url:
+        result = await load.drive(url, "{ n }", 2, 10, 5.0)
+    assert len(result["latencies_ms"]) == 10
+    assert max(result["latencies_ms"]) < 300  # the held request is the warm-up's
+    # the other worker went on while the first was held: many answers, none counted
+    assert result["served"] > 10 + 2 * load.WARM_UP + 10
+
+
+@contextlib.asynccontextmanager
+async def serving(app: web.Application) -> AsyncIterator[str]:
+    """``app`` on a free loopback port, for the load generator; its base URL."""
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
     try:
-        url = f"http://127.0.0.1:{runner.addresses[0][1]}/"
-        result = await load.drive(url, "{ n }", 2, 10, 5.0)
-        assert len(result["latencies_ms"]) == 10
-        assert max(result["latencies_ms"]) < 300  # the held request is the warm-up's
-        # the other worker went on while the first was held: many answers, none counted
-        assert result["served"] > 10 + 2 * load.WARM_UP + 10
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}/"
     finally:
         await runner.cleanup()
 
