@@ -4,14 +4,13 @@ as the gateway does, with the same single upstream request."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import subprocess
 import tempfile
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from aiohttp import web
+from aiohttp.test_utils import TestServer
 
 from tests.benchmarks import ab, load, procs, report, run
 from tests.benchmarks.workloads import W1
@@ -102,16 +101,16 @@ async def test_load_generator_reads_answers_by_length_and_by_chunks() -> None:
     app = web.Application()
     app.add_routes([web.post("/sized", sized), web.post("/chunked", chunked),
                     web.post("/refused", refused)])  # fmt: skip
-    async with serving(app) as url:
+    async with TestServer(app) as server:
         for path in ("sized", "chunked"):
-            result = await load.drive(f"{url}{path}", "{ n }", 3, 30, 5.0)
+            result = await load.drive(str(server.make_url(f"/{path}")), "{ n }", 3, 30, 5.0)
             assert len(result["latencies_ms"]) == 30  # the window closed at its 30th answer
             assert result["error_count"] == 0
             assert result["window_s"] > 0
             # the warm-up's too, and any answered before the window opened or after it closed
             assert result["served"] >= 30 + 3 * load.WARM_UP
             assert answered.count(path) == result["served"]
-        result = await load.drive(f"{url}refused", "{ n }", 2, 6, 5.0)
+        result = await load.drive(str(server.make_url("/refused")), "{ n }", 2, 6, 5.0)
         assert result["error_count"] == result["served"] >= 6 + 2 * load.WARM_UP
         assert result["errors"][0].startswith("400: ")
 
@@ -129,24 +128,12 @@ async def test_the_window_opens_when_the_last_worker_is_past_its_warm_up() -> No
 
     app = web.Application()
     app.add_routes([web.post("/", answer)])
-    async with serving(app) as url:
-        result = await load.drive(url, "{ n }", 2, 10, 5.0)
+    async with TestServer(app) as server:
+        result = await load.drive(str(server.make_url("/")), "{ n }", 2, 10, 5.0)
     assert len(result["latencies_ms"]) == 10
     assert max(result["latencies_ms"]) < 300  # the held request is the warm-up's
     # the other worker went on while the first was held: many answers, none counted
     assert result["served"] > 10 + 2 * load.WARM_UP + 10
-
-
-@contextlib.asynccontextmanager
-async def serving(app: web.Application) -> AsyncIterator[str]:
-    """``app`` on a free loopback port, for the load generator; its base URL."""
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    try:
-        yield f"http://127.0.0.1:{runner.addresses[0][1]}/"
-    finally:
-        await runner.cleanup()
 
 
 class argparse_like:  # noqa: N801 - stands in for argparse.Namespace
