@@ -27,14 +27,13 @@ Quirks kept here (and, for payloads, in ``providers/frontpayment_payload.py``) a
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
 from providers import frontpayment_payload as payload
-from providers.base import BaseProvider, Batch, Capability
+from providers.base import BaseProvider, Batch, Capability, settled
 from providers.errors import (
     BadResponse,
     InvalidRequest,
@@ -188,13 +187,7 @@ class FrontPayment(BaseProvider):
     # -- reads -------------------------------------------------------------------------
 
     async def orders_by_key(self, keys: Sequence[str]) -> Batch[Order]:
-        found = await asyncio.gather(*(self._order(k) for k in keys), return_exceptions=True)
-        batch: Batch[Order] = []
-        for result in found:
-            if isinstance(result, BaseException) and not isinstance(result, Exception):
-                raise result  # cancellation is not one key's failure
-            batch.append(result)
-        return batch
+        return list(await settled(self._order(k) for k in keys))
 
     async def orders_by_ref(self, refs: Sequence[OrderRef]) -> Batch[Order]:
         return await self.orders_by_key([r.number for r in refs])

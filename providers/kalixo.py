@@ -28,10 +28,9 @@ Quirks kept here and nowhere else:
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import time
-from collections.abc import Awaitable, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
 from http import HTTPStatus
 from typing import Any
@@ -39,7 +38,7 @@ from typing import Any
 import orjson
 
 from providers.auth import Token, TokenCache
-from providers.base import BaseProvider, Batch, Capability
+from providers.base import BaseProvider, Batch, Capability, settled
 from providers.errors import BadResponse, NotFound, ProviderError
 from providers.http import HttpClient, Upstream, UpstreamResponse
 from providers.kalixo_place import EARLIER, MAX_ID_DIGITS, exponent, place
@@ -231,10 +230,10 @@ class Kalixo(BaseProvider):
 
     async def orders_by_key(self, keys: Sequence[str]) -> Batch[Order]:
         # No batch read on this API: one retrieve-order per key, concurrently.
-        return await _each(self.order_by_id(k) for k in keys)
+        return await settled(self.order_by_id(k) for k in keys)
 
     async def orders_by_ref(self, refs: Sequence[OrderRef]) -> Batch[Order]:
-        return await _each(self.order_by_id(r.number) for r in refs)
+        return await settled(self.order_by_id(r.number) for r in refs)
 
     async def items_by_order(self, order_keys: Sequence[str]) -> Batch[list[OrderItem]]:
         orders = await self.orders_by_key(order_keys)
@@ -351,18 +350,6 @@ def _codes(pins: Any) -> list[DigitalCode]:
         if value is not None and value != "":
             codes.append(DigitalCode(code=str(value), serial=serial))
     return codes
-
-
-async def _each(steps: Any) -> list[Any]:
-    """Run each key's read concurrently; a key that fails answers its exception."""
-
-    async def one(step: Awaitable[Any]) -> Any:
-        try:
-            return await step
-        except Exception as exc:  # noqa: BLE001 - handed to that key's awaiter
-            return exc
-
-    return list(await asyncio.gather(*(one(s) for s in steps)))
 
 
 def _bearer(token: str) -> dict[str, str]:

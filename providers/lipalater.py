@@ -34,7 +34,6 @@ Quirks kept here and nowhere else:
 
 from __future__ import annotations
 
-import asyncio
 import re
 import secrets
 import time
@@ -49,7 +48,7 @@ import orjson
 
 from providers import lipalater_map as m
 from providers.auth import TokenCache
-from providers.base import BaseProvider, Batch, Capability, read_back
+from providers.base import BaseProvider, Batch, Capability, read_back, settled
 from providers.errors import (
     AuthFailed,
     BadResponse,
@@ -526,6 +525,5 @@ def _record(provider: LipaLater, data: Any, what: str) -> dict[str, Any]:
 async def _each(keys: Sequence[T], fetch: Callable[[T], Awaitable[Any]]) -> list[Any]:
     """One call per distinct key, all at once; a failed key is its exception, not the batch's."""
     distinct = list(dict.fromkeys(keys))
-    found = await asyncio.gather(*(fetch(k) for k in distinct), return_exceptions=True)
-    by_key = dict(zip(distinct, found, strict=True))
+    by_key = dict(zip(distinct, await settled(map(fetch, distinct)), strict=True))
     return [by_key[k] for k in keys]

@@ -27,13 +27,13 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from collections.abc import Awaitable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from providers import lipalater_purchases_map as m
 from providers.auth import Token, TokenCache
-from providers.base import BaseProvider, Batch, Capability
+from providers.base import BaseProvider, Batch, Capability, settled
 from providers.errors import (
     BadResponse,
     InvalidRequest,
@@ -209,7 +209,7 @@ class LipaLaterPurchases(BaseProvider):
     async def _get_many(self, purchase_ids: Sequence[str]) -> dict[str, Fetched | Exception]:
         """Each purchase once, all at the same time: the API has no batch read."""
         unique = list(dict.fromkeys(purchase_ids))
-        return dict(zip(unique, await _gather(self._get(p) for p in unique), strict=True))
+        return dict(zip(unique, await settled(self._get(p) for p in unique), strict=True))
 
     def _item_order_key(self, order_id: str, purchase_id: str) -> str:
         """The key of the order a purchase read on its own belongs to, as far as we know it."""
@@ -358,7 +358,7 @@ class LipaLaterPurchases(BaseProvider):
         if unread is not None:
             raise unread
         open_ids = [p for p in ids if not _is_cancelled(fetched[p])]
-        sent = await _gather(self._cancel(p) for p in open_ids)
+        sent = await settled(self._cancel(p) for p in open_ids)
         results = dict(zip(open_ids, sent, strict=True))
         failures = [r for r in sent if isinstance(r, Exception)]
         if (
@@ -436,13 +436,3 @@ def _parse_order_key(key: str) -> tuple[str, list[str]] | None:
     if parsed is None or not all(map(_is_purchase_id, parsed[1])):
         return None
     return parsed
-
-
-async def _gather(steps: Any) -> list[Any]:
-    """Run ``steps`` concurrently; a failed step answers its exception, not the whole batch."""
-    awaitables: list[Awaitable[Any]] = list(steps)
-    results = await asyncio.gather(*awaitables, return_exceptions=True)
-    for result in results:
-        if isinstance(result, BaseException) and not isinstance(result, Exception):
-            raise result  # cancellation and the like are not a key's failure
-    return list(results)

@@ -13,7 +13,7 @@ from typing import Any, TypeAlias, TypeVar
 
 from aiodataloader import DataLoader, Loader, dispatch_queue_batch
 
-from providers.base import Provider
+from providers.base import Provider, settled
 from providers.errors import NotConfigured
 from providers.model import Order, ProviderName
 
@@ -47,12 +47,7 @@ def each(fn: Callable[[Any], Awaitable[Any]]) -> BatchFn:
     """A batch function for an API without batch reads: the keys' calls run concurrently."""
 
     async def batch(keys: Sequence[Any]) -> Sequence[Any]:
-        if len(keys) == 1:  # the usual case: awaited here, not in a task of its own
-            try:
-                return [await fn(keys[0])]
-            except Exception as exc:  # noqa: BLE001 - handed to the key's awaiter
-                return [exc]
-        return await asyncio.gather(*(fn(k) for k in keys), return_exceptions=True)
+        return await settled(map(fn, keys))
 
     return batch
 

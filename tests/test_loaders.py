@@ -11,6 +11,9 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any
 
+import pytest
+
+from providers.base import settled
 from providers.model import ProviderName
 from resolvers.loaders import MAX_BATCH, Loaders
 
@@ -91,3 +94,44 @@ async def test_answers_known_before_their_loader_is_made_are_kept_for_it() -> No
     answers = await asyncio.gather(loader.load(1), loader.load(2), loader.load(3))
     assert list(answers) == ["first", "two", 30]
     assert seen == [("batch", [3])]
+
+
+async def test_settled_answers_each_step_or_its_failure_in_order() -> None:
+    async def step(n: int) -> int:
+        await asyncio.sleep(0.001 * (3 - n))  # the last to start answers first
+        if n == 1:
+            raise ValueError("no 1")
+        return n
+
+    found = await settled(step(n) for n in range(3))
+    assert [found[0], found[2]] == [0, 2]
+    assert repr(found[1]) == "ValueError('no 1')"
+
+
+async def test_settled_runs_one_step_in_its_callers_task() -> None:
+    """The usual batch of one key makes no task (and no turn of the event loop) for its step."""
+    caller = asyncio.current_task()
+
+    async def step() -> asyncio.Task[Any] | None:
+        return asyncio.current_task()
+
+    assert await settled([step()]) == [caller]
+    assert await settled([]) == []
+
+
+async def test_a_cancelled_batch_is_cancelled_not_answered() -> None:
+    started = asyncio.Event()
+
+    async def step() -> int:
+        started.set()
+        await asyncio.sleep(10)
+        return 1
+
+    for count in (1, 2):
+        started.clear()
+        batch = asyncio.ensure_future(settled(step() for _ in range(count)))
+        await started.wait()
+        batch.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await batch
+        assert batch.cancelled()
