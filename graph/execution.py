@@ -682,7 +682,8 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
     def field_settles_alone(self, parent_type: GraphQLObjectType, entry: Entry) -> bool:
         """Whether the field's resolver starts its work at once (``direct_resolvers``: a plain
         function, which returns ``then(...)`` when it reads through a loader) and completing
-        its answer starts none (every field selected below it is plain).
+        its answer starts none (every field selected below it reads an attribute: a plain
+        field, or a list of plain values such as a repayment schedule's periods).
 
         Awaitables that all settle alone are awaited one after the other (``_settle``): each
         one's upstream read is already on its way, so none holds another back, and no task is
@@ -700,7 +701,8 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
         return entry.alone
 
     def plain_below(self, field_type: Any, details: FieldDetailsList) -> bool:
-        """Whether completing a value of ``field_type`` reads plain fields only."""
+        """Whether completing a value of ``field_type`` only reads attributes: every field
+        selected below it is plain, or a list of what is (a schedule's periods)."""
         while isinstance(field_type, GraphQLNonNull | GraphQLList):
             field_type = field_type.of_type
         if isinstance(field_type, GraphQLScalarType | GraphQLEnumType):
@@ -712,11 +714,14 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
             return False
         for entry in entries:
             plain = entry.plain
-            if plain is None:
-                return False
-            if plain.object_type is not None and not self.plain_below(
-                plain.object_type, entry.field_details_list
-            ):
+            if plain is not None:
+                below = plain.object_type
+            else:  # a field read as an attribute all the same: a list of plain values
+                field = field_type.fields.get(entry.field_details_list[0].node.name.value)
+                if field is None or field.args or not getattr(field.resolve, "_is_default", False):
+                    return False
+                below = field.type
+            if below is not None and not self.plain_below(below, entry.field_details_list):
                 return False
         return True
 

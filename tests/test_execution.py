@@ -47,6 +47,11 @@ class Leaf:
 
 
 @strawberry.type
+class Bunch:
+    leaves: list[Leaf]
+
+
+@strawberry.type
 class Node:
     id: strawberry.ID
     count: int
@@ -85,6 +90,11 @@ class Node:
         """A plain function returning work under way, as a loader read does: it settles
         alone when only plain fields are selected below it."""
         return then(answered(self.leaf), lambda leaf: leaf)
+
+    @strawberry.field(graphql_type=Bunch)
+    def bunch(self) -> Later[Bunch]:
+        """Work under way whose answer holds a list of plain objects: it settles alone too."""
+        return then(answered(Bunch(leaves=self.leaves)), lambda bunch: bunch)
 
     broken: str = ""
 
@@ -266,6 +276,7 @@ DOCUMENTS = {
     "settling alone": "{ nodes { id soon { name colour } s: soon { maybe } } first { soon { name } } }",  # noqa: E501
     "settling alone and not": "{ nodes { soon { name } later { name } } }",
     "alone, typename below": "{ nodes { soon { name } } first { soon { __typename } } }",
+    "alone, a list below": "{ nodes { bunch { leaves { name maybe } } soon { colour } } }",
 }
 
 
@@ -331,9 +342,10 @@ async def test_the_cases_are_real() -> None:
     assert alone["data"]["nodes"][5] is None  # soon.name is null: the error nulls the node
     assert alone["errors"][0]["path"] == ["nodes", 5, "soon", "name"]
     # Query.nodes, first, someLeaves, pets, maybePets, goodPets and painted (arguments as
-    # parsed and a check), Node.doubled (an argument), later, where, failing, refused and
-    # soon: tally's list argument keeps strawberry's wrapper, and every other field is plain.
-    assert DIRECT == {"gw": 13, "wr": 13}
+    # parsed and a check), Node.doubled (an argument), later, where, failing, refused, soon
+    # and bunch: tally's list argument keeps strawberry's wrapper, and every other field is
+    # plain.
+    assert DIRECT == {"gw": 14, "wr": 14}
 
 
 async def tasks_made(document: str) -> list[str]:
@@ -357,6 +369,8 @@ async def test_fields_that_settle_alone_are_awaited_without_tasks() -> None:
     """Each node's ``soon`` (work under way, plain fields below) is awaited in turn, and so is
     each node; ``later`` (an ``async def``, started only when run) is gathered, a task each."""
     assert await tasks_made("{ nodes { id soon { name } } }") == []
+    # A list of plain objects below (a schedule's periods) starts no work either.
+    assert await tasks_made("{ nodes { bunch { leaves { name } } soon { name } } }") == []
     nodes = len(NODES)
     assert len(await tasks_made("{ nodes { id later { name } } }")) == nodes
     # One node's awaitable that does not settle alone, and the list is gathered too.

@@ -1282,3 +1282,44 @@ async def test_each_payload_of_a_document_reads_the_credit_status_after_its_own_
     assert answer["b"]["order"]["status"] == "CANCELLED"
     assert answer["b"]["order"]["creditStatus"] == after["order"]["creditStatus"]
     assert after["order"]["creditStatus"]["status"] != "APPLYING"
+
+
+async def test_one_order_with_its_schedule_and_credit_status_makes_no_task_but_its_batches(
+    gateway: Gateway,
+) -> None:
+    """An order read by number with its repayment schedule and credit status: each of the three
+    batches (the order, then the two reads that need it) runs in its loader's task, and nothing
+    else the gateway runs makes a task of its own. A task for the one order's read, or for each
+    field awaiting a batch, would put a turn of the event loop between an answer and what it
+    starts (the next reads, the response): under load, a whole loop cycle each."""
+    number, member = d.SEED_CONFIRMED
+    query = f"""{{ orderByNumber(provider: LIPALATER, number: "{number}", customerId: "{member}")
+      {{ number items {{ name }} repaymentSchedule(loanProductId: 1) {{
+           installment {MONEY} periods {{ period dueDate totalDue {MONEY} }} }}
+         creditStatus {{ status }} }} }}"""
+    await gateway.ok(query)  # the token and the connections, before counting
+    made: list[str] = []
+    loop = asyncio.get_running_loop()
+    default = loop.get_task_factory()
+
+    def factory(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
+        code = getattr(coro, "cr_code", None)
+        where = code.co_filename if code is not None else ""
+        if any(f"/{package}/" in where for package in ("graph", "providers", "resolvers")):
+            if "/providers/sandbox/" not in where:
+                made.append(coro.__qualname__)
+        return asyncio.Task(coro, loop=loop, **kwargs)
+
+    loop.set_task_factory(factory)
+    try:
+        found = await gateway.ok(query)
+    finally:
+        loop.set_task_factory(default)
+    order = found["orderByNumber"]
+    assert order["number"] == number
+    assert len(order["repaymentSchedule"]["periods"]) == 3
+    assert order["creditStatus"]["status"] is not None
+    assert sorted(made) == [
+        "Departure._watching", "PromptLoader._dispatch", "PromptLoader._dispatch",
+        "PromptLoader._dispatch",
+    ]  # fmt: skip
