@@ -47,7 +47,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import partial, reduce
 from operator import attrgetter
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeGuard, TypeVar
 
 from graphql import (
     DirectiveNode,
@@ -175,8 +175,14 @@ def plain_field(parent_type: GraphQLObjectType, name: str) -> PlainField | None:
     return fields[name]
 
 
+def reads_attribute(field: GraphQLField | None) -> TypeGuard[GraphQLField]:
+    """Whether the field is answered by strawberry's default resolver (``_is_default``), with
+    no arguments: its value is an attribute of its parent, read at once."""
+    return field is not None and not field.args and getattr(field.resolve, "_is_default", False)
+
+
 def _plain_field(field: GraphQLField | None) -> PlainField | None:
-    if field is None or field.args or not getattr(field.resolve, "_is_default", False):
+    if not reads_attribute(field):
         return None
     definition = (field.extensions or {}).get(_DEFINITION)
     name = getattr(definition, "python_name", None)
@@ -714,11 +720,12 @@ class GatewayExecutor(StrawberryGraphQLCoreExecutionContext):
             return False
         for entry in entries:
             plain = entry.plain
+            below: GraphQLOutputType | None
             if plain is not None:
                 below = plain.object_type
             else:  # a field read as an attribute all the same: a list of plain values
                 field = field_type.fields.get(entry.field_details_list[0].node.name.value)
-                if field is None or field.args or not getattr(field.resolve, "_is_default", False):
+                if not reads_attribute(field):
                     return False
                 below = field.type
             if below is not None and not self.plain_below(below, entry.field_details_list):
